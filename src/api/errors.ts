@@ -1,0 +1,64 @@
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import * as v from 'valibot'
+import {
+  BackendError,
+  BackendUnavailableError,
+  ContainerNotFoundError,
+  ImageUnavailableError,
+  InvalidSpecError,
+  NameConflictError,
+} from '../errors.js'
+
+/** The JSON shape of every error the gateway answers. */
+export interface ErrorBody {
+  error: {
+    /** Stable machine-readable code. */
+    code: string
+    /** One human sentence; never a stack trace. */
+    message: string
+    /** Field-level problems for validation errors. */
+    issues?: { path: string; message: string }[]
+  }
+}
+
+/** An error that already knows its HTTP status and body. */
+export class ApiError extends HTTPException {
+  constructor(status: ContentfulStatusCode, readonly code: string, message: string, readonly issues?: ErrorBody['error']['issues']) {
+    super(status, { message })
+  }
+}
+
+/** Turn valibot issues into a 400 that names each field. */
+export function validationError(issues: readonly v.BaseIssue<unknown>[], what: string): ApiError {
+  const list = issues.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: issue.message }))
+  const summary = list.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')
+  return new ApiError(400, 'invalid_request', `Invalid ${what}: ${summary}`, list)
+}
+
+const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] = [
+  [ContainerNotFoundError, 404, 'container_not_found'],
+  [NameConflictError, 409, 'name_conflict'],
+  [ImageUnavailableError, 422, 'image_unavailable'],
+  [InvalidSpecError, 400, 'invalid_spec'],
+  [BackendUnavailableError, 503, 'backend_unavailable'],
+  [BackendError, 502, 'backend_error'],
+]
+
+/**
+ * The one place where errors become HTTP responses. Unknown errors are logged by the
+ * caller and answered with a generic 500 that reveals nothing internal.
+ */
+export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody; known: boolean } {
+  if (err instanceof ApiError) {
+    return { status: err.status as ContentfulStatusCode, body: { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } }, known: true }
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode
+    return { status, body: { error: { code: `http_${status}`, message: err.message || 'Request failed' } }, known: true }
+  }
+  for (const [type, status, code] of MAPPED) {
+    if (err instanceof type) return { status, body: { error: { code, message: err.message } }, known: true }
+  }
+  return { status: 500, body: { error: { code: 'internal_error', message: 'The gateway failed to handle this request; the operator log has details' } }, known: false }
+}

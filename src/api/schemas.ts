@@ -1,0 +1,87 @@
+import * as v from 'valibot'
+
+/** Container names: the routing key in URLs, so no encoding, no slashes, no leading dot. */
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
+
+/** A container name as accepted in URLs and launch bodies. */
+export const ContainerNameSchema = v.pipe(
+  v.string(),
+  v.regex(NAME_PATTERN, 'must be 1–63 characters of letters, digits, "_", "." or "-", starting with a letter or digit'),
+)
+
+const StringMapSchema = v.record(
+  v.pipe(v.string(), v.nonEmpty('keys must not be empty')),
+  v.string(),
+)
+
+const EnvSchema = v.record(
+  v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*')),
+  v.string(),
+)
+
+const AbsolutePathSchema = v.pipe(
+  v.string(),
+  v.check((path) => path.startsWith('/'), (issue) => `"${String(issue.input)}" is not absolute`),
+  v.check((path) => !path.split('/').includes('..'), (issue) => `"${String(issue.input)}" must not contain ".."`),
+)
+
+/**
+ * The body of `POST /api/containers`. Unknown keys are rejected so a typo never launches
+ * a container with silently missing settings.
+ */
+export const LaunchBodySchema = v.pipe(
+  v.strictObject({
+    /** Image reference; `:latest` is appended when it has no tag or digest. */
+    image: v.pipe(v.string(), v.nonEmpty('is required'), v.regex(/^[^\s]+$/, 'must not contain whitespace')),
+    /** Container name; generated when absent. */
+    name: v.optional(ContainerNameSchema),
+    /** The HTTP port the app listens on inside the container. */
+    port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+    /** Any JSON; delivered to the container as `INPUT_JSON`. */
+    input: v.optional(v.unknown()),
+    env: v.optional(EnvSchema, {}),
+    cmd: v.optional(v.array(v.string())),
+    labels: v.optional(StringMapSchema, {}),
+    /** CPU share (0.5 = half a core). */
+    cpus: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024))),
+    /** Soft memory reservation in MiB. */
+    memReservationMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    /** Hard memory limit in MiB (Docker's minimum is 6). */
+    memLimitMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(6))),
+    /** Absolute in-container paths, each backed by a fresh volume. */
+    extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
+  }),
+  v.forward(
+    v.check(
+      (body) => body.memLimitMb === undefined || (body.memReservationMb ?? 0) <= body.memLimitMb,
+      'must not exceed memLimitMb',
+    ),
+    ['memReservationMb'],
+  ),
+  v.forward(
+    v.check((body) => !Object.hasOwn(body.env, 'INPUT_JSON') || body.input === undefined, 'INPUT_JSON is set from "input"; pass one or the other'),
+    ['env'],
+  ),
+)
+
+/** A validated launch body. */
+export type LaunchBody = v.InferOutput<typeof LaunchBodySchema>
+
+const FlagSchema = v.optional(
+  v.pipe(v.picklist(['0', '1', 'true', 'false'], 'must be 0, 1, true or false'), v.transform((s) => s === '1' || s === 'true')),
+  '0',
+)
+
+/** Query of `GET /api/containers/:name/logs`. */
+export const LogsQuerySchema = v.strictObject({
+  tail: v.optional(v.pipe(v.string(), v.regex(/^\d{1,7}$/, 'must be a whole number'), v.transform(Number))),
+  timestamps: FlagSchema,
+  follow: FlagSchema,
+})
+
+/** Append `:latest` when the reference has neither a tag nor a digest. */
+export function withDefaultTag(image: string): string {
+  if (image.includes('@')) return image
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1)
+  return lastSegment.includes(':') ? image : `${image}:latest`
+}

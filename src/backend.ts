@@ -1,0 +1,104 @@
+/**
+ * The contract every container engine implements. The core never talks to an engine
+ * directly: it calls these methods and reacts to the typed errors in `./errors.ts`.
+ *
+ * Required members are the minimum a gateway needs; optional ones are capabilities the
+ * core checks before use. Every implementation must pass `test/backends/suite.ts`.
+ */
+
+/** What the gateway asks an engine to run. Produced from the validated launch body. */
+export interface LaunchSpec {
+  /** Container name; also the routing key in `/docker/<name>/`. */
+  name: string
+  /** Image reference, always with a tag or digest. */
+  image: string
+  /** The HTTP port the app listens on inside the container. */
+  port: number
+  /** Environment variables (already including `INPUT_JSON` when input was given). */
+  env: Record<string, string>
+  /** Command override; the image's default when absent. */
+  cmd?: string[]
+  /** Caller's labels; the backend adds its own ownership labels. */
+  labels: Record<string, string>
+  /** CPU share, e.g. 0.5 for half a core. */
+  cpus: number
+  /** Soft memory reservation in MiB (0 when none). */
+  memReservationMb: number
+  /** Hard memory limit in MiB. */
+  memLimitMb?: number
+  /** Absolute in-container paths; each gets a fresh volume removed with the container. */
+  extraDirectories: string[]
+}
+
+/** The engine's view of a container state. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead'
+
+/** A managed container as the engine reports it. */
+export interface ContainerRecord {
+  /** Engine-assigned id. */
+  id: string
+  /** Container name (no leading slash). */
+  name: string
+  /** Image reference the container was launched from. */
+  image: string
+  /** Engine state. */
+  state: ContainerState
+  /** Exit code when the state is `exited` or `dead`. */
+  exitCode?: number
+  /** ISO 8601 UTC creation time. */
+  createdAt: string
+  /** All labels on the container. */
+  labels: Record<string, string>
+  /** The HTTP port inside the container. */
+  port: number
+  /** Soft memory reservation in MiB, read back from the ownership labels. */
+  memReservationMb: number
+  /** Base URL (`http://host:port`) the gateway proxies to; present only while running. */
+  upstream?: string
+}
+
+/** Options for {@link Backend.logs}. */
+export interface LogOptions {
+  /** Only the last N lines. */
+  tail?: number
+  /** Prefix every line with an RFC 3339 timestamp. */
+  timestamps?: boolean
+  /** Keep streaming new output until the signal aborts or the container stops. */
+  follow?: boolean
+  /** Aborts a follow stream (the HTTP client left). */
+  signal?: AbortSignal
+}
+
+/** Identity of the engine, for health checks. */
+export interface BackendInfo {
+  /** Engine version string. */
+  version: string
+}
+
+/** A container engine. */
+export interface Backend {
+  /** Short name for logs and health output, e.g. `docker` or `memory`. */
+  readonly name: string
+  /**
+   * Create and start a container.
+   * @throws NameConflictError when the name is taken, ImageUnavailableError when the image
+   *   cannot be had, InvalidSpecError when the engine rejects the spec,
+   *   BackendUnavailableError when the engine is unreachable.
+   */
+  launch(spec: LaunchSpec): Promise<ContainerRecord>
+  /** One managed container by exact name; `undefined` when unknown or not managed. */
+  inspect(name: string): Promise<ContainerRecord | undefined>
+  /** Every managed container, running or not. Never includes foreign containers. */
+  list(): Promise<ContainerRecord[]>
+  /** Remove a managed container and its volumes. Resolves `false` when it was unknown. */
+  remove(name: string): Promise<boolean>
+  /**
+   * stdout and stderr, demultiplexed, as a byte stream.
+   * @throws ContainerNotFoundError when the name is unknown.
+   */
+  logs(name: string, options?: LogOptions): Promise<ReadableStream<Uint8Array>>
+  /** Check the engine answers. @throws BackendUnavailableError */
+  ping(): Promise<BackendInfo>
+  /** Release connections and timers. */
+  close?(): Promise<void>
+}

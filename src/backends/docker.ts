@@ -1,0 +1,308 @@
+import { PassThrough, Readable } from 'node:stream'
+import Docker from 'dockerode'
+import type { Backend, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
+import {
+  BackendError,
+  BackendUnavailableError,
+  ContainerNotFoundError,
+  ImageUnavailableError,
+  InvalidSpecError,
+  NameConflictError,
+} from '../errors.js'
+
+/** The label namespace django_docker_engine used; kept so existing containers are recognised. */
+export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engine'
+
+/** Options for {@link docker}. */
+export interface DockerBackendOptions {
+  /** Unix socket of the engine. Without it (and without `DOCKER_HOST`), the local default socket. */
+  socketPath?: string
+  /** Root of the ownership labels. */
+  labelRoot?: string
+  /** Host address container ports are published on. */
+  publishHost?: string
+  /** Host the gateway uses to reach published ports; derived from `publishHost` when absent. */
+  upstreamHost?: string
+  /** Upper bound for one engine call (log streams and pulls excepted). */
+  apiTimeoutMs?: number
+  /** Upper bound for pulling a missing image during a launch. */
+  pullTimeoutMs?: number
+}
+
+/** A Docker error as docker-modem reports it: HTTP failures carry `statusCode`, connection failures `code`. */
+interface ModemError {
+  statusCode?: number
+  code?: string
+  name?: string
+  json?: { message?: string } | null
+  message?: string
+}
+
+const CONNECTION_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'])
+
+/**
+ * The one place Docker errors become domain errors. Branches on status codes and
+ * connection error codes, never on message text.
+ */
+function mapDockerError(err: unknown, timeoutMs: number): Error {
+  const e = (err ?? {}) as ModemError
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') {
+    return new BackendUnavailableError(`The Docker Engine did not answer within ${timeoutMs} ms`, { cause: err })
+  }
+  if (e.statusCode === undefined) {
+    if (e.code && CONNECTION_CODES.has(e.code)) {
+      return new BackendUnavailableError(`Cannot reach the Docker Engine (${e.code})`, { cause: err })
+    }
+    return new BackendUnavailableError('The connection to the Docker Engine failed', { cause: err })
+  }
+  const detail = e.json?.message ?? 'no detail'
+  if (e.statusCode === 400) return new InvalidSpecError(`Docker rejected the container: ${detail}`, { cause: err })
+  return new BackendError(`Docker answered ${e.statusCode}: ${detail}`, { cause: err })
+}
+
+const statusOf = (err: unknown): number | undefined => (err as ModemError | undefined)?.statusCode
+
+/** Docker state strings we know; anything else is reported as `dead`. */
+const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])
+
+/**
+ * A backend driving a Docker Engine through dockerode. The only module that imports dockerode.
+ *
+ * Containers carry `<labelRoot>=true`, `<labelRoot>.port` and `<labelRoot>.mem_reservation_mb`,
+ * so the routing table can be rebuilt from the engine at any time. Containers without the root
+ * label are never listed, inspected, or removed.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({ backend: docker({ socketPath: '/var/run/docker.sock' }) })
+ * ```
+ */
+export function docker(options: DockerBackendOptions = {}): Backend {
+  const root = options.labelRoot ?? DEFAULT_LABEL_ROOT
+  const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
+  const pullTimeoutMs = options.pullTimeoutMs ?? 300_000
+  const publishHost = options.publishHost ?? '127.0.0.1'
+  const upstreamHost = formatHost(options.upstreamHost ?? (isWildcard(publishHost) ? '127.0.0.1' : publishHost))
+  const client = new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined)
+  const timeout = () => AbortSignal.timeout(apiTimeoutMs)
+  const fail = (err: unknown): never => {
+    throw mapDockerError(err, apiTimeoutMs)
+  }
+
+  const toRecord = (info: Docker.ContainerInspectInfo): ContainerRecord | undefined => {
+    const labels = info.Config?.Labels ?? {}
+    if (labels[root] !== 'true') return undefined
+    const port = Number(labels[`${root}.port`])
+    const state = (STATES.has(info.State.Status as ContainerState) ? info.State.Status : 'dead') as ContainerState
+    const hostPort = info.NetworkSettings?.Ports?.[`${port}/tcp`]?.find((b) => b.HostPort)?.HostPort
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      image: info.Config.Image,
+      state,
+      ...(state === 'exited' || state === 'dead' ? { exitCode: info.State.ExitCode } : {}),
+      createdAt: new Date(info.Created).toISOString(),
+      labels,
+      port,
+      memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
+      ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
+    }
+  }
+
+  /** Inspect by exact name; `undefined` unless it exists, has that exact name, and is ours. */
+  const inspectOwned = async (name: string): Promise<Docker.ContainerInspectInfo | undefined> => {
+    let info: Docker.ContainerInspectInfo
+    try {
+      info = await client.getContainer(name).inspect({ abortSignal: timeout() })
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined
+      return fail(err)
+    }
+    // Docker also resolves id prefixes; only an exact name match counts.
+    if (info.Name !== `/${name}` || info.Config?.Labels?.[root] !== 'true') return undefined
+    return info
+  }
+
+  const removeVolumes = async (names: string[]) => {
+    for (const volumeName of names) {
+      try {
+        await client.getVolume(volumeName).remove({ abortSignal: timeout() })
+      } catch (err) {
+        if (statusOf(err) !== 404) throw mapDockerError(err, apiTimeoutMs)
+      }
+    }
+  }
+
+  const pull = async (image: string) => {
+    const signal = AbortSignal.timeout(pullTimeoutMs)
+    try {
+      const stream = (await client.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream
+      await new Promise<void>((resolve, reject) => {
+        client.modem.followProgress(stream, (err: unknown, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+          const failed = events?.find((event) => event.error || event.errorDetail)
+          if (err) reject(err)
+          else if (failed) reject(new ImageUnavailableError(image, failed.errorDetail?.message ?? failed.error ?? 'pull failed'))
+          else resolve()
+        })
+      })
+    } catch (err) {
+      if (err instanceof ImageUnavailableError) throw err
+      const e = err as ModemError
+      if (e.statusCode !== undefined) throw new ImageUnavailableError(image, e.json?.message ?? `registry answered ${e.statusCode}`, { cause: err })
+      if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new ImageUnavailableError(image, `pull did not finish within ${pullTimeoutMs} ms`, { cause: err })
+      throw mapDockerError(err, apiTimeoutMs)
+    }
+  }
+
+  const create = (spec: LaunchSpec, mounts: Docker.MountSettings[]) => {
+    const portKey = `${spec.port}/tcp`
+    return client.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        ...spec.labels,
+        [root]: 'true',
+        [`${root}.port`]: String(spec.port),
+        [`${root}.mem_reservation_mb`]: String(spec.memReservationMb),
+      },
+      ExposedPorts: { [portKey]: {} },
+      HostConfig: {
+        PortBindings: { [portKey]: [{ HostIp: publishHost, HostPort: '' }] },
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        ...(spec.memReservationMb ? { MemoryReservation: spec.memReservationMb * 1024 * 1024 } : {}),
+        ...(spec.memLimitMb ? { Memory: spec.memLimitMb * 1024 * 1024 } : {}),
+        Mounts: mounts,
+      },
+      abortSignal: timeout(),
+    } as Docker.ContainerCreateOptions)
+  }
+
+  return {
+    name: 'docker',
+
+    async launch(spec) {
+      const volumes: string[] = []
+      let container: Docker.Container | undefined
+      try {
+        for (const target of spec.extraDirectories) {
+          const volume = await client
+            .createVolume({ Labels: { [root]: 'true', [`${root}.container`]: spec.name, [`${root}.target`]: target }, abortSignal: timeout() } as Docker.VolumeCreateOptions)
+            .catch(fail)
+          volumes.push(volume.name)
+        }
+        const mounts = spec.extraDirectories.map((target, i) => ({ Type: 'volume' as const, Source: volumes[i]!, Target: target }))
+        try {
+          container = await create(spec, mounts)
+        } catch (err) {
+          if (statusOf(err) === 409) throw new NameConflictError(spec.name, { cause: err })
+          if (statusOf(err) !== 404) return fail(err)
+          await pull(spec.image)
+          container = await create(spec, mounts).catch((retryErr: unknown) => {
+            if (statusOf(retryErr) === 409) throw new NameConflictError(spec.name, { cause: retryErr })
+            return fail(retryErr)
+          })
+        }
+        await container.start({ abortSignal: timeout() }).catch(fail)
+        const info = await container.inspect({ abortSignal: timeout() }).catch(fail)
+        const record = toRecord(info)
+        if (!record) throw new BackendError(`Container "${spec.name}" lost its ownership label`)
+        return record
+      } catch (err) {
+        // Leave nothing behind from a failed launch.
+        if (container) await container.remove({ force: true, v: true }).catch(() => {})
+        await removeVolumes(volumes).catch(() => {})
+        throw err
+      }
+    },
+
+    async inspect(name) {
+      const info = await inspectOwned(name)
+      return info && toRecord(info)
+    },
+
+    async list() {
+      const summaries = await client
+        .listContainers({ all: true, filters: { label: [`${root}=true`] }, abortSignal: timeout() } as Docker.ContainerListOptions)
+        .catch(fail)
+      return summaries.map((summary): ContainerRecord => {
+        const labels = summary.Labels ?? {}
+        const port = Number(labels[`${root}.port`])
+        const state = (STATES.has(summary.State as ContainerState) ? summary.State : 'dead') as ContainerState
+        const hostPort = summary.Ports?.find((p) => p.PrivatePort === port && p.Type === 'tcp' && p.PublicPort)?.PublicPort
+        return {
+          id: summary.Id,
+          name: (summary.Names?.[0] ?? '').replace(/^\//, ''),
+          image: summary.Image,
+          state,
+          createdAt: new Date(summary.Created * 1000).toISOString(),
+          labels,
+          port,
+          memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
+          ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
+        }
+      })
+    },
+
+    async remove(name) {
+      const info = await inspectOwned(name)
+      if (!info) return false
+      const volumes = (info.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)
+      try {
+        await client.getContainer(info.Id).remove({ force: true, v: true, abortSignal: timeout() })
+      } catch (err) {
+        if (statusOf(err) === 404) return false
+        return fail(err)
+      }
+      const ours: string[] = []
+      for (const volumeName of volumes) {
+        const volume = await client.getVolume(volumeName).inspect({ abortSignal: timeout() }).catch(() => undefined)
+        if (volume?.Labels?.[root] === 'true') ours.push(volumeName)
+      }
+      await removeVolumes(ours)
+      return true
+    },
+
+    async logs(name, logOptions: LogOptions = {}) {
+      const info = await inspectOwned(name)
+      if (!info) throw new ContainerNotFoundError(name)
+      const container = client.getContainer(info.Id)
+      const base = {
+        stdout: true,
+        stderr: true,
+        timestamps: logOptions.timestamps ?? false,
+        ...(logOptions.tail === undefined ? {} : { tail: logOptions.tail }),
+      }
+      let source: NodeJS.ReadableStream
+      try {
+        source = logOptions.follow
+          ? ((await container.logs({ ...base, follow: true, ...(logOptions.signal ? { abortSignal: logOptions.signal } : {}) })) as NodeJS.ReadableStream)
+          : Readable.from([(await container.logs({ ...base, follow: false, abortSignal: timeout() })) as Buffer])
+      } catch (err) {
+        if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
+        return fail(err)
+      }
+      const output = new PassThrough()
+      client.modem.demuxStream(source, output, output)
+      source.on('end', () => output.end())
+      source.on('error', (err) => output.destroy(err))
+      // When the HTTP client leaves, the web stream is cancelled: drop the engine connection too.
+      output.on('close', () => (source as Readable).destroy?.())
+      return Readable.toWeb(output) as ReadableStream<Uint8Array>
+    },
+
+    async ping() {
+      const version = await (client.version as (opts: object) => Promise<Docker.DockerVersion>)({ abortSignal: timeout() }).catch(fail)
+      return { version: version.Version }
+    },
+  }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === ''
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}

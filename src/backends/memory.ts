@@ -1,0 +1,121 @@
+import type { Backend, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
+import { BackendUnavailableError, ContainerNotFoundError, NameConflictError } from '../errors.js'
+
+/** Options for {@link memory}. */
+export interface MemoryBackendOptions {
+  /**
+   * Where a launched container "listens": a base URL per name, or a function of the spec.
+   * Without one, containers are running but have no upstream (always "starting").
+   */
+  upstreams?: Record<string, string> | ((spec: LaunchSpec) => string | undefined)
+}
+
+/** The in-memory backend, with controls tests use to simulate an engine. */
+export interface MemoryBackend extends Backend {
+  /** The spec each container was launched with. */
+  specOf(name: string): LaunchSpec | undefined
+  /** Change a container's state (e.g. to `exited` with a code). */
+  setState(name: string, state: ContainerState, exitCode?: number): void
+  /** Append to a container's output. */
+  writeLog(name: string, text: string): void
+  /** Make every call fail as if the engine were unreachable (`true`) or recover (`false`). */
+  setUnavailable(unavailable: boolean): void
+  /** How many engine calls were made, by method. */
+  readonly calls: Record<string, number>
+}
+
+interface Entry {
+  record: ContainerRecord
+  spec: LaunchSpec
+  log: string
+}
+
+/**
+ * A backend that keeps containers in a Map and routes them to URLs the caller provides.
+ * For fast tests of the core; it runs nothing.
+ */
+export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
+  const entries = new Map<string, Entry>()
+  const calls: Record<string, number> = {}
+  let unavailable = false
+  let sequence = 0
+  const encoder = new TextEncoder()
+
+  const call = (method: string) => {
+    calls[method] = (calls[method] ?? 0) + 1
+    if (unavailable) throw new BackendUnavailableError('The in-memory engine is marked unavailable')
+  }
+  const upstreamFor = (spec: LaunchSpec) =>
+    typeof options.upstreams === 'function' ? options.upstreams(spec) : options.upstreams?.[spec.name]
+  const copy = (record: ContainerRecord): ContainerRecord => ({ ...record, labels: { ...record.labels } })
+  const mustGet = (name: string) => {
+    const entry = entries.get(name)
+    if (!entry) throw new ContainerNotFoundError(name)
+    return entry
+  }
+
+  return {
+    name: 'memory',
+    calls,
+    async launch(spec) {
+      call('launch')
+      if (entries.has(spec.name)) throw new NameConflictError(spec.name)
+      const upstream = upstreamFor(spec)
+      const record: ContainerRecord = {
+        id: `mem-${++sequence}`,
+        name: spec.name,
+        image: spec.image,
+        state: 'running',
+        createdAt: new Date().toISOString(),
+        labels: { ...spec.labels },
+        port: spec.port,
+        memReservationMb: spec.memReservationMb,
+        ...(upstream ? { upstream } : {}),
+      }
+      entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n` })
+      return copy(record)
+    },
+    async inspect(name) {
+      call('inspect')
+      const entry = entries.get(name)
+      return entry && copy(entry.record)
+    },
+    async list() {
+      call('list')
+      return [...entries.values()].map((e) => copy(e.record))
+    },
+    async remove(name) {
+      call('remove')
+      return entries.delete(name)
+    },
+    async logs(name, logOptions: LogOptions = {}) {
+      call('logs')
+      let text = mustGet(name).log
+      if (logOptions.tail !== undefined) text = text.split('\n').slice(-logOptions.tail - 1).join('\n')
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode(text))
+          controller.close()
+        },
+      })
+    },
+    async ping() {
+      call('ping')
+      return { version: 'memory' }
+    },
+    specOf: (name) => entries.get(name)?.spec,
+    setState(name, state, exitCode) {
+      const { record } = mustGet(name)
+      record.state = state
+      if (exitCode === undefined) delete record.exitCode
+      else record.exitCode = exitCode
+      if (state !== 'running') delete record.upstream
+    },
+    writeLog(name, text) {
+      mustGet(name).log += text
+    },
+    setUnavailable(value) {
+      unavailable = value
+    },
+  }
+}

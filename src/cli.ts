@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util'
+import { docker } from './backends/docker.js'
+import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config-file.js'
+import { ConfigError } from './errors.js'
+import type { Gateway, GatewayOptions } from './gateway.js'
+import { consoleLogger } from './logger.js'
+import type { RunningServer } from './node.js'
+
+const USAGE = `Usage: hono-docker-engine serve [options]
+
+Run the gateway: a JSON API at /api and a proxy at /docker/<name>/ on a local Docker Engine.
+
+Options:
+  -c, --config FILE   config file (default: ./${DEFAULT_CONFIG_FILE}, if present)
+  -p, --port N        listen port (overrides listen.port; 0 picks a free port)
+      --host ADDRESS  listen address (overrides listen.hostname)
+  -h, --help          show this help
+
+Docker is reached through docker.socketPath in the config, else DOCKER_HOST, else the local socket.`
+
+/** A runtime's way to build and serve a gateway. Chosen here, at the edge, never in the core. */
+interface Runtime {
+  name: string
+  createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress'>): Gateway
+  serve(options: { gateway: Gateway; hostname: string; port: number }): Promise<RunningServer>
+}
+
+async function loadRuntime(): Promise<Runtime> {
+  if ('Bun' in globalThis) {
+    const bun = await import('./bun.js')
+    return { name: 'bun', createGateway: bun.createBunGateway, serve: bun.serveBun }
+  }
+  const node = await import('./node.js')
+  return { name: 'node', createGateway: node.createNodeGateway, serve: node.serveNode }
+}
+
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\d{1,5}$/.test(text) || port > 65535) throw new ConfigError(`--port must be a number from 0 to 65535, got "${text}"`)
+  return port
+}
+
+async function serveCommand(values: { config?: string; port?: string; host?: string }): Promise<void> {
+  const logger = consoleLogger()
+  const { config, source } = await loadConfigFile(values.config)
+  const hostname = values.host ?? config.listen.hostname
+  const port = values.port === undefined ? config.listen.port : parsePort(values.port)
+  const backend = docker({
+    labelRoot: config.labelRoot,
+    publishHost: config.docker.publishHost,
+    apiTimeoutMs: config.docker.apiTimeoutMs,
+    ...(config.docker.socketPath ? { socketPath: config.docker.socketPath } : {}),
+    ...(config.docker.upstreamHost ? { upstreamHost: config.docker.upstreamHost } : {}),
+  })
+  const runtime = await loadRuntime()
+  const gateway = runtime.createGateway({ backend, config, logger })
+  const server = await runtime.serve({ gateway, hostname, port })
+  logger.info('listening', { url: server.url, runtime: runtime.name, config: source })
+  backend.ping().then(
+    (info) => logger.info('docker reachable', { version: info.version }),
+    (err: Error) => logger.warn('docker unreachable; the API answers 503 until it is back', { reason: err.message }),
+  )
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info('stopping', { signal })
+    await server.close()
+    await gateway.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+}
+
+/** Entry point of the `hono-docker-engine` command. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  const [command] = parsed.positionals
+  if (parsed.values.help || !command) {
+    console.log(USAGE)
+    return parsed.values.help ? 0 : 2
+  }
+  if (command !== 'serve') {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    await serveCommand(parsed.values)
+    return 0
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      return 78 // EX_CONFIG
+    }
+    console.error(`Cannot start: ${(err as Error).message}`)
+    return 1
+  }
+}
+
+const code = await main(process.argv.slice(2))
+if (code !== 0) process.exit(code)

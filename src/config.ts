@@ -1,0 +1,103 @@
+import * as v from 'valibot'
+import { ConfigError } from './errors.js'
+
+const PrefixSchema = v.pipe(
+  v.string(),
+  v.regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'must start with "/", not end with "/", and use URL-safe segments'),
+)
+const PositiveIntSchema = v.pipe(v.number(), v.integer(), v.minValue(1))
+
+/**
+ * The gateway configuration, as read from `wrangler-free-local-config.json`. Strict at every
+ * level: an unknown key (a typo) is an error, never silently ignored.
+ */
+export const ConfigSchema = v.strictObject({
+  /** Editors' schema reference; ignored by the gateway. */
+  $schema: v.optional(v.string()),
+  /** Where the standalone server listens. */
+  listen: v.optional(
+    v.strictObject({
+      hostname: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8000),
+    }),
+    {},
+  ),
+  /** Path prefix of the JSON API. */
+  apiPrefix: v.optional(PrefixSchema, '/api'),
+  /** Path prefix under which containers are proxied. */
+  proxyPrefix: v.optional(PrefixSchema, '/docker'),
+  /** Root of the ownership labels; containers without `<labelRoot>=true` are never touched. */
+  labelRoot: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, 'must be a lowercase reverse-DNS label key')),
+    'io.github.refinery-project.django_docker_engine',
+  ),
+  /** The Docker Engine connection. Without `socketPath`, `DOCKER_HOST` or the local socket is used. */
+  docker: v.optional(
+    v.strictObject({
+      socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      /** Upper bound for one Docker API call (not for log streams). */
+      apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+      /** Host address container ports are published on. */
+      publishHost: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
+      /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
+      upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    }),
+    {},
+  ),
+  /** Defaults applied to launches that leave these fields out. */
+  defaults: v.optional(
+    v.strictObject({
+      cpus: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 0.5),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), 80),
+    }),
+    {},
+  ),
+  /** The 503 page shown to browsers while a container is missing or starting. */
+  pleaseWait: v.optional(
+    v.strictObject({
+      /** Page title; HTML-escaped. */
+      title: v.optional(v.string(), 'Please wait'),
+      /** Page body; trusted HTML from the operator, inserted as is. */
+      bodyHtml: v.optional(v.string(), '<h1>Please wait</h1><p>The application is starting.</p>'),
+      retryAfterSeconds: v.optional(PositiveIntSchema, 2),
+    }),
+    {},
+  ),
+  /** Timeouts towards containers. */
+  upstream: v.optional(
+    v.strictObject({
+      /** Time to wait for response headers before answering 504. */
+      headersTimeoutMs: v.optional(PositiveIntSchema, 300_000),
+    }),
+    {},
+  ),
+  /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
+  trustProxy: v.optional(v.boolean(), false),
+  /** Largest JSON body the API accepts. */
+  apiBodyLimitBytes: v.optional(PositiveIntSchema, 1_048_576),
+})
+
+/** Configuration as written by the operator (every key optional). */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>
+/** Configuration with every default applied. */
+export type Config = v.InferOutput<typeof ConfigSchema>
+
+/**
+ * Validate a configuration object and apply defaults.
+ * @throws ConfigError naming each wrong key and what was expected.
+ * @example parseConfig({ listen: { port: 9000 } }).apiPrefix // '/api'
+ */
+export function parseConfig(input: unknown, source = 'configuration'): Config {
+  const result = v.safeParse(ConfigSchema, input ?? {})
+  if (result.success) return result.output
+  const lines = result.issues.map((issue) => {
+    const key = v.getDotPath(issue) ?? '(root)'
+    return `  - ${key}: ${describeIssue(issue)}`
+  })
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`)
+}
+
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown key (check the spelling)'
+  return issue.message
+}

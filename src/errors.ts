@@ -1,0 +1,58 @@
+/**
+ * Domain errors. The core and the backends throw these; only `src/api/errors.ts`
+ * turns them into HTTP responses.
+ */
+
+/** No managed container has this name. */
+export class ContainerNotFoundError extends Error {
+  override name = 'ContainerNotFoundError'
+  constructor(readonly containerName: string, options?: ErrorOptions) {
+    super(`No container named "${containerName}" is managed by this gateway`, options)
+  }
+}
+
+/** A container (managed or not) already uses this name. */
+export class NameConflictError extends Error {
+  override name = 'NameConflictError'
+  constructor(readonly containerName: string, options?: ErrorOptions) {
+    super(`A container named "${containerName}" already exists`, options)
+  }
+}
+
+/** The image is not present and could not be pulled. */
+export class ImageUnavailableError extends Error {
+  override name = 'ImageUnavailableError'
+  constructor(readonly image: string, detail: string, options?: ErrorOptions) {
+    super(`Image "${image}" is not present and could not be pulled: ${detail}`, options)
+  }
+}
+
+/** The engine rejected the container specification (e.g. a limit it cannot apply). */
+export class InvalidSpecError extends Error {
+  override name = 'InvalidSpecError'
+}
+
+/** The container engine cannot be reached or did not answer in time. */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError'
+}
+
+/** The container engine answered with something unexpected. */
+export class BackendError extends Error {
+  override name = 'BackendError'
+}
+
+/** The configuration does not match its schema; the message names each key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** The upstream closed or refused the connection before answering. */
+export class UpstreamConnectError extends Error {
+  override name = 'UpstreamConnectError'
+}
+
+/** The upstream did not send response headers within the configured time. */
+export class UpstreamTimeoutError extends Error {
+  override name = 'UpstreamTimeoutError'
+}

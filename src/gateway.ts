@@ -1,0 +1,117 @@
+import { Hono, type Context } from 'hono'
+import { basePath } from 'hono/route'
+import type { Backend } from './backend.js'
+import { parseConfig, type Config, type ConfigInput } from './config.js'
+import { consoleLogger, type Logger } from './logger.js'
+import { Readiness } from './readiness.js'
+import { RouteTable } from './route-table.js'
+import { fetchUpstream, type UpstreamFetch } from './upstream.js'
+import { toErrorResponse } from './api/errors.js'
+import { registerApi } from './api/routes.js'
+import { parseProxyPath, proxyRequest } from './proxy/proxy.js'
+
+/** Options for {@link createGateway}. */
+export interface GatewayOptions {
+  /** The container engine, e.g. `docker()` from `hono-docker-engine/docker`. */
+  backend: Backend
+  /** Configuration (validated; every key optional). */
+  config?: ConfigInput
+  /** Upstream client; the runtime entries inject a faster, non-decompressing one. */
+  fetch?: UpstreamFetch
+  /** The client's address for `X-Forwarded-For` (runtime-specific, e.g. `getConnInfo`). */
+  getClientAddress?: (c: Context) => string | undefined
+  /** Operator log; JSON lines on the console by default. */
+  logger?: Logger
+}
+
+/** A gateway: an embeddable Hono app plus its lifecycle. */
+export interface Gateway {
+  /** Serve it, or mount it: `parent.route('/viz', gateway.app)`. */
+  app: Hono
+  /** The validated configuration in force. */
+  config: Config
+  /** The backend it drives. */
+  backend: Backend
+  /** Stop background work and release the backend. */
+  close(): Promise<void>
+}
+
+/**
+ * Build a gateway. No side effects: nothing connects or listens until requests arrive.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { createGateway } from 'hono-docker-engine'
+ * import { docker } from 'hono-docker-engine/docker'
+ *
+ * const gateway = createGateway({ backend: docker() })
+ * const app = new Hono().route('/viz', gateway.app) // /viz/api/…, /viz/docker/<name>/…
+ * ```
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const config = parseConfig(options.config ?? {}, 'gateway options')
+  const logger = options.logger ?? consoleLogger()
+  const backend = options.backend
+  const upstreamFetch = options.fetch ?? fetchUpstream
+  const routes = new RouteTable(backend)
+  const readiness = new Readiness({ fetch: upstreamFetch })
+  const mountBase = (c: Context) => {
+    const base = basePath(c)
+    return base === '/' ? '' : base
+  }
+
+  const app = new Hono()
+
+  app.onError((err, c) => {
+    const { status, body, known } = toErrorResponse(err)
+    if (!known) logger.error('unhandled error', { method: c.req.method, path: c.req.path, error: String(err), stack: (err as Error)?.stack })
+    return c.json(body, status, { 'cache-control': 'no-store' })
+  })
+
+  registerApi(app, {
+    backend,
+    routes,
+    readiness,
+    apiPrefix: config.apiPrefix,
+    proxyPrefix: config.proxyPrefix,
+    bodyLimitBytes: config.apiBodyLimitBytes,
+    defaults: config.defaults,
+    mountBase,
+  })
+
+  const proxyDeps = {
+    routes,
+    readiness,
+    fetch: upstreamFetch,
+    pleaseWait: config.pleaseWait,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    trustProxy: config.trustProxy,
+    ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
+    onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
+  }
+
+  app.all(`${config.proxyPrefix}/:name/*`, async (c) => {
+    const publicPrefix = `${mountBase(c)}${config.proxyPrefix}`
+    const target = parseProxyPath(c.req.path, publicPrefix)
+    if (!target) {
+      return c.json({ error: { code: 'invalid_name', message: 'The container name in the URL is not valid' } }, 404)
+    }
+    if (target.path === '') {
+      // `/docker/<name>` → `/docker/<name>/` so relative URLs in the app resolve under its prefix.
+      const search = new URL(c.req.url).search
+      return c.redirect(`${target.prefix}/${search}`, 308)
+    }
+    return proxyRequest(c, target, proxyDeps)
+  })
+
+  return {
+    app,
+    config,
+    backend,
+    async close() {
+      readiness.close()
+      await backend.close?.()
+    },
+  }
+}

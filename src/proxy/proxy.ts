@@ -1,0 +1,155 @@
+import type { Context } from 'hono'
+import type { ContainerRecord } from '../backend.js'
+import { BackendUnavailableError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import type { Readiness } from '../readiness.js'
+import type { RouteTable } from '../route-table.js'
+import type { UpstreamFetch } from '../upstream.js'
+import { NAME_PATTERN } from '../api/schemas.js'
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
+import { pleaseWaitResponse, type PleaseWaitOptions } from './please-wait.js'
+
+/** Everything the proxy handler needs; supplied by `createGateway`. */
+export interface ProxyDeps {
+  routes: RouteTable
+  readiness: Readiness
+  fetch: UpstreamFetch
+  pleaseWait: PleaseWaitOptions
+  headersTimeoutMs: number
+  trustProxy: boolean
+  getClientAddress?: (c: Context) => string | undefined
+  onError: (message: string, fields: Record<string, unknown>) => void
+}
+
+/** Statuses whose responses never carry a body (Fetch standard "null body status"). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
+
+/** Where a proxied request goes: the container name and the raw path after it. */
+export interface ProxyTarget {
+  name: string
+  /** Raw (still percent-encoded) path after `/<prefix>/<name>`, starting with `/`. */
+  path: string
+  /** Full public prefix, e.g. `/viz/docker/name`. */
+  prefix: string
+}
+
+/**
+ * Split a request path under `<mount><proxyPrefix>/` into name and rest, without decoding:
+ * the name must match {@link NAME_PATTERN} as written, so `%2e%2e` or `%2f` never become a name.
+ */
+export function parseProxyPath(pathname: string, publicProxyPrefix: string): ProxyTarget | undefined {
+  if (!pathname.startsWith(`${publicProxyPrefix}/`)) return undefined
+  const remainder = pathname.slice(publicProxyPrefix.length + 1)
+  const slash = remainder.indexOf('/')
+  const name = slash === -1 ? remainder : remainder.slice(0, slash)
+  if (!NAME_PATTERN.test(name)) return undefined
+  return { name, path: slash === -1 ? '' : remainder.slice(slash), prefix: `${publicProxyPrefix}/${name}` }
+}
+
+function json(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}
+
+function exitedResponse(record: ContainerRecord): Response {
+  const code = record.exitCode === undefined ? '' : ` with code ${record.exitCode}`
+  return json(502, 'container_exited', `Container "${record.name}" exited${code}; relaunch it to use it again`)
+}
+
+/** Answer for a container that is not (or no longer) serving. */
+function unavailable(request: Request, record: ContainerRecord | undefined, name: string, deps: ProxyDeps): Response {
+  if (!record) return pleaseWaitResponse(request, `no container named "${name}" is running yet`, deps.pleaseWait)
+  if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
+  if (record.state === 'running') return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+  return pleaseWaitResponse(request, `"${name}" is ${record.state}`, deps.pleaseWait)
+}
+
+/**
+ * Proxy one request to its container, streaming both bodies. Never throws for upstream or
+ * engine trouble: those become 502/503/504 answers with a reason.
+ */
+export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<Response> {
+  const request = c.req.raw
+  const { name } = target
+  let record: ContainerRecord | undefined
+  try {
+    record = await deps.routes.lookup(name)
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) {
+      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+    }
+    throw err
+  }
+  if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
+
+  const url = new URL(request.url)
+  const upstreamUrl = `${record.upstream}${target.path || '/'}${url.search}`
+  const headers = upstreamRequestHeaders(request.headers, {
+    clientAddress: deps.getClientAddress?.(c),
+    host: request.headers.get('host') ?? url.host,
+    proto: url.protocol.slice(0, -1),
+    prefix: target.prefix,
+    trustProxy: deps.trustProxy,
+  })
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+
+  // One controller aborts the upstream exchange when the client leaves or headers take too long.
+  const controller = new AbortController()
+  const onClientAbort = () => controller.abort(request.signal.reason)
+  request.signal.addEventListener('abort', onClientAbort, { once: true })
+  const headerTimer = setTimeout(
+    () => controller.abort(new UpstreamTimeoutError(`"${name}" did not answer within ${deps.headersTimeoutMs} ms`)),
+    deps.headersTimeoutMs,
+  )
+
+  let upstream: Response
+  try {
+    upstream = await deps.fetch(upstreamUrl, {
+      method: request.method,
+      headers,
+      body: hasBody ? request.body : null,
+      signal: controller.signal,
+    })
+  } catch (err) {
+    request.signal.removeEventListener('abort', onClientAbort)
+    const reason = controller.signal.reason
+    if (reason instanceof UpstreamTimeoutError || err instanceof UpstreamTimeoutError) {
+      return json(504, 'upstream_timeout', (reason instanceof UpstreamTimeoutError ? reason : (err as Error)).message)
+    }
+    if (request.signal.aborted) return json(499, 'client_closed', 'The client closed the request')
+    if (err instanceof UpstreamConnectError) return afterConnectFailure(request, name, deps)
+    deps.onError('upstream request failed', { container: name, error: String(err) })
+    return json(502, 'upstream_error', `The request to "${name}" failed before a response arrived`)
+  } finally {
+    clearTimeout(headerTimer)
+  }
+
+  deps.readiness.markReady(record.id)
+  const responseHeaders = downstreamResponseHeaders(upstream.headers)
+  const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
+  if (!body) await upstream.body?.cancel().catch(() => {})
+  // The client-abort listener stays attached while the body streams: a client that leaves
+  // mid-response aborts the upstream exchange. It is released with the request.
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders })
+}
+
+/** The upstream refused or dropped the connection: re-read the container to explain why. */
+async function afterConnectFailure(request: Request, name: string, deps: ProxyDeps): Promise<Response> {
+  deps.routes.invalidate(name)
+  let record: ContainerRecord | undefined
+  try {
+    record = await deps.routes.refresh(name)
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) {
+      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+    }
+    throw err
+  }
+  if (record?.state === 'running') {
+    // Running but refusing: still starting. Do not cache it as a stable route.
+    deps.routes.invalidate(name)
+    return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+  }
+  return unavailable(request, record, name, deps)
+}
