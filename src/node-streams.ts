@@ -8,6 +8,9 @@ import type { Readable } from 'node:stream'
 export function toWebStream(readable: Readable): ReadableStream<Uint8Array> {
   const iterator = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>
   let cancelled = false
+  // Errors reach the consumer through the iterator; this listener only keeps a destroy()
+  // after cancel (which emits 'error' on some readables, e.g. undici's) from crashing the process.
+  readable.on('error', () => {})
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

@@ -2,6 +2,8 @@
 const HOP_BY_HOP = [
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade',
+  // The gateway's own server answers `Expect: 100-continue`; it is per hop.
+  'expect',
 ]
 
 /** Remove hop-by-hop headers, including any the `Connection` header names. */

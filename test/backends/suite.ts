@@ -1,0 +1,106 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Backend, LaunchSpec } from '../../src/backend.js'
+import { ContainerNotFoundError, NameConflictError } from '../../src/errors.js'
+
+/** How to exercise one backend implementation. */
+export interface BackendTestOptions {
+  /** Suite title, e.g. `docker`. */
+  name: string
+  backend: Backend
+  /** An image that serves HTTP on `port` and prints `logLine` at start. */
+  image: string
+  port: number
+  /** Text the container writes to its output soon after it starts. */
+  logLine: string
+  /** A fresh container name per call. */
+  newName: () => string
+  /** Tests this backend cannot run, each with its reason. */
+  skip?: Record<string, string>
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return await new Response(stream).text()
+}
+
+/**
+ * The conformance suite every {@link Backend} must pass. Each backend's test file calls it
+ * with its own factory; new engines plug in the same way.
+ */
+export function testBackend(options: BackendTestOptions): void {
+  const { backend } = options
+  const launched: string[] = []
+  const spec = (overrides: Partial<LaunchSpec> = {}): LaunchSpec => {
+    const name = options.newName()
+    launched.push(name)
+    return { name, image: options.image, port: options.port, env: {}, labels: { 'hde.test': 'suite' }, cpus: 0.5, memReservationMb: 16, extraDirectories: [], ...overrides }
+  }
+  const test = (title: string, fn: () => Promise<void>) =>
+    options.skip?.[title] ? it.skip(`${title} (skipped: ${options.skip[title]})`, fn) : it(title, fn)
+
+  describe(`backend conformance: ${options.name}`, () => {
+    afterAll(async () => {
+      for (const name of launched) await backend.remove(name).catch(() => {})
+    })
+
+    test('ping reports a version', async () => {
+      const info = await backend.ping()
+      expect(info.version).toEqual(expect.any(String))
+      expect(info.version.length).toBeGreaterThan(0)
+    })
+
+    test('launch returns a running record with an upstream', async () => {
+      const s = spec()
+      const record = await backend.launch(s)
+      expect(record).toMatchObject({ name: s.name, image: options.image, state: 'running', port: options.port, memReservationMb: 16 })
+      expect(record.labels['hde.test']).toBe('suite')
+      expect(record.upstream).toMatch(/^http:\/\/[^/]+:\d+$/)
+      expect(Date.parse(record.createdAt)).not.toBeNaN()
+      expect(record.createdAt.endsWith('Z')).toBe(true)
+    })
+
+    test('inspect finds a launched container by exact name only', async () => {
+      const s = spec()
+      const record = await backend.launch(s)
+      expect((await backend.inspect(s.name))?.id).toBe(record.id)
+      expect(await backend.inspect(s.name.slice(0, -1))).toBeUndefined()
+      expect(await backend.inspect(`${s.name}x`)).toBeUndefined()
+    })
+
+    test('list includes launched containers', async () => {
+      const s = spec()
+      await backend.launch(s)
+      const names = (await backend.list()).map((r) => r.name)
+      expect(names).toContain(s.name)
+    })
+
+    test('a second launch with the same name is a NameConflictError', async () => {
+      const s = spec()
+      await backend.launch(s)
+      await expect(backend.launch({ ...s })).rejects.toBeInstanceOf(NameConflictError)
+    })
+
+    test('remove removes, then reports false', async () => {
+      const s = spec()
+      await backend.launch(s)
+      expect(await backend.remove(s.name)).toBe(true)
+      expect(await backend.inspect(s.name)).toBeUndefined()
+      expect((await backend.list()).map((r) => r.name)).not.toContain(s.name)
+      expect(await backend.remove(s.name)).toBe(false)
+    })
+
+    test('logs stream what the container printed', async () => {
+      const s = spec()
+      await backend.launch(s)
+      let text = ''
+      for (let i = 0; i < 50 && !text.includes(options.logLine); i++) {
+        text = await readAll(await backend.logs(s.name))
+        if (!text.includes(options.logLine)) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(text).toContain(options.logLine)
+    })
+
+    test('logs of an unknown container is a ContainerNotFoundError', async () => {
+      await expect(backend.logs(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
+    })
+  })
+}

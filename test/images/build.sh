@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build the acceptance-test images from files on this machine; nothing is pulled.
+#   hde-test/static:1  busybox httpd serving a static page on port 80
+#   hde-test/echo:1    the machine's node binary running test/images/echo.mjs on port 80
+# Skips an image whose inputs have not changed (content hash label). --force rebuilds.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+force="${1:-}"
+
+need() { command -v "$1" >/dev/null || { echo "build.sh: $1 is required ($2)" >&2; exit 1; }; }
+need docker "install docker.io"
+busybox_bin="$(command -v busybox || true)"
+[ -n "$busybox_bin" ] && file -L "$busybox_bin" 2>/dev/null | grep -q 'statically linked' || busybox_bin=/bin/busybox
+[ -x "$busybox_bin" ] || { echo "build.sh: a static busybox is required (apt-get install busybox-static)" >&2; exit 1; }
+node_bin="$(readlink -f "$(command -v node)")"
+
+current_hash() { docker image inspect --format '{{ index .Config.Labels "hde.test.hash" }}' "$1" 2>/dev/null || true; }
+
+import_rootfs() { # image hash rootfs cmd-json
+  tar -C "$3" -c . | docker import \
+    --change "CMD $4" --change "EXPOSE 80" --change "ENV PORT=80" \
+    --change "LABEL hde.test.hash=$2" - "$1" >/dev/null
+  echo "built $1"
+}
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Static page.
+static_hash="$( (sha256sum "$busybox_bin" "$0" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
+if [ "$force" = "--force" ] || [ "$(current_hash hde-test/static:1)" != "$static_hash" ]; then
+  root="$work/static"
+  mkdir -p "$root/bin" "$root/www"
+  cp "$busybox_bin" "$root/bin/busybox"
+  printf '<!doctype html><title>hde static</title><h1>Welcome to the hde static test page</h1>\n' > "$root/www/index.html"
+  import_rootfs hde-test/static:1 "$static_hash" "$root" '["/bin/busybox","httpd","-f","-vv","-p","80","-h","/www"]'
+else
+  echo "hde-test/static:1 is up to date"
+fi
+
+# Echo server on the machine's node.
+echo_hash="$( (sha256sum "$node_bin" "$here/echo.mjs" "$0" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
+if [ "$force" = "--force" ] || [ "$(current_hash hde-test/echo:1)" != "$echo_hash" ]; then
+  root="$work/echo"
+  mkdir -p "$root/usr/local/bin" "$root/app" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  cp "$node_bin" "$root/usr/local/bin/node"
+  # The node binary and every shared library it links, at the same paths.
+  for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  cp "$here/echo.mjs" "$root/app/echo.mjs"
+  import_rootfs hde-test/echo:1 "$echo_hash" "$root" '["/usr/local/bin/node","/app/echo.mjs"]'
+else
+  echo "hde-test/echo:1 is up to date"
+fi
