@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { gzipSync } from 'node:zlib'
+
+/** What the upstream saw for one request. */
+export interface SeenRequest {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  bodyLength: number
+  bodySha256: string
+}
+
+/** A loopback HTTP server standing in for a container app in core tests. */
+export interface TestUpstream {
+  url: string
+  /** Requests whose `/stream` response was closed by the peer. */
+  closedStreams: number
+  close(): Promise<void>
+}
+
+/** The gzip body `/gzip` serves, for byte-exact comparisons. */
+export const GZIP_BODY = gzipSync(Buffer.from('compressed hello '.repeat(200)))
+
+/**
+ * Routes: `/raw/*` echoes the body; `/status/<n>`; `/slow?ms=` delays headers; `/stream` writes
+ * a chunk every 50 ms until the client leaves; `/gzip` sends a pre-compressed body; anything
+ * else answers JSON describing the request.
+ */
+export async function startUpstream(): Promise<TestUpstream> {
+  const state = { closedStreams: 0 }
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://upstream')
+    if (url.pathname.startsWith('/raw/')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      req.pipe(res)
+      return
+    }
+    const status = /^\/status\/(\d{3})$/.exec(url.pathname)
+    if (status) {
+      req.resume()
+      res.writeHead(Number(status[1]), { 'content-type': 'text/plain' })
+      res.end(Number(status[1]) === 204 || Number(status[1]) === 304 ? undefined : `status ${status[1]}`)
+      return
+    }
+    if (url.pathname === '/slow') {
+      setTimeout(() => res.end('slow'), Number(url.searchParams.get('ms') ?? 1000))
+      return
+    }
+    if (url.pathname === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.flushHeaders()
+      const timer = setInterval(() => res.write('tick\n'), 50)
+      res.on('close', () => {
+        clearInterval(timer)
+        if (!res.writableFinished) state.closedStreams++
+      })
+      return
+    }
+    if (url.pathname === '/gzip') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': GZIP_BODY.length })
+      res.end(GZIP_BODY)
+      return
+    }
+    if (url.pathname === '/hop') {
+      res.writeHead(200, { connection: 'close, x-private', 'x-private': 'secret', 'keep-alive': 'timeout=5', 'x-public': 'yes' })
+      res.end('hop')
+      return
+    }
+    const hash = createHash('sha256')
+    let length = 0
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk)
+      length += chunk.length
+    })
+    req.on('end', () => {
+      const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') }
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1; Path=/', 'b=2; Path=/'] })
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(seen))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get closedStreams() {
+      return state.closedStreams
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
