@@ -1,0 +1,4 @@
+import { dockerReady } from '../helpers/docker.js'
+import { acceptanceSuite } from './suite.js'
+
+if (await dockerReady('acceptance on node')) acceptanceSuite('node')

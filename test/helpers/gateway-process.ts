@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+/** The runtimes the gateway is tested on. */
+export type Runtime = 'node' | 'bun'
+export const RUNTIMES: Runtime[] = ['node', 'bun']
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+/** A gateway started as its own process through the CLI, exactly as `npm start` runs it. */
+export interface GatewayProcess {
+  url: string
+  /** Everything the process printed so far. */
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Start `hono-docker-engine serve` on a free port with the given config, on one runtime. */
+export async function startGateway(runtime: Runtime, config: object = {}): Promise<GatewayProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
+  const file = join(dir, 'config.json')
+  await writeFile(file, JSON.stringify(config))
+  const args = ['serve', '--config', file, '--port', '0']
+  const child: ChildProcess =
+    runtime === 'node'
+      ? spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${runtime} gateway did not start:\n${output}`)), 30_000)
+    child.once('exit', (code) => reject(new Error(`${runtime} gateway exited with ${code}:\n${output}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output += `${line}\n`
+      try {
+        const event = JSON.parse(line) as { message?: string; url?: string }
+        if (event.message === 'listening' && event.url) {
+          clearTimeout(timer)
+          resolveUrl(event.url)
+        }
+      } catch {
+        // not a log line
+      }
+    })
+  })
+  return {
+    url,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done()
+        child.once('exit', () => done())
+        child.kill('SIGTERM')
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref()
+      }),
+  }
+}
