@@ -9,9 +9,10 @@ force="${1:-}"
 
 need() { command -v "$1" >/dev/null || { echo "build.sh: $1 is required ($2)" >&2; exit 1; }; }
 need docker "install docker.io"
-busybox_bin="$(command -v busybox || true)"
-[ -n "$busybox_bin" ] && file -L "$busybox_bin" 2>/dev/null | grep -q 'statically linked' || busybox_bin=/bin/busybox
-[ -x "$busybox_bin" ] || { echo "build.sh: a static busybox is required (apt-get install busybox-static)" >&2; exit 1; }
+busybox_bin=/bin/busybox
+# ldd exits non-zero for a static binary, so match its output rather than piping it.
+[ -x "$busybox_bin" ] && [[ "$(ldd "$busybox_bin" 2>&1 || true)" == *"not a dynamic"* ]] \
+  || { echo "build.sh: a static /bin/busybox is required (apt-get install busybox-static)" >&2; exit 1; }
 node_bin="$(readlink -f "$(command -v node)")"
 
 current_hash() { docker image inspect --format '{{ index .Config.Labels "hde.test.hash" }}' "$1" 2>/dev/null || true; }
