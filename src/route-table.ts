@@ -2,6 +2,8 @@ import type { Backend, ContainerRecord } from './backend.js'
 
 /** How long a miss or a non-running container is remembered before asking the engine again. */
 const SETTLING_TTL_MS = 1_000
+/** Upper bound on remembered names, so requests for many random names cannot grow memory. */
+const MAX_ENTRIES = 10_000
 
 interface Entry {
   record: ContainerRecord | undefined
@@ -50,7 +52,17 @@ export class RouteTable {
   /** Store what is known about `name` (e.g. right after a launch). */
   remember(name: string, record: ContainerRecord | undefined): void {
     const stable = record?.state === 'running' && record.upstream !== undefined
+    this.#entries.delete(name)
+    if (this.#entries.size >= MAX_ENTRIES) {
+      // Maps iterate in insertion order: drop the oldest entry; it is re-read on its next use.
+      this.#entries.delete(this.#entries.keys().next().value!)
+    }
     this.#entries.set(name, { record, expiresAt: stable ? Infinity : this.#now() + SETTLING_TTL_MS })
+  }
+
+  /** How many names are remembered. */
+  get size(): number {
+    return this.#entries.size
   }
 
   /** Forget `name`; the next lookup asks the engine. */

@@ -227,6 +227,39 @@ export function acceptanceSuite(runtime: Runtime): void {
       expect(await dockerCli('ps', '-aq', '--filter', `name=^/${missingName}$`)).toBe('')
     })
 
+    it('rebuilds its routes from Docker labels after a restart', async () => {
+      const name = uniqueName('survives')
+      await launchOk({ image: STATIC_IMAGE, name })
+      await whenServing(name)
+      const second = await startGateway(runtime, { docker: { socketPath: relay.path } })
+      try {
+        const list = (await (await fetch(`${second.url}/api/containers`)).json()) as Json
+        expect(list.containers.map((c: Json) => c.name)).toContain(name)
+        const page = await fetch(`${second.url}/docker/${name}/`)
+        expect(page.status).toBe(200)
+        expect(await page.text()).toContain('Welcome to the hde static test page')
+      } finally {
+        await second.stop()
+      }
+    })
+
+    it('shrugs off a client that leaves in the middle of a streamed response', async () => {
+      const name = uniqueName('stream')
+      await launchOk({ image: ECHO_IMAGE, name })
+      await whenServing(name)
+      for (let i = 0; i < 5; i++) {
+        const controller = new AbortController()
+        const res = await fetch(`${gw.url}/docker/${name}/sse?n=1000&gapMs=20`, { signal: controller.signal })
+        const reader = res.body!.getReader()
+        const first = await reader.read()
+        expect(new TextDecoder().decode(first.value)).toContain('data: event 1')
+        controller.abort()
+      }
+      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
+      expect((await api('/api/health')).status).toBe(200)
+      expect(gw.output()).not.toMatch(/Controller is already closed|Unhandled|ERR_/)
+    })
+
     it('keeps answering when the Docker socket is gone, and recovers when it is back', async () => {
       const name = uniqueName('survivor')
       await launchOk({ image: STATIC_IMAGE, name })
