@@ -28,6 +28,10 @@ export interface LaunchSpec {
   memLimitMb?: number
   /** Absolute in-container paths; each gets a fresh volume removed with the container. */
   extraDirectories: string[]
+  /** Idle time after which the reaper acts on this container (overrides the gateway default). */
+  idleTimeoutSeconds?: number
+  /** Path that must answer 2xx/3xx before the container counts as ready. */
+  readinessPath?: string
 }
 
 /** The engine's view of a container state. */
@@ -55,6 +59,22 @@ export interface ContainerRecord {
   memReservationMb: number
   /** Base URL (`http://host:port`) the gateway proxies to; present only while running. */
   upstream?: string
+  /** ISO 8601 UTC time of the last start, when the engine reports it. */
+  startedAt?: string
+  /** Per-container idle timeout given at launch. */
+  idleTimeoutSeconds?: number
+  /** Readiness path given at launch. */
+  readinessPath?: string
+}
+
+/** A change the engine reports for a managed container. */
+export interface BackendEvent {
+  /** What happened, e.g. `start`, `die`, `stop`, `destroy`, `rename`. */
+  action: string
+  /** Container id. */
+  id: string
+  /** Container name after the event. */
+  name: string
 }
 
 /** Options for {@link Backend.logs}. */
@@ -99,6 +119,18 @@ export interface Backend {
   logs(name: string, options?: LogOptions): Promise<ReadableStream<Uint8Array>>
   /** Check the engine answers. @throws BackendUnavailableError */
   ping(): Promise<BackendInfo>
+  /**
+   * Start a stopped managed container (scale from zero). Starting a running one is not an error.
+   * @throws ContainerNotFoundError when the name is unknown.
+   */
+  start?(name: string): Promise<ContainerRecord>
+  /** Stop a running managed container: a graceful signal, then a kill after the stop timeout. */
+  stop?(name: string): Promise<void>
+  /**
+   * Report events for managed containers until `signal` aborts. Settles when the event stream
+   * ends or breaks; the caller reconnects.
+   */
+  watch?(onEvent: (event: BackendEvent) => void, signal: AbortSignal): Promise<void>
   /** Release connections and timers. */
   close?(): Promise<void>
 }

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
-import type { Backend, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
+import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
 import {
   BackendError,
   BackendUnavailableError,
@@ -27,6 +27,8 @@ export interface DockerBackendOptions {
   apiTimeoutMs?: number
   /** Upper bound for pulling a missing image during a launch. */
   pullTimeoutMs?: number
+  /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
+  stopTimeoutSeconds?: number
 }
 
 /** A Docker error as docker-modem reports it: HTTP failures carry `statusCode`, connection failures `code`. */
@@ -81,6 +83,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const root = options.labelRoot ?? DEFAULT_LABEL_ROOT
   const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
   const pullTimeoutMs = options.pullTimeoutMs ?? 300_000
+  const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
   const publishHost = options.publishHost ?? '127.0.0.1'
   const upstreamHost = formatHost(options.upstreamHost ?? (isWildcard(publishHost) ? '127.0.0.1' : publishHost))
   const client = new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined)
@@ -89,12 +92,25 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     throw mapDockerError(err, apiTimeoutMs)
   }
 
+  /** Launch settings the gateway keeps in labels, so they survive a restart. */
+  const settingsFrom = (labels: Record<string, string>) => {
+    const idle = Number(labels[`${root}.idle_timeout_seconds`])
+    const readinessPath = labels[`${root}.readiness_path`]
+    return {
+      port: Number(labels[`${root}.port`]),
+      memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
+      ...(idle > 0 ? { idleTimeoutSeconds: idle } : {}),
+      ...(readinessPath ? { readinessPath } : {}),
+    }
+  }
+
   const toRecord = (info: Docker.ContainerInspectInfo): ContainerRecord | undefined => {
     const labels = info.Config?.Labels ?? {}
     if (labels[root] !== 'true') return undefined
-    const port = Number(labels[`${root}.port`])
+    const settings = settingsFrom(labels)
     const state = (STATES.has(info.State.Status as ContainerState) ? info.State.Status : 'dead') as ContainerState
-    const hostPort = info.NetworkSettings?.Ports?.[`${port}/tcp`]?.find((b) => b.HostPort)?.HostPort
+    const hostPort = info.NetworkSettings?.Ports?.[`${settings.port}/tcp`]?.find((b) => b.HostPort)?.HostPort
+    const startedAt = Date.parse(info.State.StartedAt)
     return {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
@@ -102,9 +118,10 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       state,
       ...(state === 'exited' || state === 'dead' ? { exitCode: info.State.ExitCode } : {}),
       createdAt: new Date(info.Created).toISOString(),
+      // Docker reports the zero time for never-started containers.
+      ...(startedAt > 0 ? { startedAt: new Date(startedAt).toISOString() } : {}),
       labels,
-      port,
-      memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
+      ...settings,
       ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
     }
   }
@@ -166,6 +183,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         [root]: 'true',
         [`${root}.port`]: String(spec.port),
         [`${root}.mem_reservation_mb`]: String(spec.memReservationMb),
+        ...(spec.idleTimeoutSeconds ? { [`${root}.idle_timeout_seconds`]: String(spec.idleTimeoutSeconds) } : {}),
+        ...(spec.readinessPath ? { [`${root}.readiness_path`]: spec.readinessPath } : {}),
       },
       ExposedPorts: { [portKey]: {} },
       HostConfig: {
@@ -228,9 +247,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         .catch(fail)
       return summaries.map((summary): ContainerRecord => {
         const labels = summary.Labels ?? {}
-        const port = Number(labels[`${root}.port`])
+        const settings = settingsFrom(labels)
         const state = (STATES.has(summary.State as ContainerState) ? summary.State : 'dead') as ContainerState
-        const hostPort = summary.Ports?.find((p) => p.PrivatePort === port && p.Type === 'tcp' && p.PublicPort)?.PublicPort
+        const hostPort = summary.Ports?.find((p) => p.PrivatePort === settings.port && p.Type === 'tcp' && p.PublicPort)?.PublicPort
         return {
           id: summary.Id,
           name: (summary.Names?.[0] ?? '').replace(/^\//, ''),
@@ -238,8 +257,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
           state,
           createdAt: new Date(summary.Created * 1000).toISOString(),
           labels,
-          port,
-          memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
+          ...settings,
           ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
         }
       })
@@ -290,6 +308,52 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       // When the HTTP client leaves, the web stream is cancelled: drop the engine connection too.
       output.on('close', () => (source as Readable).destroy?.())
       return Readable.toWeb(output) as ReadableStream<Uint8Array>
+    },
+
+    async start(name) {
+      const info = await inspectOwned(name)
+      if (!info) throw new ContainerNotFoundError(name)
+      const container = client.getContainer(info.Id)
+      try {
+        await container.start({ abortSignal: timeout() })
+      } catch (err) {
+        // 304: already running, which is what the caller wants.
+        if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
+        if (statusOf(err) !== 304) return fail(err)
+      }
+      const record = toRecord(await container.inspect({ abortSignal: timeout() }).catch(fail))
+      if (!record) throw new ContainerNotFoundError(name)
+      return record
+    },
+
+    async stop(name) {
+      const info = await inspectOwned(name)
+      if (!info) throw new ContainerNotFoundError(name)
+      try {
+        await client.getContainer(info.Id).stop({ t: stopTimeoutSeconds, abortSignal: AbortSignal.timeout(stopTimeoutSeconds * 1000 + apiTimeoutMs) })
+      } catch (err) {
+        // 304: already stopped.
+        if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
+        if (statusOf(err) !== 304) fail(err)
+      }
+    },
+
+    async watch(onEvent, signal) {
+      const stream = (await client
+        .getEvents({ filters: { type: ['container'], label: [`${root}=true`] }, abortSignal: signal } as object)
+        .catch(fail)) as NodeJS.ReadableStream
+      signal.addEventListener('abort', () => (stream as Readable).destroy?.(), { once: true })
+      await new Promise<void>((resolve, reject) => {
+        client.modem.followProgress(
+          stream,
+          (err: unknown) => (err && !signal.aborted ? reject(mapDockerError(err, apiTimeoutMs)) : resolve()),
+          (event: { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } }) => {
+            const id = event.Actor?.ID
+            const eventName = event.Actor?.Attributes?.name
+            if (event.Action && id && eventName) onEvent({ action: event.Action, id, name: eventName } satisfies BackendEvent)
+          },
+        )
+      })
     },
 
     async ping() {

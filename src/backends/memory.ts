@@ -1,4 +1,4 @@
-import type { Backend, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
+import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
 import { BackendUnavailableError, ContainerNotFoundError, NameConflictError } from '../errors.js'
 
 /** Options for {@link memory}. */
@@ -20,6 +20,10 @@ export interface MemoryBackend extends Backend {
   writeLog(name: string, text: string): void
   /** Make every call fail as if the engine were unreachable (`true`) or recover (`false`). */
   setUnavailable(unavailable: boolean): void
+  /** Report an engine event to watchers, as if the engine had sent it. */
+  emit(event: BackendEvent): void
+  /** Make `start` take this long (to test concurrent wakes). */
+  setStartDelay(ms: number): void
   /** How many engine calls were made, by method. */
   readonly calls: Record<string, number>
 }
@@ -28,6 +32,8 @@ interface Entry {
   record: ContainerRecord
   spec: LaunchSpec
   log: string
+  /** Where it listens while running. */
+  upstream: string | undefined
 }
 
 /**
@@ -39,6 +45,11 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
   const calls: Record<string, number> = {}
   let unavailable = false
   let sequence = 0
+  let startDelayMs = 0
+  const watchers = new Set<(event: BackendEvent) => void>()
+  const emit = (event: BackendEvent) => {
+    for (const watcher of watchers) watcher(event)
+  }
   const encoder = new TextEncoder()
 
   const call = (method: string) => {
@@ -70,9 +81,13 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         labels: { ...spec.labels },
         port: spec.port,
         memReservationMb: spec.memReservationMb,
+        startedAt: new Date().toISOString(),
+        ...(spec.idleTimeoutSeconds ? { idleTimeoutSeconds: spec.idleTimeoutSeconds } : {}),
+        ...(spec.readinessPath ? { readinessPath: spec.readinessPath } : {}),
         ...(upstream ? { upstream } : {}),
       }
-      entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n` })
+      entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n`, upstream })
+      emit({ action: 'start', id: record.id, name: spec.name })
       return copy(record)
     },
     async inspect(name) {
@@ -86,7 +101,43 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
     },
     async remove(name) {
       call('remove')
-      return entries.delete(name)
+      const entry = entries.get(name)
+      if (!entry) return false
+      entries.delete(name)
+      emit({ action: 'destroy', id: entry.record.id, name })
+      return true
+    },
+    async start(name) {
+      call('start')
+      const entry = mustGet(name)
+      if (startDelayMs) await new Promise((r) => setTimeout(r, startDelayMs))
+      if (entry.record.state !== 'running') {
+        entry.record.state = 'running'
+        entry.record.startedAt = new Date().toISOString()
+        delete entry.record.exitCode
+        if (entry.upstream) entry.record.upstream = entry.upstream
+        emit({ action: 'start', id: entry.record.id, name })
+      }
+      return copy(entry.record)
+    },
+    async stop(name) {
+      call('stop')
+      const entry = mustGet(name)
+      if (entry.record.state !== 'running') return
+      entry.record.state = 'exited'
+      entry.record.exitCode = 0
+      delete entry.record.upstream
+      emit({ action: 'die', id: entry.record.id, name })
+    },
+    watch(onEvent, signal) {
+      call('watch')
+      watchers.add(onEvent)
+      return new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => {
+          watchers.delete(onEvent)
+          resolve()
+        }, { once: true })
+      })
     },
     async logs(name, logOptions: LogOptions = {}) {
       call('logs')
@@ -110,6 +161,11 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       if (exitCode === undefined) delete record.exitCode
       else record.exitCode = exitCode
       if (state !== 'running') delete record.upstream
+      else if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
+    },
+    emit,
+    setStartDelay(ms) {
+      startDelayMs = ms
     },
     writeLog(name, text) {
       mustGet(name).log += text

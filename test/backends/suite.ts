@@ -99,6 +99,40 @@ export function testBackend(options: BackendTestOptions): void {
       expect(text).toContain(options.logLine)
     })
 
+    test('stop and start: the container keeps its name, loses and regains its upstream', async () => {
+      if (!backend.stop || !backend.start) throw new Error('stop/start not implemented; pass a skip reason instead')
+      const s = spec({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
+      const launched = await backend.launch(s)
+      expect(launched).toMatchObject({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
+      await backend.stop(s.name)
+      const stopped = await backend.inspect(s.name)
+      expect(stopped?.state).not.toBe('running')
+      expect(stopped?.upstream).toBeUndefined()
+      await backend.stop(s.name) // stopping a stopped container is not an error
+      const started = await backend.start(s.name)
+      expect(started).toMatchObject({ id: launched.id, state: 'running', idleTimeoutSeconds: 30, readinessPath: '/healthz' })
+      expect(started.upstream).toMatch(/^http:\/\//)
+      expect((await backend.start(s.name)).state).toBe('running') // starting a running one neither
+      await expect(backend.start(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
+    })
+
+    test('watch reports start and destroy of managed containers', async () => {
+      if (!backend.watch) throw new Error('watch not implemented; pass a skip reason instead')
+      const events: { action: string; name: string }[] = []
+      const controller = new AbortController()
+      const watching = backend.watch((event) => events.push(event), controller.signal)
+      await new Promise((r) => setTimeout(r, 200))
+      const s = spec()
+      await backend.launch(s)
+      await backend.remove(s.name)
+      for (let i = 0; i < 50 && !events.some((e) => e.name === s.name && e.action === 'destroy'); i++) await new Promise((r) => setTimeout(r, 50))
+      controller.abort()
+      await watching
+      const mine = events.filter((e) => e.name === s.name).map((e) => e.action)
+      expect(mine).toContain('start')
+      expect(mine).toContain('destroy')
+    })
+
     test('logs of an unknown container is a ContainerNotFoundError', async () => {
       await expect(backend.logs(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
     })
