@@ -4,6 +4,7 @@ import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config-file.js'
 import { ConfigError } from './errors.js'
 import type { Gateway, GatewayOptions } from './gateway.js'
 import { consoleLogger } from './logger.js'
+import { fileStore } from './stores/file.js'
 import type { RunningServer } from './node.js'
 
 const USAGE = `Usage: hono-docker-engine serve [options]
@@ -49,13 +50,15 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     labelRoot: config.labelRoot,
     publishHost: config.docker.publishHost,
     apiTimeoutMs: config.docker.apiTimeoutMs,
+    stopTimeoutSeconds: config.docker.stopTimeoutSeconds,
     ...(config.docker.socketPath ? { socketPath: config.docker.socketPath } : {}),
     ...(config.docker.upstreamHost ? { upstreamHost: config.docker.upstreamHost } : {}),
   })
   const runtime = await loadRuntime()
-  const gateway = runtime.createGateway({ backend, config, logger })
+  const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
+  const gateway = runtime.createGateway({ backend, config, logger, store })
   const server = await runtime.serve({ gateway, hostname, port })
-  logger.info('listening', { url: server.url, runtime: runtime.name, config: source })
+  logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   backend.ping().then(
     (info) => logger.info('docker reachable', { version: info.version }),
     (err: Error) => logger.warn('docker unreachable; the API answers 503 until it is back', { reason: err.message }),

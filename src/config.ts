@@ -41,6 +41,8 @@ export const ConfigSchema = v.strictObject({
       publishHost: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
       /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
       upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
+      stopTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600)), 10),
     }),
     {},
   ),
@@ -71,6 +73,44 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Where history and per-container state are kept across restarts (the CLI's file store). */
+  dataDir: v.optional(v.pipe(v.string(), v.nonEmpty()), '.data'),
+  /** Per-container access history. */
+  history: v.optional(
+    v.strictObject({
+      /** Entries kept per container; older ones are dropped. */
+      maxEntries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)), 1_000),
+    }),
+    {},
+  ),
+  /** The idle reaper. Without `timeoutSeconds`, only containers launched with `idleTimeoutSeconds` are reaped. */
+  idle: v.optional(
+    v.strictObject({
+      /** Inactivity after which a container is reaped. */
+      timeoutSeconds: v.optional(PositiveIntSchema),
+      /** `remove` deletes it (the original's purge); `stop` scales it to zero, and the next request wakes it. */
+      action: v.optional(v.picklist(['remove', 'stop']), 'remove'),
+      /** How often the reaper looks. */
+      checkIntervalSeconds: v.optional(PositiveIntSchema, 30),
+    }),
+    {},
+  ),
+  /** When a started container counts as ready. */
+  readiness: v.optional(
+    v.strictObject({
+      /** Path that must answer 2xx/3xx; without it any HTTP answer on the port counts. */
+      path: v.optional(v.pipe(v.string(), v.regex(/^\/[^\s]*$/, 'must start with "/"'))),
+      /** After this long without becoming ready a container is `failed`. */
+      startTimeoutSeconds: v.optional(PositiveIntSchema, 60),
+    }),
+    {},
+  ),
+  /** How long a request sent with `Prefer: wait=N` may be held while its container wakes. */
+  maxWaitSeconds: v.optional(PositiveIntSchema, 60),
+  /** Total memory reservation (MiB) of running managed containers; least-recently-active ones are evicted to fit a launch. */
+  memLimitMb: v.optional(PositiveIntSchema),
+  /** When eviction cannot make room: `reject` answers 507, `startAnyway` logs a warning and launches. */
+  memLimitPolicy: v.optional(v.picklist(['reject', 'startAnyway']), 'reject'),
   /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
   trustProxy: v.optional(v.boolean(), false),
   /** Largest JSON body the API accepts. */

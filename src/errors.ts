@@ -56,3 +56,8 @@ export class UpstreamConnectError extends Error {
 export class UpstreamTimeoutError extends Error {
   override name = 'UpstreamTimeoutError'
 }
+
+/** A launch does not fit under the memory limit even after evicting idle containers. */
+export class InsufficientMemoryError extends Error {
+  override name = 'InsufficientMemoryError'
+}

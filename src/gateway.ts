@@ -3,8 +3,9 @@ import { basePath } from 'hono/route'
 import type { Backend } from './backend.js'
 import { parseConfig, type Config, type ConfigInput } from './config.js'
 import { consoleLogger, type Logger } from './logger.js'
-import { Readiness } from './readiness.js'
-import { RouteTable } from './route-table.js'
+import { startBackground } from './lifecycle/background.js'
+import { ContainerManager } from './manager.js'
+import { memoryStore, type ContainerStore } from './store.js'
 import { fetchUpstream, type UpstreamFetch } from './upstream.js'
 import { toErrorResponse } from './api/errors.js'
 import { registerApi } from './api/routes.js'
@@ -22,6 +23,10 @@ export interface GatewayOptions {
   getClientAddress?: (c: Context) => string | undefined
   /** Operator log; JSON lines on the console by default. */
   logger?: Logger
+  /** Where history and per-container state persist; in memory by default (the CLI uses `fileStore`). */
+  store?: ContainerStore
+  /** Run the idle reaper and follow engine events (default `true`). */
+  background?: boolean
 }
 
 /** A gateway: an embeddable Hono app plus its lifecycle. */
@@ -32,6 +37,8 @@ export interface Gateway {
   config: Config
   /** The backend it drives. */
   backend: Backend
+  /** The gateway's view of its containers (for embedders and tests). */
+  manager: ContainerManager
   /** Stop background work and release the backend. */
   close(): Promise<void>
 }
@@ -54,8 +61,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger ?? consoleLogger()
   const backend = options.backend
   const upstreamFetch = options.fetch ?? fetchUpstream
-  const routes = new RouteTable(backend)
-  const readiness = new Readiness({ fetch: upstreamFetch })
+  const manager = new ContainerManager({
+    backend,
+    store: options.store ?? memoryStore(config.history.maxEntries),
+    config,
+    fetch: upstreamFetch,
+    logger,
+  })
+  const stopBackground =
+    options.background === false ? () => {} : startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds })
   const mountBase = (c: Context) => {
     const base = basePath(c)
     return base === '/' ? '' : base
@@ -70,9 +84,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   })
 
   registerApi(app, {
-    backend,
-    routes,
-    readiness,
+    manager,
     apiPrefix: config.apiPrefix,
     proxyPrefix: config.proxyPrefix,
     bodyLimitBytes: config.apiBodyLimitBytes,
@@ -81,9 +93,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   })
 
   const proxyDeps = {
-    routes,
-    readiness,
+    manager,
     fetch: upstreamFetch,
+    maxWaitSeconds: config.maxWaitSeconds,
     pleaseWait: config.pleaseWait,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     trustProxy: config.trustProxy,
@@ -109,8 +121,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     app,
     config,
     backend,
+    manager,
     async close() {
-      readiness.close()
+      stopBackground()
+      await manager.close()
       await backend.close?.()
     },
   }

@@ -65,6 +65,11 @@ export class RouteTable {
     return this.#entries.size
   }
 
+  /** Forget everything (after an event gap or a rename). */
+  clear(): void {
+    this.#entries.clear()
+  }
+
   /** Forget `name`; the next lookup asks the engine. */
   invalidate(name: string): void {
     this.#entries.delete(name)

@@ -6,6 +6,7 @@ import {
   BackendUnavailableError,
   ContainerNotFoundError,
   ImageUnavailableError,
+  InsufficientMemoryError,
   InvalidSpecError,
   NameConflictError,
 } from '../errors.js'
@@ -41,6 +42,7 @@ const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] 
   [NameConflictError, 409, 'name_conflict'],
   [ImageUnavailableError, 422, 'image_unavailable'],
   [InvalidSpecError, 400, 'invalid_spec'],
+  [InsufficientMemoryError, 507, 'insufficient_memory'],
   [BackendUnavailableError, 503, 'backend_unavailable'],
   [BackendError, 502, 'backend_error'],
 ]

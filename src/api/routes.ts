@@ -1,18 +1,23 @@
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
-import type { Backend, ContainerRecord, LaunchSpec } from '../backend.js'
+import type { ContainerRecord, LaunchSpec } from '../backend.js'
 import { ContainerNotFoundError } from '../errors.js'
-import type { Readiness } from '../readiness.js'
-import type { RouteTable } from '../route-table.js'
+import type { ContainerManager } from '../manager.js'
+import type { ContainerStatus } from '../readiness.js'
 import { ApiError, validationError } from './errors.js'
-import { ContainerNameSchema, LaunchBodySchema, LogsQuerySchema, withDefaultTag, type LaunchBody } from './schemas.js'
+import {
+  ContainerNameSchema,
+  LaunchBodySchema,
+  LogsQuerySchema,
+  PurgeBodySchema,
+  withDefaultTag,
+  type LaunchBody,
+} from './schemas.js'
 
 /** Everything the API routes need; supplied by `createGateway`. */
 export interface ApiDeps {
-  backend: Backend
-  routes: RouteTable
-  readiness: Readiness
+  manager: ContainerManager
   apiPrefix: string
   proxyPrefix: string
   bodyLimitBytes: number
@@ -26,90 +31,90 @@ export interface ContainerView {
   name: string
   id: string
   image: string
-  status: ReturnType<Readiness['status']>
+  status: ContainerStatus
+  /** Why it is `failed`. */
+  reason?: string
   exitCode?: number
   url: string
   createdAt: string
+  /** ISO 8601 UTC of the last proxied request (or start, if none since). */
+  lastActivity: string
   port: number
   memReservationMb: number
+  idleTimeoutSeconds?: number
   labels: Record<string, string>
 }
 
 /** Register the JSON API routes on `app`. */
 export function registerApi(app: Hono, deps: ApiDeps): void {
+  const { manager } = deps
   const p = deps.apiPrefix
-  const view = (record: ContainerRecord, mount: string): ContainerView => ({
-    name: record.name,
-    id: record.id,
-    image: record.image,
-    status: deps.readiness.status(record),
-    ...(record.exitCode === undefined ? {} : { exitCode: record.exitCode }),
-    url: `${mount}${deps.proxyPrefix}/${record.name}/`,
-    createdAt: record.createdAt,
-    port: record.port,
-    memReservationMb: record.memReservationMb,
-    labels: record.labels,
-  })
+  const view = async (record: ContainerRecord, mount: string): Promise<ContainerView> => {
+    const status = await manager.status(record)
+    const reason = status === 'failed' ? manager.readiness.failure(record.id) : undefined
+    return {
+      name: record.name,
+      id: record.id,
+      image: record.image,
+      status,
+      ...(reason ? { reason } : {}),
+      ...(record.exitCode === undefined ? {} : { exitCode: record.exitCode }),
+      url: `${mount}${deps.proxyPrefix}/${record.name}/`,
+      createdAt: record.createdAt,
+      lastActivity: new Date(await manager.activity.lastActivity(record)).toISOString(),
+      port: record.port,
+      memReservationMb: record.memReservationMb,
+      ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
+      labels: record.labels,
+    }
+  }
   const nameParam = (raw: string): string => {
     const result = v.safeParse(ContainerNameSchema, raw)
     if (!result.success) throw validationError(result.issues, 'container name')
     return result.output
   }
+  const jsonBody = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: () => {
+      throw new ApiError(413, 'body_too_large', `The request body exceeds ${deps.bodyLimitBytes} bytes`)
+    },
+  })
 
   app.get(`${p}/health`, async (c) => {
     try {
-      const info = await deps.backend.ping()
-      return c.json({ ok: true, backend: { name: deps.backend.name, reachable: true, version: info.version } })
+      const info = await manager.backend.ping()
+      return c.json({ ok: true, backend: { name: manager.backend.name, reachable: true, version: info.version } })
     } catch (err) {
       const message = err instanceof Error ? err.message : 'unreachable'
-      return c.json({ ok: false, backend: { name: deps.backend.name, reachable: false, error: message } }, 503)
+      return c.json({ ok: false, backend: { name: manager.backend.name, reachable: false, error: message } }, 503)
     }
   })
 
-  app.post(
-    `${p}/containers`,
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError(413, 'body_too_large', `The request body exceeds ${deps.bodyLimitBytes} bytes`)
-      },
-    }),
-    async (c) => {
-      const body = await readLaunchBody(c.req.raw)
-      const spec = toLaunchSpec(body, deps.defaults)
-      const record = await deps.backend.launch(spec)
-      deps.routes.remember(record.name, record)
-      deps.readiness.watch(record)
-      const shown = view(record, deps.mountBase(c))
-      return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
-        location: `${deps.mountBase(c)}${p}/containers/${record.name}`,
-      })
-    },
-  )
+  app.post(`${p}/containers`, jsonBody, async (c) => {
+    const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
+    const record = await manager.launch(toLaunchSpec(body, deps.defaults))
+    const shown = await view(record, deps.mountBase(c))
+    return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
+      location: `${deps.mountBase(c)}${p}/containers/${record.name}`,
+    })
+  })
 
   app.get(`${p}/containers`, async (c) => {
-    const records = await deps.backend.list()
-    for (const record of records) deps.readiness.watch(record)
     const mount = deps.mountBase(c)
-    return c.json({ containers: records.map((r) => view(r, mount)) })
+    const records = await manager.list()
+    return c.json({ containers: await Promise.all(records.map((r) => view(r, mount))) })
   })
 
   app.get(`${p}/containers/:name`, async (c) => {
     const name = nameParam(c.req.param('name'))
-    const record = await deps.backend.inspect(name)
+    const record = await manager.get(name)
     if (!record) throw new ContainerNotFoundError(name)
-    deps.routes.remember(name, record)
-    deps.readiness.watch(record)
-    return c.json(view(record, deps.mountBase(c)))
+    return c.json(await view(record, deps.mountBase(c)))
   })
 
   app.delete(`${p}/containers/:name`, async (c) => {
     const name = nameParam(c.req.param('name'))
-    const before = await deps.backend.inspect(name)
-    const removed = await deps.backend.remove(name)
-    deps.routes.invalidate(name)
-    if (before) deps.readiness.forget(before.id)
-    if (!removed) throw new ContainerNotFoundError(name)
+    if (!(await manager.remove(name))) throw new ContainerNotFoundError(name)
     return c.body(null, 204)
   })
 
@@ -117,7 +122,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
     const name = nameParam(c.req.param('name'))
     const query = v.safeParse(LogsQuerySchema, c.req.query())
     if (!query.success) throw validationError(query.issues, 'logs query')
-    const stream = await deps.backend.logs(name, { ...query.output, signal: c.req.raw.signal })
+    const stream = await manager.backend.logs(name, { ...query.output, signal: c.req.raw.signal })
     return new Response(stream, {
       headers: {
         'content-type': 'text/plain; charset=utf-8',
@@ -127,15 +132,25 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
     })
   })
 
+  app.get(`${p}/containers/:name/history`, async (c) => {
+    const name = nameParam(c.req.param('name'))
+    return c.json({ name, entries: await manager.historyOf(name) })
+  })
+
+  app.post(`${p}/purge`, jsonBody, async (c) => {
+    const criteria = await readJson(c.req.raw, PurgeBodySchema, 'purge request')
+    return c.json({ removed: await manager.purge(criteria) })
+  })
+
   app.all(`${p}/*`, (c) => {
     throw new ApiError(404, 'not_found', `No API route ${c.req.method} ${c.req.path}`)
   })
 }
 
-async function readLaunchBody(request: Request): Promise<LaunchBody> {
+async function readJson<S extends v.GenericSchema>(request: Request, schema: S, what: string): Promise<v.InferOutput<S>> {
   const type = request.headers.get('content-type') ?? ''
   if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the launch body as JSON (Content-Type: application/json)')
+    throw new ApiError(415, 'unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)')
   }
   let raw: unknown
   try {
@@ -143,8 +158,8 @@ async function readLaunchBody(request: Request): Promise<LaunchBody> {
   } catch {
     throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON')
   }
-  const result = v.safeParse(LaunchBodySchema, raw)
-  if (!result.success) throw validationError(result.issues, 'launch request')
+  const result = v.safeParse(schema, raw)
+  if (!result.success) throw validationError(result.issues, what)
   return result.output
 }
 
@@ -162,6 +177,8 @@ function toLaunchSpec(body: LaunchBody, defaults: ApiDeps['defaults']): LaunchSp
     memReservationMb: body.memReservationMb ?? 0,
     ...(body.memLimitMb === undefined ? {} : { memLimitMb: body.memLimitMb }),
     extraDirectories: body.extraDirectories,
+    ...(body.idleTimeoutSeconds ? { idleTimeoutSeconds: body.idleTimeoutSeconds } : {}),
+    ...(body.readinessPath ? { readinessPath: body.readinessPath } : {}),
   }
 }
 

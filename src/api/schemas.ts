@@ -50,6 +50,10 @@ export const LaunchBodySchema = v.pipe(
     memLimitMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(6))),
     /** Absolute in-container paths, each backed by a fresh volume. */
     extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
+    /** Idle seconds after which the reaper removes or stops this container (overrides `idle.timeoutSeconds`). */
+    idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    /** Path that must answer 2xx/3xx before the container is ready (overrides `readiness.path`). */
+    readinessPath: v.optional(v.pipe(v.string(), v.regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces'))),
   }),
   v.forward(
     v.check(
@@ -85,3 +89,14 @@ export function withDefaultTag(image: string): string {
   const lastSegment = image.slice(image.lastIndexOf('/') + 1)
   return lastSegment.includes(':') ? image : `${image}:latest`
 }
+
+/** Body of `POST /api/purge`: at least one criterion. */
+export const PurgeBodySchema = v.pipe(
+  v.strictObject({
+    /** Remove containers idle for at least this many seconds (0: regardless of activity). */
+    inactiveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    /** Remove containers with this label: `key=value`, or `key` for any value. */
+    label: v.optional(v.pipe(v.string(), v.nonEmpty(), v.regex(/^[^=]+(=.*)?$/, 'must be "key" or "key=value"'))),
+  }),
+  v.check((body) => body.inactiveSeconds !== undefined || body.label !== undefined, 'give inactiveSeconds, label, or both'),
+)

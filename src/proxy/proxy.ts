@@ -1,20 +1,21 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import { BackendUnavailableError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
-import type { Readiness } from '../readiness.js'
-import type { RouteTable } from '../route-table.js'
+import type { ContainerManager } from '../manager.js'
 import type { UpstreamFetch } from '../upstream.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { pleaseWaitResponse, type PleaseWaitOptions } from './please-wait.js'
+import { onStreamEnd, requestedWaitMs } from './track.js'
 
 /** Everything the proxy handler needs; supplied by `createGateway`. */
 export interface ProxyDeps {
-  routes: RouteTable
-  readiness: Readiness
+  manager: ContainerManager
   fetch: UpstreamFetch
   pleaseWait: PleaseWaitOptions
   headersTimeoutMs: number
+  /** Upper bound for `Prefer: wait=N`. */
+  maxWaitSeconds: number
   trustProxy: boolean
   getClientAddress?: (c: Context) => string | undefined
   onError: (message: string, fields: Record<string, unknown>) => void
@@ -61,7 +62,11 @@ function exitedResponse(record: ContainerRecord): Response {
 function unavailable(request: Request, record: ContainerRecord | undefined, name: string, deps: ProxyDeps): Response {
   if (!record) return pleaseWaitResponse(request, `no container named "${name}" is running yet`, deps.pleaseWait)
   if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
-  if (record.state === 'running') return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+  if (record.state === 'running') {
+    const failure = deps.manager.readiness.failure(record.id)
+    if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
+    return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+  }
   return pleaseWaitResponse(request, `"${name}" is ${record.state}`, deps.pleaseWait)
 }
 
@@ -72,9 +77,19 @@ function unavailable(request: Request, record: ContainerRecord | undefined, name
 export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<Response> {
   const request = c.req.raw
   const { name } = target
+  const { manager } = deps
+  const waitMs = requestedWaitMs(request.headers, deps.maxWaitSeconds)
+  const waitUntil = Date.now() + waitMs
   let record: ContainerRecord | undefined
   try {
-    record = await deps.routes.lookup(name)
+    record = await manager.routes.lookup(name)
+    if (record && record.state !== 'running' && (await manager.isWakeable(record))) {
+      // Scale from zero: one start however many requests arrive (single-flight per name).
+      const waking = manager.wake(name)
+      waking.catch((err: unknown) => deps.onError('wake failed', { container: name, error: String(err) }))
+      if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
+      record = await waking
+    }
   } catch (err) {
     if (err instanceof BackendUnavailableError) {
       return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
@@ -82,6 +97,13 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     throw err
   }
   if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
+  if (waitMs && !manager.readiness.isReady(record.id)) {
+    // The client asked to be held (`Prefer: wait=N`) rather than told to retry.
+    manager.readiness.watch(record)
+    if (!(await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now())))) {
+      return unavailable(request, record, name, deps)
+    }
+  }
 
   const url = new URL(request.url)
   const upstreamUrl = `${record.upstream}${target.path || '/'}${url.search}`
@@ -93,10 +115,16 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     trustProxy: deps.trustProxy,
   })
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
+  manager.recordRequest(record, request.method, `${target.path || '/'}${url.search}`)
+  // The exchange counts as activity until its response body ends.
+  const release = manager.activity.hold(record.id)
 
   // One controller aborts the upstream exchange when the client leaves or headers take too long.
   const controller = new AbortController()
-  const onClientAbort = () => controller.abort(request.signal.reason)
+  const onClientAbort = () => {
+    release()
+    controller.abort(request.signal.reason)
+  }
   request.signal.addEventListener('abort', onClientAbort, { once: true })
   const headerTimer = setTimeout(
     () => controller.abort(new UpstreamTimeoutError(`"${name}" did not answer within ${deps.headersTimeoutMs} ms`)),
@@ -112,6 +140,7 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
       signal: controller.signal,
     })
   } catch (err) {
+    release()
     request.signal.removeEventListener('abort', onClientAbort)
     const reason = controller.signal.reason
     if (reason instanceof UpstreamTimeoutError || err instanceof UpstreamTimeoutError) {
@@ -125,21 +154,24 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     clearTimeout(headerTimer)
   }
 
-  deps.readiness.markReady(record.id)
+  if (manager.readiness.provenByAnyResponse(record)) manager.readiness.markReady(record.id)
   const responseHeaders = downstreamResponseHeaders(upstream.headers)
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
-  if (!body) await upstream.body?.cancel().catch(() => {})
+  if (!body) {
+    release()
+    await upstream.body?.cancel().catch(() => {})
+  }
   // The client-abort listener stays attached while the body streams: a client that leaves
   // mid-response aborts the upstream exchange. It is released with the request.
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders })
+  return new Response(body && onStreamEnd(body, release), { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders })
 }
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */
 async function afterConnectFailure(request: Request, name: string, deps: ProxyDeps): Promise<Response> {
-  deps.routes.invalidate(name)
+  deps.manager.routes.invalidate(name)
   let record: ContainerRecord | undefined
   try {
-    record = await deps.routes.refresh(name)
+    record = await deps.manager.routes.refresh(name)
   } catch (err) {
     if (err instanceof BackendUnavailableError) {
       return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
@@ -147,9 +179,9 @@ async function afterConnectFailure(request: Request, name: string, deps: ProxyDe
     throw err
   }
   if (record?.state === 'running') {
-    // Running but refusing: still starting. Do not cache it as a stable route.
-    deps.routes.invalidate(name)
-    return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+    // Running but refusing: still starting (or failed). Do not cache it as a stable route.
+    deps.manager.routes.invalidate(name)
+    deps.manager.readiness.watch(record)
   }
   return unavailable(request, record, name, deps)
 }

@@ -1,0 +1,67 @@
+import type { Logger } from '../logger.js'
+import type { ContainerManager } from '../manager.js'
+import { sleep } from '../sleep.js'
+
+/** Options for {@link startBackground}. */
+export interface BackgroundOptions {
+  manager: ContainerManager
+  logger: Logger
+  /** Seconds between reaper passes. */
+  reapIntervalSeconds: number
+}
+
+const MIN_BACKOFF_MS = 500
+const MAX_BACKOFF_MS = 30_000
+
+/**
+ * Start the gateway's background work: the idle reaper, and following engine events (with
+ * reconnect, backoff, and a re-list after every reconnect). Returns a function that stops both.
+ * Timers are unref'd so they never keep a process alive on their own.
+ */
+export function startBackground(options: BackgroundOptions): () => void {
+  const { manager, logger } = options
+  const controller = new AbortController()
+  let reaping = false
+  const reaper = setInterval(() => {
+    if (reaping) return
+    reaping = true
+    manager
+      .reap()
+      .catch((err: unknown) => logger.warn('idle reaper pass failed', { error: String(err) }))
+      .finally(() => (reaping = false))
+  }, options.reapIntervalSeconds * 1000)
+  ;(reaper as { unref?: () => void }).unref?.()
+  if (manager.backend.watch) void followEvents(manager, logger, controller.signal)
+  return () => {
+    clearInterval(reaper)
+    controller.abort()
+  }
+}
+
+async function followEvents(manager: ContainerManager, logger: Logger, signal: AbortSignal): Promise<void> {
+  let delay = MIN_BACKOFF_MS
+  let failures = 0
+  while (!signal.aborted) {
+    const connectedAt = Date.now()
+    // Settle into a value at once, so a stream that breaks during the re-list is never an unhandled rejection.
+    const watching = manager.backend.watch!((event) => manager.applyEvent(event), signal).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    try {
+      await manager.reconcile()
+      if (failures > 0) logger.info('engine events resumed', { afterFailures: failures })
+      failures = 0
+    } catch (err) {
+      failures++
+      if (!signal.aborted) logger.warn('re-list after (re)connecting failed', { error: String(err) })
+    }
+    const ended = await watching
+    if (signal.aborted) return
+    failures++
+    logger.warn('engine event stream ended; reconnecting', { error: ended ? String(ended) : undefined, inMs: delay })
+    if (Date.now() - connectedAt > MAX_BACKOFF_MS) delay = MIN_BACKOFF_MS
+    await sleep(delay, signal)
+    delay = Math.min(delay * 2, MAX_BACKOFF_MS)
+  }
+}

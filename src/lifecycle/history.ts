@@ -1,0 +1,79 @@
+import type { Logger } from '../logger.js'
+import type { ContainerStore, HistoryEntry } from '../store.js'
+
+/** Options for {@link HistoryRecorder}. */
+export interface HistoryRecorderOptions {
+  store: ContainerStore
+  logger: Logger
+  /** Entries kept per container. */
+  maxEntries: number
+  /** How often buffered entries are written. */
+  flushIntervalMs?: number
+}
+
+/** Buffered entries above which a flush starts at once, bounding memory under load. */
+const FLUSH_THRESHOLD = 5_000
+
+/**
+ * Records every proxied request (time, method, path+query) per container, like the
+ * original's historian — but buffered in memory and written off the request's hot path.
+ */
+export class HistoryRecorder {
+  #pending = new Map<string, HistoryEntry[]>()
+  #pendingCount = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #flushing: Promise<void> = Promise.resolve()
+  readonly #options: Required<HistoryRecorderOptions>
+
+  constructor(options: HistoryRecorderOptions) {
+    this.#options = { flushIntervalMs: 250, ...options }
+  }
+
+  /** Note one request; returns at once. */
+  record(id: string, method: string, path: string, time = new Date()): void {
+    const list = this.#pending.get(id) ?? []
+    list.push({ time: time.toISOString(), method, path })
+    // Never buffer more than a container's history can hold.
+    if (list.length > this.#options.maxEntries) list.shift()
+    else this.#pendingCount++
+    this.#pending.set(id, list)
+    if (this.#pendingCount >= FLUSH_THRESHOLD) void this.flush()
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#options.flushIntervalMs)
+      ;(this.#timer as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /** Write everything buffered so far. Failures are logged, never thrown at a request. */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const batch = this.#pending
+    this.#pending = new Map()
+    this.#pendingCount = 0
+    this.#flushing = this.#flushing.then(async () => {
+      for (const [id, entries] of batch) {
+        try {
+          await this.#options.store.appendHistory(id, entries)
+          await this.#options.store.writeMeta(id, { lastActivity: entries.at(-1)!.time })
+        } catch (err) {
+          this.#options.logger.error('history write failed', { id, error: String(err) })
+        }
+      }
+    })
+    return this.#flushing
+  }
+
+  /** The container's history, oldest first, including entries not yet written. */
+  async read(id: string): Promise<HistoryEntry[]> {
+    await this.flush()
+    return this.#options.store.readHistory(id, this.#options.maxEntries)
+  }
+
+  /** Delete a container's history (after any write in progress). */
+  async remove(id: string): Promise<void> {
+    this.#pending.delete(id)
+    await this.#flushing
+    await this.#options.store.remove(id)
+  }
+}

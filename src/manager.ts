@@ -1,0 +1,303 @@
+import type { Backend, BackendEvent, ContainerRecord, LaunchSpec } from './backend.js'
+import type { Config } from './config.js'
+import { BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
+import { Activity } from './lifecycle/activity.js'
+import { HistoryRecorder } from './lifecycle/history.js'
+import type { Logger } from './logger.js'
+import { Readiness, type ContainerStatus } from './readiness.js'
+import { RouteTable } from './route-table.js'
+import type { ContainerStore, HistoryEntry } from './store.js'
+import type { UpstreamFetch } from './upstream.js'
+
+/** Options for {@link ContainerManager}. */
+export interface ContainerManagerOptions {
+  backend: Backend
+  store: ContainerStore
+  config: Config
+  fetch: UpstreamFetch
+  logger: Logger
+}
+
+/** Which containers a purge removes. */
+export interface PurgeCriteria {
+  /** Only containers idle for at least this many seconds (0: regardless of activity). */
+  inactiveSeconds?: number
+  /** Only containers with this label: `key=value`, or `key` for any value. */
+  label?: string
+}
+
+/**
+ * Owns the gateway's view of its containers: routing cache, readiness, activity, history,
+ * wake-ups, eviction and removal. The API and the proxy both go through it, so every path
+ * that changes a container also keeps that view true.
+ */
+export class ContainerManager {
+  readonly backend: Backend
+  readonly routes: RouteTable
+  readonly readiness: Readiness
+  readonly activity: Activity
+  readonly history: HistoryRecorder
+  readonly #store: ContainerStore
+  readonly #config: Config
+  readonly #logger: Logger
+  /** Ids the gateway stopped itself (scale to zero): woken by the next request. */
+  readonly #stopped = new Set<string>()
+  readonly #stoppedLoaded = new Set<string>()
+  readonly #waking = new Map<string, Promise<ContainerRecord>>()
+  #launchQueue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: ContainerManagerOptions) {
+    this.backend = options.backend
+    this.#store = options.store
+    this.#config = options.config
+    this.#logger = options.logger
+    this.routes = new RouteTable(options.backend)
+    this.readiness = new Readiness({
+      fetch: options.fetch,
+      startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
+      ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
+    })
+    this.activity = new Activity(options.store)
+    this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
+  }
+
+  /** Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted to fit. */
+  launch(spec: LaunchSpec): Promise<ContainerRecord> {
+    if (!this.#config.memLimitMb || !spec.memReservationMb) return this.#launchNow(spec)
+    const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec)))
+    this.#launchQueue = run.catch(() => {})
+    return run
+  }
+
+  async #launchNow(spec: LaunchSpec): Promise<ContainerRecord> {
+    const record = await this.backend.launch(spec)
+    this.routes.remember(record.name, record)
+    this.activity.touch(record.id)
+    this.readiness.watch(record)
+    this.#logger.info('launched', { name: record.name, image: record.image, id: record.id })
+    return record
+  }
+
+  /** Evict least-recently-active running containers until `spec` fits under the memory limit. */
+  async #makeRoom(spec: LaunchSpec): Promise<void> {
+    const limit = this.#config.memLimitMb!
+    const running = (await this.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
+    let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
+    if (total + spec.memReservationMb <= limit) return
+    this.#logger.warn('memory limit reached', { requestedMb: spec.memReservationMb, inUseMb: total, limitMb: limit })
+    const byAge = await Promise.all(running.map(async (r) => ({ record: r, last: await this.activity.lastActivity(r) })))
+    byAge.sort((a, b) => a.last - b.last)
+    for (const { record } of byAge) {
+      if (total + spec.memReservationMb <= limit) break
+      if (record.memReservationMb === 0) continue
+      if (await this.remove(record.name, 'memory')) total -= record.memReservationMb
+    }
+    if (total + spec.memReservationMb <= limit) return
+    const message = `${spec.memReservationMb} MB requested + ${total} MB in use exceeds the ${limit} MB limit, and no idle container is left to evict`
+    if (this.#config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
+    this.#logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
+  }
+
+  /** The API status of a record. */
+  async status(record: ContainerRecord): Promise<ContainerStatus> {
+    switch (record.state) {
+      case 'running':
+        return this.readiness.runningStatus(record.id)
+      case 'restarting':
+        return 'starting'
+      case 'created':
+      case 'paused':
+        return 'stopped'
+      default:
+        return (await this.isStoppedByGateway(record.id)) ? 'stopped' : 'exited'
+    }
+  }
+
+  /** Whether the gateway stopped this container itself (so a request may wake it). */
+  async isStoppedByGateway(id: string): Promise<boolean> {
+    if (!this.#stoppedLoaded.has(id)) {
+      this.#stoppedLoaded.add(id)
+      if ((await this.#store.readMeta(id)).stoppedByGateway) this.#stopped.add(id)
+    }
+    return this.#stopped.has(id)
+  }
+
+  /** Whether a request to this record should start it. */
+  async isWakeable(record: ContainerRecord): Promise<boolean> {
+    if (!this.backend.start) return false
+    if (record.state === 'created') return true
+    return (record.state === 'exited' || record.state === 'dead') && (await this.isStoppedByGateway(record.id))
+  }
+
+  /** Every managed container; running ones not yet known ready are probed. */
+  async list(): Promise<ContainerRecord[]> {
+    const records = await this.backend.list()
+    for (const record of records) this.readiness.watch(record)
+    return records
+  }
+
+  /** One managed container, refreshing the routing cache. */
+  async get(name: string): Promise<ContainerRecord | undefined> {
+    const record = await this.backend.inspect(name)
+    this.routes.remember(name, record)
+    if (record) this.readiness.watch(record)
+    return record
+  }
+
+  /** Remove a container with its volumes and everything the gateway kept about it. */
+  async remove(name: string, reason = 'api'): Promise<boolean> {
+    const record = await this.backend.inspect(name)
+    const removed = await this.backend.remove(name)
+    this.routes.invalidate(name)
+    if (record) await this.forget(record.id)
+    if (removed) this.#logger.info('removed', { name, reason })
+    return removed
+  }
+
+  /** Drop all state about a container id (it is gone). */
+  async forget(id: string): Promise<void> {
+    this.readiness.reset(id)
+    this.activity.forget(id)
+    this.#stopped.delete(id)
+    this.#stoppedLoaded.delete(id)
+    await this.history.remove(id)
+  }
+
+  /** Stop a container to scale it to zero; its next request wakes it. */
+  async scaleToZero(record: ContainerRecord): Promise<void> {
+    if (!this.backend.stop) throw new BackendError(`The ${this.backend.name} backend cannot stop containers`)
+    await this.#store.writeMeta(record.id, { stoppedByGateway: true })
+    this.#stopped.add(record.id)
+    this.#stoppedLoaded.add(record.id)
+    await this.backend.stop(record.name)
+    this.routes.invalidate(record.name)
+    this.readiness.reset(record.id)
+    this.#logger.info('stopped', { name: record.name, reason: 'idle' })
+  }
+
+  /**
+   * Start a stopped container. Concurrent callers share one start (single-flight per name);
+   * resolves once it is running (readiness is awaited separately).
+   */
+  wake(name: string): Promise<ContainerRecord> {
+    const inFlight = this.#waking.get(name)
+    if (inFlight) return inFlight
+    const waking = (async () => {
+      if (!this.backend.start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
+      const record = await this.backend.start(name)
+      this.#stopped.delete(record.id)
+      await this.#store.writeMeta(record.id, { stoppedByGateway: false })
+      this.readiness.reset(record.id)
+      this.routes.remember(name, record)
+      this.activity.touch(record.id)
+      this.readiness.watch(record)
+      this.#logger.info('woken', { name })
+      return record
+    })().finally(() => this.#waking.delete(name))
+    this.#waking.set(name, waking)
+    return waking
+  }
+
+  /** Record one proxied request for history and activity. */
+  recordRequest(record: ContainerRecord, method: string, path: string): void {
+    this.activity.touch(record.id)
+    this.history.record(record.id, method, path)
+  }
+
+  /** The access history of a container. @throws ContainerNotFoundError */
+  async historyOf(name: string): Promise<HistoryEntry[]> {
+    const record = await this.backend.inspect(name)
+    if (!record) throw new ContainerNotFoundError(name)
+    return this.history.read(record.id)
+  }
+
+  /** Remove managed containers that match every given criterion; resolves the removed names. */
+  async purge(criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
+    const [key, value] = splitLabel(criteria.label)
+    const now = Date.now()
+    const removed: string[] = []
+    for (const record of await this.backend.list()) {
+      if (key !== undefined && (value === undefined ? !(key in record.labels) : record.labels[key] !== value)) continue
+      if (criteria.inactiveSeconds) {
+        const idleMs = now - (await this.activity.lastActivity(record))
+        if (idleMs < criteria.inactiveSeconds * 1000) continue
+      }
+      if (await this.remove(record.name, reason)) removed.push(record.name)
+    }
+    return removed
+  }
+
+  /** One pass of the idle reaper: containers idle past their timeout are removed or stopped. */
+  async reap(): Promise<string[]> {
+    const { timeoutSeconds, action } = this.#config.idle
+    const now = Date.now()
+    const reaped: string[] = []
+    for (const record of await this.backend.list()) {
+      const timeout = record.idleTimeoutSeconds ?? timeoutSeconds
+      if (!timeout) continue
+      if (action === 'stop' && record.state !== 'running') continue
+      if (now - (await this.activity.lastActivity(record)) < timeout * 1000) continue
+      try {
+        if (action === 'stop' && this.backend.stop) await this.scaleToZero(record)
+        else await this.remove(record.name, 'idle')
+        reaped.push(record.name)
+      } catch (err) {
+        this.#logger.warn('reap failed', { name: record.name, error: String(err) })
+      }
+    }
+    return reaped
+  }
+
+  /**
+   * Re-read every managed container after an event gap: clear the routing cache, probe running
+   * containers, and drop stored state of containers that no longer exist.
+   */
+  async reconcile(): Promise<void> {
+    const records = await this.backend.list()
+    this.routes.clear()
+    for (const record of records) this.readiness.watch(record)
+    if (!this.#store.ids) return
+    const live = new Set(records.map((r) => r.id))
+    for (const id of await this.#store.ids()) if (!live.has(id)) await this.forget(id)
+  }
+
+  /** Apply one engine event to the gateway's view. */
+  applyEvent(event: BackendEvent): void {
+    switch (event.action) {
+      case 'destroy':
+        this.routes.invalidate(event.name)
+        void this.forget(event.id).catch((err) => this.#logger.warn('cleanup failed', { id: event.id, error: String(err) }))
+        break
+      case 'die':
+      case 'stop':
+      case 'kill':
+      case 'oom':
+      case 'pause':
+        this.routes.invalidate(event.name)
+        this.readiness.reset(event.id)
+        break
+      case 'rename':
+        this.routes.clear()
+        break
+      case 'start':
+      case 'unpause':
+      case 'restart':
+        this.routes.invalidate(event.name)
+        break
+      default:
+      // exec_*, attach, health_status, …: nothing routing-relevant changed.
+    }
+  }
+
+  /** Stop background work and write buffered history. */
+  async close(): Promise<void> {
+    this.readiness.close()
+    await this.history.flush()
+  }
+}
+
+function splitLabel(label: string | undefined): [string | undefined, string | undefined] {
+  if (label === undefined) return [undefined, undefined]
+  const at = label.indexOf('=')
+  return at === -1 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)]
+}
