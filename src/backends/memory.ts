@@ -157,11 +157,15 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
     specOf: (name) => entries.get(name)?.spec,
     setState(name, state, exitCode) {
       const { record } = mustGet(name)
+      const wasRunning = record.state === 'running'
       record.state = state
       if (exitCode === undefined) delete record.exitCode
       else record.exitCode = exitCode
       if (state !== 'running') delete record.upstream
       else if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
+      // Report the change as an engine would.
+      if (wasRunning && state !== 'running') emit({ action: 'die', id: record.id, name })
+      if (!wasRunning && state === 'running') emit({ action: 'start', id: record.id, name })
     },
     emit,
     setStartDelay(ms) {

@@ -1,0 +1,253 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { memory, type MemoryBackend } from '../src/backends/memory.js'
+import type { ConfigInput } from '../src/config.js'
+import { createGateway } from '../src/gateway.js'
+import { silentLogger } from '../src/logger.js'
+import { nodeUpstream } from '../src/node-upstream.js'
+import { fileStore } from '../src/stores/file.js'
+import type { ContainerStore } from '../src/store.js'
+import { startUpstream, type TestUpstream } from './helpers/upstream.js'
+
+let upstream: TestUpstream
+const client = nodeUpstream()
+beforeAll(async () => {
+  upstream = await startUpstream()
+})
+afterAll(async () => {
+  await client.close()
+  await upstream.close()
+})
+
+type Json = Record<string, any>
+
+const gateways: { close(): Promise<void> }[] = []
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close()
+})
+
+function setup(config: ConfigInput = {}, options: { store?: ContainerStore; backend?: MemoryBackend; background?: boolean } = {}) {
+  const backend = options.backend ?? memory({ upstreams: () => upstream.url })
+  const gateway = createGateway({ backend, config, fetch: client, logger: silentLogger, background: options.background ?? false, ...(options.store ? { store: options.store } : {}) })
+  gateways.push(gateway)
+  const app = gateway.app
+  const launch = async (body: Json) => {
+    const res = await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
+    return { status: res.status, body: (await res.json()) as Json }
+  }
+  const show = async (name: string) => (await (await app.request(`/api/containers/${name}`)).json()) as Json
+  return { backend, gateway, app, launch, show, manager: gateway.manager }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('activity and history', () => {
+  it('records every proxied request with an ISO time, method and path+query', async () => {
+    const { app, launch } = setup()
+    await launch({ name: 'h1' })
+    await app.request('/docker/h1/')
+    await app.request('/docker/h1/bad-path?x=1', { method: 'POST', body: 'b' })
+    const res = await app.request('/api/containers/h1/history')
+    expect(res.status).toBe(200)
+    const { entries } = (await res.json()) as { entries: { time: string; method: string; path: string }[] }
+    expect(entries.map((e) => [e.method, e.path])).toEqual([['GET', '/'], ['POST', '/bad-path?x=1']])
+    for (const e of entries) expect(e.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect((await app.request('/api/containers/nobody/history')).status).toBe(404)
+  })
+
+  it('keeps history bounded', async () => {
+    const { app, launch } = setup({ history: { maxEntries: 5 } })
+    await launch({ name: 'h2' })
+    for (let i = 0; i < 12; i++) await app.request(`/docker/h2/p${i}`)
+    const { entries } = (await (await app.request('/api/containers/h2/history')).json()) as { entries: { path: string }[] }
+    expect(entries.map((e) => e.path)).toEqual(['/p7', '/p8', '/p9', '/p10', '/p11'])
+  })
+
+  it('survives a restart in the data directory and is deleted with the container', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hde-store-'))
+    const backend = memory({ upstreams: () => upstream.url })
+    const first = setup({}, { store: fileStore({ dir }), backend })
+    await first.launch({ name: 'h3' })
+    await first.app.request('/docker/h3/one')
+    await first.app.request('/docker/h3/two?q')
+    await first.gateway.close()
+    const second = setup({}, { store: fileStore({ dir }), backend })
+    const { entries } = (await (await second.app.request('/api/containers/h3/history')).json()) as { entries: { path: string }[] }
+    expect(entries.map((e) => e.path)).toEqual(['/one', '/two?q'])
+    expect(Date.parse((await second.show('h3')).lastActivity)).toBeGreaterThan(Date.now() - 5_000)
+    expect((await second.app.request('/api/containers/h3', { method: 'DELETE' })).status).toBe(204)
+    const third = setup({}, { store: fileStore({ dir }), backend })
+    await third.launch({ name: 'h3' })
+    const after = (await (await third.app.request('/api/containers/h3/history')).json()) as { entries: unknown[] }
+    expect(after.entries).toEqual([])
+  })
+
+  it('exposes lastActivity, and counts an open stream as activity until it ends', async () => {
+    const { app, launch, show, manager } = setup()
+    await launch({ name: 'a1' })
+    const before = Date.parse((await show('a1')).lastActivity)
+    await sleep(20)
+    const res = await app.request('/docker/a1/stream')
+    const reader = res.body!.getReader()
+    await reader.read()
+    const record = (await manager.get('a1'))!
+    expect(manager.activity.openCount(record.id)).toBe(1)
+    expect(Date.parse((await show('a1')).lastActivity)).toBeGreaterThan(before)
+    await reader.cancel()
+    expect(manager.activity.openCount(record.id)).toBe(0)
+  })
+})
+
+describe('purge', () => {
+  it('removes idle containers and keeps active ones', async () => {
+    const { app, launch, manager } = setup()
+    await launch({ name: 'idle' })
+    await launch({ name: 'busy' })
+    await sleep(1_100)
+    await app.request('/docker/busy/')
+    const res = await app.request('/api/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inactiveSeconds: 1 }) })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ removed: ['idle'] })
+    expect((await manager.list()).map((r) => r.name)).toEqual(['busy'])
+  })
+
+  it('removes by label, and everything matching with inactiveSeconds 0', async () => {
+    const { app, launch, manager } = setup()
+    await launch({ name: 'l1', labels: { team: 'a' } })
+    await launch({ name: 'l2', labels: { team: 'b' } })
+    await launch({ name: 'l3' })
+    const purge = (body: Json) => app.request('/api/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect(await (await purge({ label: 'team=a' })).json()).toEqual({ removed: ['l1'] })
+    expect(await (await purge({ label: 'team', inactiveSeconds: 0 })).json()).toEqual({ removed: ['l2'] })
+    expect((await manager.list()).map((r) => r.name)).toEqual(['l3'])
+    expect((await purge({})).status).toBe(400)
+    expect((await purge({ inactiveSeconds: -1 })).status).toBe(400)
+  })
+})
+
+describe('idle reaping and scale-to-zero', () => {
+  it('removes containers idle past their own timeout', async () => {
+    const { launch, manager } = setup()
+    await launch({ name: 'short', idleTimeoutSeconds: 1 })
+    await launch({ name: 'forever' })
+    expect(await manager.reap()).toEqual([])
+    await sleep(1_100)
+    expect(await manager.reap()).toEqual(['short'])
+    expect((await manager.list()).map((r) => r.name)).toEqual(['forever'])
+  })
+
+  it('stops idle containers with action stop, and the next request wakes them', async () => {
+    const { app, launch, show, manager, backend } = setup({ idle: { timeoutSeconds: 1, action: 'stop', checkIntervalSeconds: 3600 } }, { background: true })
+    await launch({ name: 'sleepy' })
+    await sleep(1_100)
+    expect(await manager.reap()).toEqual(['sleepy'])
+    expect((await show('sleepy')).status).toBe('stopped')
+    const waiting = await app.request('/docker/sleepy/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
+    expect(waiting.status).toBe(503)
+    expect(await waiting.text()).toContain('waking up')
+    let res: Response | undefined
+    for (let i = 0; i < 50; i++) {
+      res = await app.request('/docker/sleepy/')
+      if (res.status === 200) break
+      await sleep(20)
+    }
+    expect(res?.status).toBe(200)
+    expect(backend.calls.start).toBe(1)
+    // A container that exited on its own (the engine reports it) is not restarted.
+    await launch({ name: 'crashed' })
+    expect((await app.request('/docker/crashed/')).status).toBe(200)
+    backend.setState('crashed', 'exited', 1)
+    const crashed = await app.request('/docker/crashed/')
+    expect(crashed.status).toBe(502)
+    expect(((await crashed.json()) as Json).error.message).toContain('exited with code 1')
+    expect(backend.calls.start).toBe(1)
+  })
+
+  it('starts a stopped container exactly once for 200 concurrent first requests, and serves them all', async () => {
+    const { app, launch, manager, backend } = setup({ idle: { action: 'stop' } })
+    await launch({ name: 'cold' })
+    await manager.scaleToZero((await manager.get('cold'))!)
+    backend.setStartDelay(200)
+    const responses = await Promise.all(Array.from({ length: 200 }, () => app.request('/docker/cold/', { headers: { prefer: 'wait=10' } })))
+    expect(backend.calls.start).toBe(1)
+    expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200))
+  })
+})
+
+describe('readiness', () => {
+  it('is ready only once the readiness path answers 2xx/3xx', async () => {
+    const { launch, show } = setup()
+    await launch({ name: 'r1', readinessPath: '/status/204' })
+    await launch({ name: 'r2', readinessPath: '/status/500' })
+    let status = ''
+    for (let i = 0; i < 50 && status !== 'ready'; i++) {
+      status = (await show('r1')).status
+      await sleep(20)
+    }
+    expect(status).toBe('ready')
+    expect((await show('r2')).status).toBe('starting')
+  })
+
+  it('fails with a reason after the start timeout instead of starting forever', async () => {
+    const { launch, show, app } = setup({ readiness: { startTimeoutSeconds: 1 } }, { backend: memory({ upstreams: () => 'http://127.0.0.1:9' }) })
+    await launch({ name: 'never' })
+    await sleep(1_300)
+    const shown = await show('never')
+    expect(shown.status).toBe('failed')
+    expect(shown.reason).toMatch(/not ready within 1 s/)
+    const res = await app.request('/docker/never/')
+    expect(res.status).toBe(502)
+    expect(((await res.json()) as Json).error.code).toBe('container_failed')
+  })
+})
+
+describe('memory limit with LRU eviction', () => {
+  it('evicts the least recently active to fit: three 15 MB launches under 35 MB leave two', async () => {
+    const { app, launch, manager } = setup({ memLimitMb: 35 })
+    await launch({ name: 'm1', memReservationMb: 15 })
+    await launch({ name: 'm2', memReservationMb: 15 })
+    await sleep(5)
+    await app.request('/docker/m1/') // m1 is now more recent than m2
+    expect((await launch({ name: 'm3', memReservationMb: 15 })).status).toBe(201)
+    expect((await manager.list()).map((r) => r.name).sort()).toEqual(['m1', 'm3'])
+  })
+
+  it('never overshoots with concurrent launches', async () => {
+    const { launch, manager } = setup({ memLimitMb: 35 })
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => launch({ name: `c${i}`, memReservationMb: 15 })))
+    expect(results.every((r) => r.status === 201)).toBe(true)
+    const running = await manager.list()
+    expect(running.reduce((sum, r) => sum + r.memReservationMb, 0)).toBeLessThanOrEqual(35)
+    expect(running).toHaveLength(2)
+  })
+
+  it('answers 507 when it cannot fit, or starts anyway when told to', async () => {
+    const strict = setup({ memLimitMb: 35 })
+    const res = await strict.launch({ name: 'huge', memReservationMb: 50 })
+    expect(res.status).toBe(507)
+    expect(res.body.error.message).toContain('50 MB requested')
+    const lax = setup({ memLimitMb: 35, memLimitPolicy: 'startAnyway' })
+    expect((await lax.launch({ name: 'huge', memReservationMb: 50 })).status).toBe(201)
+  })
+})
+
+describe('engine events', () => {
+  it('stops routing a container destroyed behind the gateway at once', async () => {
+    const backend = memory({ upstreams: () => upstream.url })
+    const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
+    try {
+      const app = gateway.app
+      await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'ev' }) })
+      expect((await app.request('/docker/ev/')).status).toBe(200)
+      const record = (await backend.inspect('ev'))!
+      // Removed by hand: the engine reports it; the cached route must not survive.
+      await backend.remove('ev')
+      expect((await app.request('/docker/ev/')).status).toBe(503)
+      expect(record.id).toMatch(/^mem-/)
+    } finally {
+      await gateway.close()
+    }
+  })
+})
