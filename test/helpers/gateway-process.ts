@@ -22,7 +22,8 @@ export interface GatewayProcess {
 export async function startGateway(runtime: Runtime, config: object = {}): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
   const file = join(dir, 'config.json')
-  await writeFile(file, JSON.stringify(config))
+  // Each gateway gets its own data directory unless the test shares one on purpose.
+  await writeFile(file, JSON.stringify({ dataDir: join(dir, 'data'), ...config }))
   const args = ['serve', '--config', file, '--port', '0']
   const child: ChildProcess =
     runtime === 'node'

@@ -9,6 +9,8 @@ export interface SocketRelay {
   path: string
   /** Drop every connection and stop accepting: Docker is "gone". */
   cut(): Promise<void>
+  /** Request lines (`METHOD /path`) the relay carried to Docker, in order. */
+  readonly requests: string[]
   /** Accept connections again. */
   restore(): Promise<void>
   close(): Promise<void>
@@ -18,12 +20,18 @@ export interface SocketRelay {
 export async function startSocketRelay(target = '/var/run/docker.sock'): Promise<SocketRelay> {
   const path = join(await mkdtemp(join(tmpdir(), 'hde-relay-')), 'docker.sock')
   const sockets = new Set<Socket>()
+  const requests: string[] = []
   let server: Server | undefined
   const listen = () =>
     new Promise<void>((resolve) => {
       server = createServer((client) => {
         const upstream = createConnection(target)
         sockets.add(client).add(upstream)
+        client.on('data', (chunk: Buffer) => {
+          for (const match of chunk.toString('latin1').matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.1\r$/gm)) {
+            requests.push(`${match[1]} ${match[2]}`)
+          }
+        })
         client.pipe(upstream).pipe(client)
         const drop = () => {
           client.destroy()
@@ -45,5 +53,5 @@ export async function startSocketRelay(target = '/var/run/docker.sock'): Promise
       server = undefined
     })
   await listen()
-  return { path, cut: stop, restore: listen, close: stop }
+  return { path, requests, cut: stop, restore: listen, close: stop }
 }
