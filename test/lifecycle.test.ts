@@ -8,7 +8,7 @@ import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { nodeUpstream } from '../src/node-upstream.js'
 import { fileStore } from '../src/stores/file.js'
-import type { ContainerStore } from '../src/store.js'
+import { memoryStore, type ContainerStore } from '../src/store.js'
 import { startUpstream, type TestUpstream } from './helpers/upstream.js'
 
 let upstream: TestUpstream
@@ -249,5 +249,29 @@ describe('engine events', () => {
     } finally {
       await gateway.close()
     }
+  })
+
+  it('reconnects when the event stream breaks, re-lists, and drops state of containers that vanished meanwhile', async () => {
+    const backend = memory({ upstreams: () => upstream.url })
+    const store = memoryStore()
+    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, store })
+    gateways.push(gateway)
+    const app = gateway.app
+    await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'gap' }) })
+    await app.request('/docker/gap/')
+    await gateway.manager.history.flush()
+    const id = (await backend.inspect('gap'))!.id
+    expect(await store.ids!()).toContain(id)
+    for (let i = 0; i < 20 && !backend.calls.watch; i++) await sleep(10)
+    const watchesBefore = backend.calls.watch!
+    const listsBefore = backend.calls.list ?? 0
+    backend.endWatches()
+    // Removed while the gateway was not listening: no destroy event reaches it.
+    await backend.remove('gap')
+    for (let i = 0; i < 100 && (backend.calls.watch ?? 0) === watchesBefore; i++) await sleep(20)
+    expect(backend.calls.watch).toBe(watchesBefore + 1)
+    for (let i = 0; i < 50 && (await store.ids!()).includes(id); i++) await sleep(20)
+    expect(backend.calls.list).toBeGreaterThan(listsBefore)
+    expect(await store.ids!()).not.toContain(id)
   })
 })

@@ -22,6 +22,8 @@ export interface MemoryBackend extends Backend {
   setUnavailable(unavailable: boolean): void
   /** Report an engine event to watchers, as if the engine had sent it. */
   emit(event: BackendEvent): void
+  /** End every open `watch` stream, as a broken engine connection would. */
+  endWatches(): void
   /** Make `start` take this long (to test concurrent wakes). */
   setStartDelay(ms: number): void
   /** How many engine calls were made, by method. */
@@ -47,6 +49,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
   let sequence = 0
   let startDelayMs = 0
   const watchers = new Set<(event: BackendEvent) => void>()
+  const endings = new Set<() => void>()
   const emit = (event: BackendEvent) => {
     for (const watcher of watchers) watcher(event)
   }
@@ -133,10 +136,13 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       call('watch')
       watchers.add(onEvent)
       return new Promise<void>((resolve) => {
-        signal.addEventListener('abort', () => {
+        const end = () => {
           watchers.delete(onEvent)
+          endings.delete(end)
           resolve()
-        }, { once: true })
+        }
+        endings.add(end)
+        signal.addEventListener('abort', end, { once: true })
       })
     },
     async logs(name, logOptions: LogOptions = {}) {
@@ -168,6 +174,9 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       if (!wasRunning && state === 'running') emit({ action: 'start', id: record.id, name })
     },
     emit,
+    endWatches() {
+      for (const end of [...endings]) end()
+    },
     setStartDelay(ms) {
       startDelayMs = ms
     },
