@@ -1,6 +1,8 @@
 import type { Context } from 'hono'
 import { getConnInfo } from 'hono/bun'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js'
+import { UpstreamConnectError } from './errors.js'
+import type { WebSocketProxy } from './proxy/websocket.js'
 import { toUpstreamError, type UpstreamFetch } from './upstream.js'
 import type { RunningServer } from './node.js'
 
@@ -9,6 +11,15 @@ interface BunServerLike {
   port: number
   hostname: string
   stop(closeActiveConnections?: boolean): Promise<void> | void
+  upgrade(request: Request, options: { data: Tunnel; headers?: Record<string, string> }): boolean
+  timeout(request: Request, seconds: number): void
+}
+/** Bun's server-side socket, as far as the relay uses it. */
+interface BunServerSocket {
+  data: Tunnel
+  send(data: string | ArrayBuffer | Uint8Array): number
+  close(code?: number, reason?: string): void
+  terminate(): void
 }
 declare const Bun: {
   serve(options: {
@@ -16,7 +27,106 @@ declare const Bun: {
     hostname: string
     port: number
     idleTimeout: number
+    websocket: typeof bunWebSocket
   }): BunServerLike
+}
+
+/** One client ↔ container WebSocket pair. */
+interface Tunnel {
+  upstream: WebSocket
+  /** Messages from the container that arrived before the client side opened. */
+  pending: (string | ArrayBuffer)[]
+  client?: BunServerSocket
+  /** The container closed before the client side opened. */
+  upstreamClosed?: { code: number; reason: string }
+  closed: boolean
+  onClose(): void
+}
+
+/** Close codes an endpoint may send (RFC 6455 §7.4); 1005/1006 only ever describe a close. */
+function sendableCode(code: number): number | undefined {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) ? code : undefined
+}
+
+/** Close the client the way the container closed: same code and reason, or abruptly for 1006. */
+function closeClient(client: BunServerSocket, code: number, reason: string): void {
+  const sendable = sendableCode(code)
+  if (code === 1006) client.terminate()
+  else if (sendable) client.close(sendable, reason)
+  else client.close()
+}
+
+/**
+ * The `websocket` handler for `Bun.serve` that relays tunnelled sockets. `serveBun` installs
+ * it; when embedding on Bun, pass it as `Bun.serve({ websocket: bunWebSocket, ... })`.
+ */
+export const bunWebSocket = {
+  /** Pings keep quiet sockets alive past `idleTimeout` as long as the client answers. */
+  sendPings: true,
+  idleTimeout: 120,
+  open(ws: BunServerSocket) {
+    const tunnel = ws.data
+    tunnel.client = ws
+    for (const message of tunnel.pending.splice(0)) ws.send(message)
+    if (tunnel.upstreamClosed) closeClient(ws, tunnel.upstreamClosed.code, tunnel.upstreamClosed.reason)
+  },
+  message(ws: BunServerSocket, message: string | Uint8Array<ArrayBuffer>) {
+    ws.data.upstream.send(message)
+  },
+  close(ws: BunServerSocket, code: number, reason: string) {
+    const tunnel = ws.data
+    if (!tunnel.closed) {
+      tunnel.closed = true
+      const sendable = sendableCode(code)
+      if (sendable) tunnel.upstream.close(sendable, reason)
+      else tunnel.upstream.close()
+    }
+    tunnel.onClose()
+  },
+}
+
+/**
+ * WebSocket proxying on Bun: the upstream socket is opened first (so the container's chosen
+ * subprotocol can be answered to the client), then the client is upgraded and messages are
+ * relayed both ways, text as text and binary as binary, with close codes passed through.
+ */
+export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
+  const server = c.env as BunServerLike | undefined
+  if (!server?.upgrade) {
+    return Response.json({ error: { code: 'websocket_unsupported', message: 'Serve with Bun.serve and pass the server as env to proxy WebSockets' } }, { status: 501 })
+  }
+  const headers: Record<string, string> = {}
+  target.headers.forEach((value, key) => {
+    // The client library negotiates its own key, version, extensions and protocols.
+    if (!key.startsWith('sec-websocket-')) headers[key] = value
+  })
+  const upstream = new WebSocket(target.url.replace(/^http/, 'ws'), { headers, protocols: target.protocols } as unknown as string[])
+  upstream.binaryType = 'arraybuffer'
+  let onClose = target.onClose
+  const tunnel: Tunnel = { upstream, pending: [], closed: false, onClose: () => { onClose(); onClose = () => {} } }
+  await new Promise<void>((resolve, reject) => {
+    upstream.onopen = () => resolve()
+    upstream.onerror = () => reject(new UpstreamConnectError('the container refused the WebSocket'))
+  })
+  upstream.onmessage = (event: MessageEvent) => {
+    const data = event.data as string | ArrayBuffer
+    if (tunnel.client) tunnel.client.send(data)
+    else tunnel.pending.push(data)
+  }
+  upstream.onclose = (event: CloseEvent) => {
+    tunnel.closed = true
+    if (tunnel.client) closeClient(tunnel.client, event.code, event.reason)
+    else tunnel.upstreamClosed = { code: event.code, reason: event.reason }
+  }
+  upstream.onerror = () => tunnel.client?.close(1011, 'upstream error')
+  const protocolHeaders: Record<string, string> = upstream.protocol ? { 'sec-websocket-protocol': upstream.protocol } : {}
+  if (!server.upgrade(c.req.raw, { data: tunnel, headers: protocolHeaders })) {
+    upstream.close()
+    return Response.json({ error: { code: 'upgrade_failed', message: 'The WebSocket handshake failed' } }, { status: 400 })
+  }
+  target.onOpen()
+  // Bun ignores the response of an upgraded request.
+  return new Response(null)
 }
 
 /** Bun's `fetch`, told not to decompress, so bodies and `Content-Encoding` stay consistent. */
@@ -37,9 +147,9 @@ export function bunClientAddress(c: Context): string | undefined {
   }
 }
 
-/** {@link createGateway} with Bun's upstream client and client addresses wired in. */
-export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress'>): Gateway {
-  return createGateway({ ...options, fetch: bunUpstream, getClientAddress: bunClientAddress })
+/** {@link createGateway} with Bun's upstream client, WebSocket relay and client addresses wired in. */
+export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
+  return createGateway({ ...options, fetch: bunUpstream, websocket: bunWebSocketProxy, getClientAddress: bunClientAddress })
 }
 
 /** Options for {@link serveBun}. */
@@ -47,18 +157,27 @@ export interface ServeBunOptions {
   gateway: Gateway
   hostname?: string
   port?: number
+  /** Idle seconds before a connection with no request in flight is closed (default 120, at most 255). */
+  idleTimeoutSeconds?: number
 }
 
 /**
- * Serve a gateway with `Bun.serve`. Bun's default 10 s `idleTimeout` would cut quiet
- * long-polls and streams, so it is raised to Bun's maximum (255 s).
+ * Serve a gateway with `Bun.serve`, WebSockets included. Bun's default 10 s `idleTimeout`
+ * would cut quiet long polls and streams: here it applies only to connections with no request
+ * in flight (each request lifts it with `server.timeout(req, 0)`), and WebSockets are kept
+ * alive by pings.
  */
 export async function serveBun(options: ServeBunOptions): Promise<RunningServer> {
+  const idleTimeout = options.idleTimeoutSeconds ?? 120
   const server = Bun.serve({
-    fetch: (request, srv) => options.gateway.app.fetch(request, srv),
+    fetch: (request, srv) => {
+      srv.timeout(request, 0)
+      return options.gateway.app.fetch(request, srv)
+    },
     hostname: options.hostname ?? '127.0.0.1',
     port: options.port ?? 8000,
-    idleTimeout: 255,
+    idleTimeout,
+    websocket: { ...bunWebSocket, idleTimeout },
   })
   const host = server.hostname.includes(':') ? `[${server.hostname}]` : server.hostname
   return {

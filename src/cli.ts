@@ -22,8 +22,8 @@ Docker is reached through docker.socketPath in the config, else DOCKER_HOST, els
 /** A runtime's way to build and serve a gateway. Chosen here, at the edge, never in the core. */
 interface Runtime {
   name: string
-  createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress'>): Gateway
-  serve(options: { gateway: Gateway; hostname: string; port: number }): Promise<RunningServer>
+  createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway
+  serve(options: { gateway: Gateway; hostname: string; port: number; idleTimeoutSeconds: number }): Promise<RunningServer>
 }
 
 async function loadRuntime(): Promise<Runtime> {
@@ -57,7 +57,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
   const gateway = runtime.createGateway({ backend, config, logger, store })
-  const server = await runtime.serve({ gateway, hostname, port })
+  const server = await runtime.serve({ gateway, hostname, port, idleTimeoutSeconds: config.listen.idleTimeoutSeconds })
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   backend.ping().then(
     (info) => logger.info('docker reachable', { version: info.version }),

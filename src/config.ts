@@ -19,6 +19,12 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       hostname: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
       port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8000),
+      /**
+       * Idle time after which a connection with no request in flight is closed (Bun's
+       * `idleTimeout`, Node's socket timeout). Proxied exchanges — streams, long polls,
+       * WebSockets — are exempt once their request has arrived.
+       */
+      idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
     }),
     {},
   ),
@@ -70,6 +76,8 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       /** Time to wait for response headers before answering 504. */
       headersTimeoutMs: v.optional(PositiveIntSchema, 300_000),
+      /** Time to wait for a TCP connection to a container before answering 504. */
+      connectTimeoutMs: v.optional(PositiveIntSchema, 10_000),
     }),
     {},
   ),
@@ -111,6 +119,10 @@ export const ConfigSchema = v.strictObject({
   memLimitMb: v.optional(PositiveIntSchema),
   /** When eviction cannot make room: `reject` answers 507, `startAnyway` logs a warning and launches. */
   memLimitPolicy: v.optional(v.picklist(['reject', 'startAnyway']), 'reject'),
+  /** Hostname routing: with `.docker.localhost`, `Host: <name>.docker.localhost` proxies every path to `<name>`. */
+  hostSuffix: v.optional(v.pipe(v.string(), v.regex(/^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must look like ".docker.example.org"'))),
+  /** Cookies of the parent app (e.g. its session cookie) that are never forwarded to containers. */
+  cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
   /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
   trustProxy: v.optional(v.boolean(), false),
   /** Largest JSON body the API accepts. */

@@ -10,6 +10,8 @@ import { fetchUpstream, type UpstreamFetch } from './upstream.js'
 import { toErrorResponse } from './api/errors.js'
 import { registerApi } from './api/routes.js'
 import { parseProxyPath, proxyRequest } from './proxy/proxy.js'
+import type { WebSocketProxy } from './proxy/websocket.js'
+import { NAME_PATTERN } from './api/schemas.js'
 
 /** Options for {@link createGateway}. */
 export interface GatewayOptions {
@@ -19,6 +21,8 @@ export interface GatewayOptions {
   config?: ConfigInput
   /** Upstream client; the runtime entries inject a faster, non-decompressing one. */
   fetch?: UpstreamFetch
+  /** The runtime's WebSocket tunnel (`nodeWebSocketProxy`, `bunWebSocketProxy`); upgrades answer 501 without one. */
+  websocket?: WebSocketProxy
   /** The client's address for `X-Forwarded-For` (runtime-specific, e.g. `getConnInfo`). */
   getClientAddress?: (c: Context) => string | undefined
   /** Operator log; JSON lines on the console by default. */
@@ -83,6 +87,32 @@ export function createGateway(options: GatewayOptions): Gateway {
     return c.json(body, status, { 'cache-control': 'no-store' })
   })
 
+  const proxyDeps = {
+    manager,
+    fetch: upstreamFetch,
+    maxWaitSeconds: config.maxWaitSeconds,
+    pleaseWait: config.pleaseWait,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    trustProxy: config.trustProxy,
+    strippedCookies: new Set(config.cookies.strip),
+    ...(options.websocket ? { websocket: options.websocket } : {}),
+    ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
+    onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
+  }
+
+  if (config.hostSuffix) {
+    const suffix = config.hostSuffix
+    // Hostname routing: `<name><suffix>` serves the container at the root, so apps that use
+    // absolute paths work. Registered first, so every path on such a host is the container's.
+    app.use(async (c, next) => {
+      const host = (c.req.header('host') ?? '').replace(/:\d+$/, '').toLowerCase()
+      if (!host.endsWith(suffix)) return next()
+      const name = host.slice(0, -suffix.length)
+      if (!NAME_PATTERN.test(name)) return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)
+      return proxyRequest(c, { name, path: c.req.path, prefix: '' }, proxyDeps)
+    })
+  }
+
   registerApi(app, {
     manager,
     apiPrefix: config.apiPrefix,
@@ -91,17 +121,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     defaults: config.defaults,
     mountBase,
   })
-
-  const proxyDeps = {
-    manager,
-    fetch: upstreamFetch,
-    maxWaitSeconds: config.maxWaitSeconds,
-    pleaseWait: config.pleaseWait,
-    headersTimeoutMs: config.upstream.headersTimeoutMs,
-    trustProxy: config.trustProxy,
-    ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
-    onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
-  }
 
   app.all(`${config.proxyPrefix}/:name/*`, async (c) => {
     const publicPrefix = `${mountBase(c)}${config.proxyPrefix}`

@@ -1,16 +1,24 @@
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import type { Server as HttpServer } from 'node:http'
+import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
+import { parseConfig } from './config.js'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js'
 import { nodeUpstream } from './node-upstream.js'
+import { handleUpgrades, nodeWebSocketProxy } from './node-websocket.js'
 
 export { nodeUpstream } from './node-upstream.js'
+export { handleUpgrades, nodeWebSocketProxy } from './node-websocket.js'
 
-/** {@link createGateway} with Node's fast upstream client and client addresses wired in. */
-export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress'>): Gateway {
-  const upstream = nodeUpstream()
-  const gateway = createGateway({ ...options, fetch: upstream, getClientAddress: nodeClientAddress })
+/**
+ * {@link createGateway} with Node's fast upstream client, WebSocket tunnel and client
+ * addresses wired in. When embedding, also call `handleUpgrades(server, app.fetch)`.
+ */
+export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
+  const config = parseConfig(options.config ?? {}, 'gateway options')
+  const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
+  const gateway = createGateway({ ...options, fetch: upstream, websocket: nodeWebSocketProxy, getClientAddress: nodeClientAddress })
   const close = gateway.close
   return { ...gateway, close: async () => { await close(); await upstream.close() } }
 }
@@ -30,6 +38,8 @@ export interface ServeNodeOptions {
   hostname?: string
   /** 0 picks a free port. */
   port?: number
+  /** Idle seconds before a connection with no request in flight is closed (default 120). */
+  idleTimeoutSeconds?: number
 }
 
 /** A running server. */
@@ -41,15 +51,23 @@ export interface RunningServer {
 }
 
 /**
- * Serve a gateway with `@hono/node-server`. Node's 300 s `requestTimeout` is turned off so
- * long uploads and streams are not cut; header and keep-alive timeouts stay bounded.
+ * Serve a gateway with `@hono/node-server`, WebSocket upgrades included. Timeouts are set on
+ * purpose: Node's 300 s `requestTimeout` is off so long uploads are not cut; a connection
+ * idle for `idleTimeoutSeconds` is closed, except while a request is in flight (streams,
+ * long polls and WebSocket tunnels are never cut for being quiet); headers must arrive
+ * within 60 s; idle keep-alive connections close after 5 s.
  */
 export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
   const hostname = options.hostname ?? '127.0.0.1'
+  const app = options.gateway.app
   return new Promise((resolve, reject) => {
     const server = serve(
       {
-        fetch: options.gateway.app.fetch,
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
+          // A request arrived: from here on it may be quiet for as long as it needs.
+          env.incoming.socket.setTimeout(0)
+          return app.fetch(request, env)
+        },
         hostname,
         port: options.port ?? 8000,
         serverOptions: { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
@@ -67,6 +85,9 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
         })
       },
     )
+    const httpServer = server as HttpServer
+    httpServer.timeout = (options.idleTimeoutSeconds ?? 120) * 1000
+    handleUpgrades(httpServer, app.fetch)
     server.once('error', reject)
   })
 }

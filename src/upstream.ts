@@ -32,6 +32,7 @@ export function toUpstreamError(err: unknown): unknown {
       return new UpstreamConnectError(`upstream connection failed (${code})`, { cause: err })
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError('upstream did not answer in time', { cause: err })
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError('could not connect to the container in time', { cause: err })
   }
   return err
 }

@@ -1,3 +1,5 @@
+import { rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */
 const HOP_BY_HOP = [
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -26,6 +28,8 @@ export interface ForwardingContext {
   prefix: string
   /** Trust and extend the client's own `X-Forwarded-*` headers. */
   trustProxy: boolean
+  /** Cookies that belong to the parent app and never reach a container. */
+  strippedCookies?: ReadonlySet<string>
 }
 
 /** Build the headers sent upstream: client headers minus hop-by-hop and `Host`, plus `X-Forwarded-*`. */
@@ -39,11 +43,30 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
   headers.set('x-forwarded-host', (ctx.trustProxy && incoming.get('x-forwarded-host')) || ctx.host)
   headers.set('x-forwarded-proto', (ctx.trustProxy && incoming.get('x-forwarded-proto')) || ctx.proto)
   const priorPrefix = ctx.trustProxy ? (incoming.get('x-forwarded-prefix') ?? '').replace(/\/+$/, '') : ''
-  headers.set('x-forwarded-prefix', `${priorPrefix}${ctx.prefix}`)
+  const prefix = `${priorPrefix}${ctx.prefix}`
+  if (prefix) headers.set('x-forwarded-prefix', prefix)
+  else headers.delete('x-forwarded-prefix')
+  const cookie = headers.get('cookie')
+  if (cookie && ctx.strippedCookies?.size) {
+    const kept = stripCookies(cookie, ctx.strippedCookies)
+    if (kept) headers.set('cookie', kept)
+    else headers.delete('cookie')
+  }
   return headers
 }
 
-/** Headers returned to the client: upstream headers minus hop-by-hop ones. */
-export function downstreamResponseHeaders(upstream: Headers): Headers {
-  return stripHopByHop(new Headers(upstream))
+/**
+ * Headers returned to the client: upstream headers minus hop-by-hop ones, with `Location`
+ * and `Set-Cookie` kept inside the container's prefix.
+ */
+export function downstreamResponseHeaders(upstream: Headers, upstreamOrigin: string, prefix: string): Headers {
+  const headers = stripHopByHop(new Headers(upstream))
+  const location = headers.get('location')
+  if (location) headers.set('location', rewriteLocation(location, upstreamOrigin, prefix))
+  const cookies = headers.getSetCookie()
+  if (cookies.length) {
+    headers.delete('set-cookie')
+    for (const cookie of cookies) headers.append('set-cookie', scopeSetCookie(cookie, prefix))
+  }
+  return headers
 }

@@ -7,6 +7,7 @@ import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { pleaseWaitResponse, type PleaseWaitOptions } from './please-wait.js'
 import { onStreamEnd, requestedWaitMs } from './track.js'
+import { isWebSocketUpgrade, offeredProtocols, type WebSocketProxy } from './websocket.js'
 
 /** Everything the proxy handler needs; supplied by `createGateway`. */
 export interface ProxyDeps {
@@ -17,6 +18,10 @@ export interface ProxyDeps {
   /** Upper bound for `Prefer: wait=N`. */
   maxWaitSeconds: number
   trustProxy: boolean
+  /** Parent-app cookies never forwarded to containers. */
+  strippedCookies: ReadonlySet<string>
+  /** The runtime's WebSocket tunnel; without one, upgrades answer 501. */
+  websocket?: WebSocketProxy
   getClientAddress?: (c: Context) => string | undefined
   onError: (message: string, fields: Record<string, unknown>) => void
 }
@@ -113,7 +118,9 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     proto: url.protocol.slice(0, -1),
     prefix: target.prefix,
     trustProxy: deps.trustProxy,
+    strippedCookies: deps.strippedCookies,
   })
+  if (isWebSocketUpgrade(request)) return proxyWebSocket(c, record, upstreamUrl, headers, target, deps)
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
   manager.recordRequest(record, request.method, `${target.path || '/'}${url.search}`)
   // The exchange counts as activity until its response body ends.
@@ -155,7 +162,7 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   }
 
   if (manager.readiness.provenByAnyResponse(record)) manager.readiness.markReady(record.id)
-  const responseHeaders = downstreamResponseHeaders(upstream.headers)
+  const responseHeaders = downstreamResponseHeaders(upstream.headers, record.upstream, target.prefix)
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
   if (!body) {
     release()
@@ -164,6 +171,39 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   // The client-abort listener stays attached while the body streams: a client that leaves
   // mid-response aborts the upstream exchange. It is released with the request.
   return new Response(body && onStreamEnd(body, release), { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders })
+}
+
+/** Tunnel a WebSocket through the runtime's proxy, counting it as activity while open. */
+async function proxyWebSocket(
+  c: Context,
+  record: ContainerRecord,
+  url: string,
+  headers: Headers,
+  target: ProxyTarget,
+  deps: ProxyDeps,
+): Promise<Response> {
+  const request = c.req.raw
+  if (!deps.websocket) {
+    return json(501, 'websocket_unsupported', 'This server cannot proxy WebSockets: serve the gateway with serveNode/serveBun, or wire the runtime\'s WebSocket proxy when embedding')
+  }
+  deps.manager.recordRequest(record, 'GET', `${target.path || '/'}${new URL(request.url).search}`)
+  let release: (() => void) | undefined
+  try {
+    return await deps.websocket(c, {
+      url,
+      headers,
+      protocols: offeredProtocols(request.headers),
+      onOpen: () => {
+        release ??= deps.manager.activity.hold(record.id)
+        deps.manager.readiness.markReady(record.id)
+      },
+      onClose: () => release?.(),
+    })
+  } catch (err) {
+    if (err instanceof UpstreamConnectError) return afterConnectFailure(request, target.name, deps)
+    deps.onError('websocket proxy failed', { container: target.name, error: String(err) })
+    return json(502, 'upstream_error', `The WebSocket to "${target.name}" could not be opened`)
+  }
 }
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */

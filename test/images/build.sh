@@ -40,7 +40,9 @@ else
 fi
 
 # Echo server on the machine's node.
-echo_hash="$( (sha256sum "$node_bin" "$here/echo.mjs" "$0" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
+ws_dir="$here/../../node_modules/ws"
+[ -f "$ws_dir/package.json" ] || { echo "build.sh: node_modules/ws is missing (run npm ci)" >&2; exit 1; }
+echo_hash="$( (sha256sum "$node_bin" "$here/echo.mjs" "$0" "$ws_dir/package.json" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
 if [ "$force" = "--force" ] || [ "$(current_hash hde-test/echo:1)" != "$echo_hash" ]; then
   root="$work/echo"
   mkdir -p "$root/usr/local/bin" "$root/app" "$root/tmp"
@@ -52,6 +54,9 @@ if [ "$force" = "--force" ] || [ "$(current_hash hde-test/echo:1)" != "$echo_has
     cp -L "$lib" "$root$lib"
   done
   cp "$here/echo.mjs" "$root/app/echo.mjs"
+  # The WebSocket library the echo server uses, from this project's own dependencies.
+  mkdir -p "$root/app/node_modules"
+  cp -r "$ws_dir" "$root/app/node_modules/ws"
   import_rootfs hde-test/echo:1 "$echo_hash" "$root" '["/usr/local/bin/node","/app/echo.mjs"]'
 else
   echo "hde-test/echo:1 is up to date"

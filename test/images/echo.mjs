@@ -3,9 +3,15 @@
 //   GET/POST/... /anything     → JSON: method, path, query, headers, body length and sha256
 //   ANY /raw/...               → the request body streamed back as application/octet-stream
 //   GET /status/<code>         → an empty answer with that status
-//   GET /sse?n=3&gapMs=200     → n server-sent events, gapMs apart
+//   GET /sse?n=3&gapMs=200&delayMs=0 → n server-sent events, gapMs apart, after delayMs
+//   GET /redirect?to=<location> → 302 to that location ("{host}" → the Host it was reached at)
+//   GET /cookie                 → sets cookies with Path and Domain attributes
+//   GET /gzip                   → a gzip-encoded body (Content-Encoding: gzip)
+//   GET /hang                   → never answers
+//   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 
 const port = Number(process.env.PORT ?? 80)
 const mode = process.env.ECHO_MODE ?? 'serve'
@@ -34,15 +40,41 @@ if (mode === 'exit') {
     }
     if (url.pathname === '/sse') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+      res.flushHeaders()
       let i = 0
+      let timer
       const n = Number(url.searchParams.get('n') ?? 3)
-      const timer = setInterval(() => {
-        res.write(`data: event ${++i}\n\n`)
-        if (i >= n) { clearInterval(timer); res.end() }
-      }, Number(url.searchParams.get('gapMs') ?? 200))
-      req.on('close', () => clearInterval(timer))
+      const start = setTimeout(() => {
+        timer = setInterval(() => {
+          res.write(`data: event ${++i}\n\n`)
+          if (i >= n) { clearInterval(timer); res.end() }
+        }, Number(url.searchParams.get('gapMs') ?? 200))
+      }, Number(url.searchParams.get('delayMs') ?? 0))
+      req.on('close', () => {
+        clearTimeout(start)
+        clearInterval(timer)
+        if (!res.writableEnded) console.log(`echo: sse closed by peer after ${i} events`)
+      })
       return
     }
+    if (url.pathname === '/redirect') {
+      // "{host}" stands for the Host the container was reached at (an absolute self-redirect).
+      res.writeHead(302, { location: (url.searchParams.get('to') ?? '/').replace('{host}', req.headers.host ?? '') })
+      res.end()
+      return
+    }
+    if (url.pathname === '/cookie') {
+      res.writeHead(200, { 'set-cookie': ['sid=abc; Path=/; HttpOnly', 'pref=1; Domain=example.org; Path=/settings'] })
+      res.end(`cookie seen: ${req.headers.cookie ?? ''}`)
+      return
+    }
+    if (url.pathname === '/gzip') {
+      const body = gzipSync(Buffer.from('hello compressed world '.repeat(500)))
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': body.length })
+      res.end(body)
+      return
+    }
+    if (url.pathname === '/hang') return
     const hash = createHash('sha256')
     let length = 0
     req.on('data', (chunk) => { hash.update(chunk); length += chunk.length })
@@ -61,6 +93,21 @@ if (mode === 'exit') {
       res.end(req.method === 'HEAD' ? undefined : body)
     })
   })
+  try {
+    const { WebSocketServer } = await import('ws')
+    const wss = new WebSocketServer({ server, handleProtocols: (protocols) => [...protocols][0] ?? false })
+    wss.on('connection', (ws, req) => {
+      console.log(`echo: websocket ${req.url} protocol=${ws.protocol}`)
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? '' : data.toString()
+        const close = /^close:(\d+):(.*)$/.exec(text)
+        if (close) ws.close(Number(close[1]), close[2])
+        else ws.send(data, { binary: isBinary })
+      })
+    })
+  } catch {
+    console.log('echo: no ws package, WebSockets disabled')
+  }
   server.listen(port, () => console.log(`echo listening on :${port}`))
   process.on('SIGTERM', () => server.close(() => process.exit(0)))
 }

@@ -90,7 +90,8 @@ describe('proxying to a running container', () => {
     expect(s.headers['x-forwarded-host']).toBe('gw.example:8000')
     expect(s.headers['x-forwarded-proto']).toBe('http')
     expect(s.headers['x-forwarded-prefix']).toBe('/docker/web')
-    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/'])
+    // Both cookies survive as separate headers, scoped to the container.
+    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/docker/web/', 'b=2; Path=/docker/web/'])
 
     const hop = await app.request('/docker/web/hop')
     expect(hop.headers.get('x-private')).toBeNull()

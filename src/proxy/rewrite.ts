@@ -1,0 +1,54 @@
+/**
+ * Keep a container inside its prefix: redirects and cookies it sends are rewritten so they
+ * point under `/docker/<name>/` and cannot reach the parent app or other containers.
+ */
+
+/**
+ * Rewrite a `Location` that points at the container itself — absolute to its upstream
+ * origin, or root-relative — to the public prefix. Relative locations and ones already under
+ * the prefix (apps that honour `X-Forwarded-Prefix`) are left alone.
+ */
+export function rewriteLocation(location: string, upstreamOrigin: string, prefix: string): string {
+  let path = location
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+    let url: URL
+    try {
+      url = new URL(location)
+    } catch {
+      return location
+    }
+    if (url.origin !== upstreamOrigin) return location
+    path = `${url.pathname}${url.search}${url.hash}`
+  } else if (!location.startsWith('/') || location.startsWith('//')) {
+    return location
+  }
+  if (!prefix || path === prefix || path.startsWith(`${prefix}/`)) return path
+  return `${prefix}${path}`
+}
+
+/**
+ * Scope a `Set-Cookie` to the container: its `Path` moves under the prefix and any `Domain`
+ * is dropped, so the cookie is host-only and never visible to the parent app's paths.
+ */
+export function scopeSetCookie(cookie: string, prefix: string): string {
+  const [pair, ...attributes] = cookie.split(';')
+  let path = '/'
+  const kept: string[] = []
+  for (const attribute of attributes) {
+    const name = attribute.split('=')[0]!.trim().toLowerCase()
+    if (name === 'path') path = attribute.slice(attribute.indexOf('=') + 1).trim() || '/'
+    else if (name !== 'domain') kept.push(attribute.trim())
+  }
+  if (!path.startsWith('/')) path = '/'
+  const scoped = prefix ? `${prefix}${path === '/' ? '/' : path}` : path
+  return [pair!.trim(), `Path=${scoped}`, ...kept].join('; ')
+}
+
+/** Remove the named cookies (the parent app's, e.g. its session) from a `Cookie` header. */
+export function stripCookies(cookieHeader: string, names: ReadonlySet<string>): string {
+  return cookieHeader
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part && !names.has(part.slice(0, part.indexOf('=') === -1 ? undefined : part.indexOf('=')).trim()))
+    .join('; ')
+}

@@ -1,0 +1,35 @@
+import type { Context } from 'hono'
+
+/** What the core hands a runtime to tunnel one WebSocket to a container. */
+export interface WebSocketTarget {
+  /** `http://host:port/path?query` of the container endpoint. */
+  url: string
+  /** Headers for the upstream handshake: the client's, minus hop-by-hop, plus `X-Forwarded-*`. */
+  headers: Headers
+  /** Subprotocols the client offered, in order. */
+  protocols: string[]
+  /** Call once when the tunnel is open (activity starts). */
+  onOpen(): void
+  /** Call once when either side closed (activity ends). */
+  onClose(): void
+}
+
+/**
+ * A runtime's WebSocket proxy. It answers the client's upgrade by tunnelling to the target,
+ * passing frames, close codes and the chosen subprotocol through in both directions; it throws
+ * `UpstreamConnectError` when the container refuses, so the core can answer like for HTTP.
+ */
+export type WebSocketProxy = (c: Context, target: WebSocketTarget) => Promise<Response>
+
+/** A WebSocket handshake (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return request.method === 'GET' && (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket'
+}
+
+/** Subprotocols offered in `Sec-WebSocket-Protocol`. */
+export function offeredProtocols(headers: Headers): string[] {
+  return (headers.get('sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+}

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { request } from 'undici'
+import WebSocket from 'ws'
+import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import { startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
+
+type Json = Record<string, any>
+
+/** Open a WebSocket and resolve once it is open (or reject with why it failed). */
+function openSocket(url: string, protocols: string[] = []): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols)
+    ws.once('open', () => resolve(ws))
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)))
+    ws.once('error', reject)
+  })
+}
+const nextMessage = (ws: WebSocket) =>
+  new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data: Buffer, isBinary: boolean) => resolve({ data, isBinary })))
+
+/**
+ * The complete proxy on a real container: WebSockets, streams past the runtimes' idle
+ * timeouts, compression, hostname routing, redirects, cookies, timeouts and aborts.
+ */
+export function streamingSuite(runtime: Runtime): void {
+  describe(`the complete proxy on ${runtime} with a real Docker Engine`, () => {
+    let gw: GatewayProcess
+    let name: string
+    let direct: string
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+    beforeAll(async () => {
+      gw = await startGateway(runtime, {
+        listen: { idleTimeoutSeconds: 2 },
+        hostSuffix: '.docker.localhost',
+        cookies: { strip: ['sessionid'] },
+        upstream: { headersTimeoutMs: 1_500 },
+      })
+      name = uniqueName('stream')
+      const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name }) })
+      expect(res.status).toBe(201)
+      await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'echo serving')
+      direct = `http://${await dockerCli('port', name, '80/tcp')}`
+    })
+    afterAll(async () => {
+      await gw?.stop()
+      await removeRunContainers()
+    })
+    const wsUrl = (path: string) => `${gw.url.replace(/^http/, 'ws')}/docker/${name}${path}`
+
+    it('relays WebSocket text and binary frames, the chosen subprotocol, and close codes both ways', async () => {
+      const ws = await openSocket(wsUrl('/socket?room=1'), ['chat.v2', 'chat.v1'])
+      expect(ws.protocol).toBe('chat.v2')
+      ws.send('hello through the gateway')
+      const text = await nextMessage(ws)
+      expect(text.isBinary).toBe(false)
+      expect(text.data.toString()).toBe('hello through the gateway')
+      const binary = Buffer.from([0, 1, 2, 253, 254, 255])
+      ws.send(binary)
+      const back = await nextMessage(ws)
+      expect(back.isBinary).toBe(true)
+      expect(Buffer.compare(back.data, binary)).toBe(0)
+      // The container closes with a code and reason: the client sees exactly those.
+      const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])))
+      ws.send('close:4001:container says bye')
+      expect(await closed).toEqual([4001, 'container says bye'])
+
+      // The client closes with a code: the container sees it (and answers the close).
+      const second = await openSocket(wsUrl('/socket'))
+      const closing = new Promise<number>((resolve) => second.once('close', (code) => resolve(code)))
+      second.close(4002, 'client says bye')
+      expect(await closing).toBe(4002)
+      const logs = await dockerCli('logs', name)
+      expect(logs).toContain('echo: websocket /socket?room=1 protocol=chat.v2')
+    })
+
+    it('keeps a quiet WebSocket open past the idle timeout', async () => {
+      const ws = await openSocket(wsUrl('/quiet'))
+      let closed = false
+      ws.once('close', () => (closed = true))
+      await sleep(3_500) // idleTimeoutSeconds is 2 in this gateway
+      expect(closed).toBe(false)
+      ws.send('still here')
+      expect((await nextMessage(ws)).data.toString()).toBe('still here')
+      ws.close()
+    })
+
+    it('streams server-sent events as they are written, and a quiet stream outlives the idle timeout', async () => {
+      const started = Date.now()
+      const res = await fetch(`${gw.url}/docker/${name}/sse?n=3&gapMs=1000`)
+      const reader = res.body!.getReader()
+      const first = new TextDecoder().decode((await reader.read()).value)
+      expect(first).toContain('data: event 1')
+      expect(Date.now() - started).toBeLessThan(2_500) // the upstream ends only after ~3 s
+      await reader.cancel()
+
+      const quiet = await fetch(`${gw.url}/docker/${name}/sse?n=1&delayMs=3500&gapMs=1`)
+      expect(await quiet.text()).toContain('data: event 1')
+    })
+
+    it('passes a gzip body through byte for byte', async () => {
+      const proxied = await request(`${gw.url}/docker/${name}/gzip`, { headers: { 'accept-encoding': 'gzip' } })
+      const straight = await request(`${direct}/gzip`, { headers: { 'accept-encoding': 'gzip' } })
+      expect(proxied.headers['content-encoding']).toBe('gzip')
+      const a = Buffer.from(await proxied.body.arrayBuffer())
+      const b = Buffer.from(await straight.body.arrayBuffer())
+      expect(proxied.headers['content-length']).toBe(String(b.length))
+      expect(a.equals(b)).toBe(true)
+    })
+
+    it('routes <name>.docker.localhost to the container at its root', async () => {
+      const res = await request(`${gw.url}/assets/app.js?v=2`, { headers: { host: `${name}.docker.localhost` } })
+      expect(res.statusCode).toBe(200)
+      const seen = (await res.body.json()) as Json
+      expect(seen.rawPath).toBe('/assets/app.js')
+      expect(seen.query).toBe('?v=2')
+      expect(seen.headers['x-forwarded-host']).toBe(`${name}.docker.localhost`)
+      // Even /api/… on such a host belongs to the container.
+      const api = await request(`${gw.url}/api/containers`, { headers: { host: `${name}.docker.localhost` } })
+      expect(((await api.body.json()) as Json).rawPath).toBe('/api/containers')
+    })
+
+    it('rewrites redirects that point at the container into its prefix', async () => {
+      const redirect = (to: string) => request(`${gw.url}/docker/${name}/redirect?to=${encodeURIComponent(to)}`).then(async (r) => (await r.body.dump(), r.headers.location))
+      expect(await redirect('/login?next=/')).toBe(`/docker/${name}/login?next=/`)
+      expect(await redirect('http://{host}/absolute/path')).toBe(`/docker/${name}/absolute/path`)
+      expect(await redirect('relative/page')).toBe('relative/page')
+      expect(await redirect('https://elsewhere.example/')).toBe('https://elsewhere.example/')
+      expect(await redirect(`/docker/${name}/already`)).toBe(`/docker/${name}/already`)
+    })
+
+    it('scopes container cookies to its prefix and keeps the parent session cookie from it', async () => {
+      const res = await request(`${gw.url}/docker/${name}/cookie`, { headers: { cookie: 'sessionid=parent-secret; theme=dark' } })
+      const cookies = res.headers['set-cookie'] as string[]
+      expect(cookies).toEqual([`sid=abc; Path=/docker/${name}/; HttpOnly`, `pref=1; Path=/docker/${name}/settings`])
+      expect(await res.body.text()).toBe('cookie seen: theme=dark')
+    })
+
+    it('answers 504 when the container does not answer in time', async () => {
+      const started = Date.now()
+      const res = await fetch(`${gw.url}/docker/${name}/hang`)
+      expect(res.status).toBe(504)
+      expect(((await res.json()) as Json).error.code).toBe('upstream_timeout')
+      expect(Date.now() - started).toBeLessThan(5_000)
+    })
+
+    it('propagates a client abort to the container', async () => {
+      const controller = new AbortController()
+      const res = await fetch(`${gw.url}/docker/${name}/sse?n=100&gapMs=50`, { signal: controller.signal })
+      const reader = res.body!.getReader()
+      await reader.read()
+      controller.abort()
+      await eventually(async () => /echo: sse closed by peer/.test(await dockerCli('logs', name)), 5_000, 'the container to see the client leave')
+      expect((await fetch(`${gw.url}/api/health`)).status).toBe(200)
+    })
+  })
+}
