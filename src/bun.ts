@@ -27,6 +27,7 @@ declare const Bun: {
     hostname: string
     port: number
     idleTimeout: number
+    maxRequestBodySize: number
     websocket: typeof bunWebSocket
   }): BunServerLike
 }
@@ -177,6 +178,8 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
     hostname: options.hostname ?? '127.0.0.1',
     port: options.port ?? 8000,
     idleTimeout,
+    // Bun caps bodies at 128 MB by default; proxied uploads stream, so no hidden cap here.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     websocket: { ...bunWebSocket, idleTimeout },
   })
   const host = server.hostname.includes(':') ? `[${server.hostname}]` : server.hostname

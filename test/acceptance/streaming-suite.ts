@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import WebSocket from 'ws'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
-import { startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
+import { peakRss, resetPeakRss, startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
 
 type Json = Record<string, any>
 
@@ -152,6 +152,60 @@ export function streamingSuite(runtime: Runtime): void {
       controller.abort()
       await eventually(async () => /echo: sse closed by peer/.test(await dockerCli('logs', name)), 5_000, 'the container to see the client leave')
       expect((await fetch(`${gw.url}/api/health`)).status).toBe(200)
+    })
+
+    it('streams a large upload through with bounded gateway memory', async () => {
+      const size = 256 * 1024 * 1024
+      const chunk = new Uint8Array(1024 * 1024).fill(7)
+      let sent = 0
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= size) return controller.close()
+          sent += chunk.length
+          controller.enqueue(chunk)
+        },
+      })
+      await resetPeakRss(gw.pid)
+      const before = await peakRss(gw.pid)
+      const res = await fetch(`${gw.url}/docker/${name}/raw/upload`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit)
+      let received = 0
+      for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) received += part.length
+      expect(received).toBe(size)
+      const grown = (await peakRss(gw.pid)) - before
+      // Loose bound: a buffering proxy would grow by the whole 256 MB (twice).
+      expect(grown).toBeLessThan(96 * 1024 * 1024)
+    })
+
+    it('does not buffer a large response for a slow client', async () => {
+      const size = 256 * 1024 * 1024
+      await resetPeakRss(gw.pid)
+      const before = await peakRss(gw.pid)
+      const res = await request(`${gw.url}/docker/${name}/bytes?n=${size}`, { highWaterMark: 64 * 1024 })
+      // Read a little, then stall for a while: the gateway must not read ahead into memory.
+      const iterator = res.body[Symbol.asyncIterator]()
+      let received = (await iterator.next()).value.length as number
+      await sleep(2_000)
+      const stalled = (await peakRss(gw.pid)) - before
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) received += next.value.length
+      expect(received).toBe(size)
+      expect(stalled).toBeLessThan(64 * 1024 * 1024)
+    })
+
+    it('ends the client response when the container dies mid-answer, and keeps serving', async () => {
+      const victim = uniqueName('dies')
+      await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: victim }) })
+      await eventually(async () => (await fetch(`${gw.url}/docker/${victim}/`)).status === 200, 20_000, 'victim serving')
+      const res = await fetch(`${gw.url}/docker/${victim}/die-mid-stream`)
+      expect(res.status).toBe(200)
+      // The body ends (cleanly or with an error) instead of hanging.
+      const text = await res.text().catch(() => 'aborted')
+      expect(['partial answer\n', 'aborted']).toContain(text)
+      const after = await eventually(async () => {
+        const r = await fetch(`${gw.url}/docker/${victim}/`)
+        return r.status === 502 && r
+      }, 10_000, '502 after the container died')
+      expect(((await after.json()) as Json).error.message).toContain('exited with code 9')
+      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
     })
   })
 }

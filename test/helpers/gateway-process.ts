@@ -13,6 +13,8 @@ const ROOT = resolve(import.meta.dirname, '../..')
 /** A gateway started as its own process through the CLI, exactly as `npm start` runs it. */
 export interface GatewayProcess {
   url: string
+  /** Process id, e.g. to read its memory from /proc. */
+  pid: number
   /** Everything the process printed so far. */
   output(): string
   stop(): Promise<void>
@@ -49,6 +51,7 @@ export async function startGateway(runtime: Runtime, config: object = {}): Promi
   })
   return {
     url,
+    pid: child.pid!,
     output: () => output,
     stop: () =>
       new Promise<void>((done) => {
@@ -58,4 +61,17 @@ export async function startGateway(runtime: Runtime, config: object = {}): Promi
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref()
       }),
   }
+}
+
+/** Peak resident memory (VmHWM) of a process in bytes, from /proc; resettable with {@link resetPeakRss}. */
+export async function peakRss(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises')
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024
+}
+
+/** Reset a process's peak RSS counter (Linux: write 5 to /proc/<pid>/clear_refs). */
+export async function resetPeakRss(pid: number): Promise<void> {
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
 }

@@ -8,6 +8,8 @@
 //   GET /cookie                 → sets cookies with Path and Domain attributes
 //   GET /gzip                   → a gzip-encoded body (Content-Encoding: gzip)
 //   GET /hang                   → never answers
+//   GET /bytes?n=N              → N bytes, with backpressure
+//   GET /die-mid-stream         → starts answering, then the process exits (code 9)
 //   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
@@ -75,6 +77,28 @@ if (mode === 'exit') {
       return
     }
     if (url.pathname === '/hang') return
+    if (url.pathname === '/bytes') {
+      // n bytes, written only as fast as the reader takes them.
+      let left = Number(url.searchParams.get('n') ?? 1024)
+      const chunk = Buffer.alloc(64 * 1024, 120)
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': left })
+      const pump = () => {
+        while (left > 0) {
+          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left)
+          left -= piece.length
+          if (!res.write(piece)) return res.once('drain', pump)
+        }
+        res.end()
+      }
+      pump()
+      return
+    }
+    if (url.pathname === '/die-mid-stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('partial answer\n')
+      setTimeout(() => process.exit(9), 300)
+      return
+    }
     const hash = createHash('sha256')
     let length = 0
     req.on('data', (chunk) => { hash.update(chunk); length += chunk.length })
