@@ -1,4 +1,4 @@
-import { request as httpRequest, STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import { request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { toUpstreamError } from './upstream.js'
@@ -16,6 +16,11 @@ interface UpgradeSlot {
 
 type FetchLike = (request: Request, env: Record<string | symbol, unknown>) => Response | Promise<Response>
 
+/** Any Node server that emits `upgrade` (what `@hono/node-server`'s `serve` returns). */
+export interface UpgradeEmitter {
+  on(event: 'upgrade', listener: (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown
+}
+
 /**
  * Route WebSocket upgrades on a Node server through a Hono app's `fetch`, so mounting, auth
  * middleware and the gateway's wake logic apply to them as to any request. A handler that
@@ -23,7 +28,7 @@ type FetchLike = (request: Request, env: Record<string | symbol, unknown>) => Re
  *
  * @example handleUpgrades(server, app.fetch) // app: your Hono app with the gateway mounted
  */
-export function handleUpgrades(server: Server, fetch: FetchLike): void {
+export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
   server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     const slot: UpgradeSlot = { socket, head, tunnelled: false }

@@ -87,7 +87,7 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
     )
     const httpServer = server as HttpServer
     httpServer.timeout = (options.idleTimeoutSeconds ?? 120) * 1000
-    handleUpgrades(httpServer, app.fetch)
+    handleUpgrades(server, app.fetch)
     server.once('error', reject)
   })
 }

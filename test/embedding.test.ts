@@ -66,3 +66,53 @@ describe('embedding in a parent Hono app', () => {
     expect(process.listenerCount('SIGINT')).toBe(before)
   })
 })
+
+describe('embedding with WebSockets on Node', () => {
+  it('tunnels a WebSocket through a parent app, its middleware included', async () => {
+    const { createServer } = await import('node:http')
+    const { WebSocketServer, default: WebSocket } = await import('ws')
+    const { serve } = await import('@hono/node-server')
+    const { createNodeGateway, handleUpgrades } = await import('../src/node.js')
+
+    const upstreamServer = createServer()
+    const wss = new WebSocketServer({ server: upstreamServer, handleProtocols: (p) => [...p][0] ?? false })
+    wss.on('connection', (ws, req) => ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${req.url} ${data}`, { binary: isBinary })))
+    await new Promise<void>((r) => upstreamServer.listen(0, '127.0.0.1', r))
+    const upstreamUrl = `http://127.0.0.1:${(upstreamServer.address() as { port: number }).port}`
+
+    const backend = memory({ upstreams: () => upstreamUrl })
+    const gateway = createNodeGateway({ backend, logger: silentLogger, background: false })
+    await backend.launch({ name: 'live', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    const parent = new Hono()
+    let seenByMiddleware = 0
+    parent.use('/viz/*', async (c, next) => {
+      seenByMiddleware++
+      if (c.req.header('x-deny')) return c.text('forbidden', 403)
+      await next()
+    })
+    parent.route('/viz', gateway.app)
+    const server = serve({ fetch: parent.fetch, port: 0, hostname: '127.0.0.1' })
+    handleUpgrades(server, parent.fetch)
+    await new Promise((r) => server.once('listening', r))
+    const base = `ws://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      const ws = new WebSocket(`${base}/viz/docker/live/chat?x=1`, ['v1'])
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+      expect(ws.protocol).toBe('v1')
+      const reply = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())))
+      ws.send('hi')
+      expect(await reply).toBe('/chat?x=1 hi')
+      ws.close()
+      expect(seenByMiddleware).toBeGreaterThan(0)
+
+      const denied = new WebSocket(`${base}/viz/docker/live/chat`, { headers: { 'x-deny': '1' } })
+      const status = await new Promise<number>((resolve) => denied.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
+      expect(status).toBe(403)
+    } finally {
+      server.close()
+      wss.close()
+      upstreamServer.close()
+      await gateway.close()
+    }
+  })
+})
