@@ -18,14 +18,6 @@ export interface ContainerManagerOptions {
   logger: Logger
 }
 
-/** Which containers a purge removes. */
-export interface PurgeCriteria {
-  /** Only containers idle for at least this many seconds (0: regardless of activity). */
-  inactiveSeconds?: number
-  /** Only containers with this label: `key=value`, or `key` for any value. */
-  label?: string
-}
-
 /**
  * Owns the gateway's view of its containers: routing cache, readiness, activity, history,
  * wake-ups, eviction and removal. The API and the proxy both go through it, so every path
@@ -38,7 +30,8 @@ export class ContainerManager {
   readonly activity: Activity
   readonly history: HistoryRecorder
   readonly #store: ContainerStore
-  readonly #config: Config
+  /** The validated configuration in force. */
+  readonly config: Config
   readonly #logger: Logger
   /** Ids the gateway stopped itself (scale to zero): woken by the next request. */
   readonly #stopped = new Set<string>()
@@ -49,7 +42,7 @@ export class ContainerManager {
   constructor(options: ContainerManagerOptions) {
     this.backend = options.backend
     this.#store = options.store
-    this.#config = options.config
+    this.config = options.config
     this.#logger = options.logger
     this.routes = new RouteTable(options.backend)
     this.readiness = new Readiness({
@@ -63,7 +56,7 @@ export class ContainerManager {
 
   /** Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted to fit. */
   launch(spec: LaunchSpec): Promise<ContainerRecord> {
-    if (!this.#config.memLimitMb || !spec.memReservationMb) return this.#launchNow(spec)
+    if (!this.config.memLimitMb || !spec.memReservationMb) return this.#launchNow(spec)
     const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec)))
     this.#launchQueue = run.catch(() => {})
     return run
@@ -80,7 +73,7 @@ export class ContainerManager {
 
   /** Evict least-recently-active running containers until `spec` fits under the memory limit. */
   async #makeRoom(spec: LaunchSpec): Promise<void> {
-    const limit = this.#config.memLimitMb!
+    const limit = this.config.memLimitMb!
     const running = (await this.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
     let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
     if (total + spec.memReservationMb <= limit) return
@@ -94,7 +87,7 @@ export class ContainerManager {
     }
     if (total + spec.memReservationMb <= limit) return
     const message = `${spec.memReservationMb} MB requested + ${total} MB in use exceeds the ${limit} MB limit, and no idle container is left to evict`
-    if (this.#config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
+    if (this.config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
     this.#logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
   }
 
@@ -211,43 +204,6 @@ export class ContainerManager {
     return this.history.read(record.id)
   }
 
-  /** Remove managed containers that match every given criterion; resolves the removed names. */
-  async purge(criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
-    const [key, value] = splitLabel(criteria.label)
-    const now = Date.now()
-    const removed: string[] = []
-    for (const record of await this.backend.list()) {
-      if (key !== undefined && (value === undefined ? !(key in record.labels) : record.labels[key] !== value)) continue
-      if (criteria.inactiveSeconds) {
-        const idleMs = now - (await this.activity.lastActivity(record))
-        if (idleMs < criteria.inactiveSeconds * 1000) continue
-      }
-      if (await this.remove(record.name, reason)) removed.push(record.name)
-    }
-    return removed
-  }
-
-  /** One pass of the idle reaper: containers idle past their timeout are removed or stopped. */
-  async reap(): Promise<string[]> {
-    const { timeoutSeconds, action } = this.#config.idle
-    const now = Date.now()
-    const reaped: string[] = []
-    for (const record of await this.backend.list()) {
-      const timeout = record.idleTimeoutSeconds ?? timeoutSeconds
-      if (!timeout) continue
-      if (action === 'stop' && record.state !== 'running') continue
-      if (now - (await this.activity.lastActivity(record)) < timeout * 1000) continue
-      try {
-        if (action === 'stop' && this.backend.stop) await this.scaleToZero(record)
-        else await this.remove(record.name, 'idle')
-        reaped.push(record.name)
-      } catch (err) {
-        this.#logger.warn('reap failed', { name: record.name, error: String(err) })
-      }
-    }
-    return reaped
-  }
-
   /**
    * Re-read every managed container after an event gap: clear the routing cache, probe running
    * containers, and drop stored state of containers that no longer exist.
@@ -294,10 +250,4 @@ export class ContainerManager {
     this.readiness.close()
     await this.history.flush()
   }
-}
-
-function splitLabel(label: string | undefined): [string | undefined, string | undefined] {
-  if (label === undefined) return [undefined, undefined]
-  const at = label.indexOf('=')
-  return at === -1 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)]
 }

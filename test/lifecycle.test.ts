@@ -8,6 +8,7 @@ import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { nodeUpstream } from '../src/node-upstream.js'
 import { fileStore } from '../src/stores/file.js'
+import { reap } from '../src/lifecycle/reaping.js'
 import { memoryStore, type ContainerStore } from '../src/store.js'
 import { startUpstream, type TestUpstream } from './helpers/upstream.js'
 
@@ -132,9 +133,9 @@ describe('idle reaping and scale-to-zero', () => {
     const { launch, manager } = setup()
     await launch({ name: 'short', idleTimeoutSeconds: 1 })
     await launch({ name: 'forever' })
-    expect(await manager.reap()).toEqual([])
+    expect(await reap(manager, silentLogger)).toEqual([])
     await sleep(1_100)
-    expect(await manager.reap()).toEqual(['short'])
+    expect(await reap(manager, silentLogger)).toEqual(['short'])
     expect((await manager.list()).map((r) => r.name)).toEqual(['forever'])
   })
 
@@ -142,7 +143,7 @@ describe('idle reaping and scale-to-zero', () => {
     const { app, launch, show, manager, backend } = setup({ idle: { timeoutSeconds: 1, action: 'stop', checkIntervalSeconds: 3600 } }, { background: true })
     await launch({ name: 'sleepy' })
     await sleep(1_100)
-    expect(await manager.reap()).toEqual(['sleepy'])
+    expect(await reap(manager, silentLogger)).toEqual(['sleepy'])
     expect((await show('sleepy')).status).toBe('stopped')
     const waiting = await app.request('/docker/sleepy/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
     expect(waiting.status).toBe(503)

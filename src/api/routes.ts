@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
 import type { ContainerRecord, LaunchSpec } from '../backend.js'
 import { ContainerNotFoundError } from '../errors.js'
+import { purge } from '../lifecycle/reaping.js'
 import type { ContainerManager } from '../manager.js'
 import type { ContainerStatus } from '../readiness.js'
 import { ApiError, validationError } from './errors.js'
@@ -139,7 +140,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
 
   app.post(`${p}/purge`, jsonBody, async (c) => {
     const criteria = await readJson(c.req.raw, PurgeBodySchema, 'purge request')
-    return c.json({ removed: await manager.purge(criteria) })
+    return c.json({ removed: await purge(manager, criteria) })
   })
 
   app.all(`${p}/*`, (c) => {

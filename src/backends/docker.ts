@@ -1,14 +1,8 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
-import {
-  BackendError,
-  BackendUnavailableError,
-  ContainerNotFoundError,
-  ImageUnavailableError,
-  InvalidSpecError,
-  NameConflictError,
-} from '../errors.js'
+import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
+import { mapDockerError, statusOf, type ModemError } from './docker-errors.js'
 
 /** The label namespace django_docker_engine used; kept so existing containers are recognised. */
 export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engine'
@@ -30,39 +24,6 @@ export interface DockerBackendOptions {
   /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
   stopTimeoutSeconds?: number
 }
-
-/** A Docker error as docker-modem reports it: HTTP failures carry `statusCode`, connection failures `code`. */
-interface ModemError {
-  statusCode?: number
-  code?: string
-  name?: string
-  json?: { message?: string } | null
-  message?: string
-}
-
-const CONNECTION_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'])
-
-/**
- * The one place Docker errors become domain errors. Branches on status codes and
- * connection error codes, never on message text.
- */
-function mapDockerError(err: unknown, timeoutMs: number): Error {
-  const e = (err ?? {}) as ModemError
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') {
-    return new BackendUnavailableError(`The Docker Engine did not answer within ${timeoutMs} ms`, { cause: err })
-  }
-  if (e.statusCode === undefined) {
-    if (e.code && CONNECTION_CODES.has(e.code)) {
-      return new BackendUnavailableError(`Cannot reach the Docker Engine (${e.code})`, { cause: err })
-    }
-    return new BackendUnavailableError('The connection to the Docker Engine failed', { cause: err })
-  }
-  const detail = e.json?.message ?? 'no detail'
-  if (e.statusCode === 400) return new InvalidSpecError(`Docker rejected the container: ${detail}`, { cause: err })
-  return new BackendError(`Docker answered ${e.statusCode}: ${detail}`, { cause: err })
-}
-
-const statusOf = (err: unknown): number | undefined => (err as ModemError | undefined)?.statusCode
 
 /** Docker state strings we know; anything else is reported as `dead`. */
 const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { ContainerManager } from '../manager.js'
+import { reap } from './reaping.js'
 import { sleep } from '../sleep.js'
 
 /** Options for {@link startBackground}. */
@@ -25,8 +26,7 @@ export function startBackground(options: BackgroundOptions): () => void {
   const reaper = setInterval(() => {
     if (reaping) return
     reaping = true
-    manager
-      .reap()
+    reap(manager, logger)
       .catch((err: unknown) => logger.warn('idle reaper pass failed', { error: String(err) }))
       .finally(() => (reaping = false))
   }, options.reapIntervalSeconds * 1000)

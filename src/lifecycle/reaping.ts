@@ -1,0 +1,59 @@
+import type { ContainerManager } from '../manager.js'
+import type { Logger } from '../logger.js'
+
+/** Which containers a purge removes. */
+export interface PurgeCriteria {
+  /** Only containers idle for at least this many seconds (0: regardless of activity). */
+  inactiveSeconds?: number
+  /** Only containers with this label: `key=value`, or `key` for any value. */
+  label?: string
+}
+
+/**
+ * Remove the managed containers matching every given criterion (the original's
+ * `purge_inactive` and `purge_by_label`, limited to managed containers). Resolves the names.
+ */
+export async function purge(manager: ContainerManager, criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
+  const [key, value] = splitLabel(criteria.label)
+  const now = Date.now()
+  const removed: string[] = []
+  for (const record of await manager.backend.list()) {
+    if (key !== undefined && (value === undefined ? !(key in record.labels) : record.labels[key] !== value)) continue
+    if (criteria.inactiveSeconds) {
+      const idleMs = now - (await manager.activity.lastActivity(record))
+      if (idleMs < criteria.inactiveSeconds * 1000) continue
+    }
+    if (await manager.remove(record.name, reason)) removed.push(record.name)
+  }
+  return removed
+}
+
+/**
+ * One pass of the idle reaper: containers idle past their timeout (their own, else
+ * `idle.timeoutSeconds`) are removed, or stopped with `idle.action: "stop"`. Resolves the names.
+ */
+export async function reap(manager: ContainerManager, logger: Logger): Promise<string[]> {
+  const { timeoutSeconds, action } = manager.config.idle
+  const now = Date.now()
+  const reaped: string[] = []
+  for (const record of await manager.backend.list()) {
+    const timeout = record.idleTimeoutSeconds ?? timeoutSeconds
+    if (!timeout) continue
+    if (action === 'stop' && record.state !== 'running') continue
+    if (now - (await manager.activity.lastActivity(record)) < timeout * 1000) continue
+    try {
+      if (action === 'stop' && manager.backend.stop) await manager.scaleToZero(record)
+      else await manager.remove(record.name, 'idle')
+      reaped.push(record.name)
+    } catch (err) {
+      logger.warn('reap failed', { name: record.name, error: String(err) })
+    }
+  }
+  return reaped
+}
+
+function splitLabel(label: string | undefined): [string | undefined, string | undefined] {
+  if (label === undefined) return [undefined, undefined]
+  const at = label.indexOf('=')
+  return at === -1 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)]
+}
