@@ -1,24 +1,16 @@
 import { Hono } from 'hono'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { memory } from '../src/backends/memory.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
-import { nodeUpstream } from '../src/node-upstream.js'
-import { startUpstream, type SeenRequest, type TestUpstream } from './helpers/upstream.js'
+import { useTestUpstream, type SeenRequest } from './helpers/upstream.js'
 
-let upstream: TestUpstream
-const client = nodeUpstream()
-beforeAll(async () => {
-  upstream = await startUpstream()
-})
-afterAll(async () => {
-  await client.close()
-  await upstream.close()
-})
+const shared = useTestUpstream()
+const client = shared.client
 
 describe('embedding in a parent Hono app', () => {
   function parentApp() {
-    const gateway = createGateway({ backend: memory({ upstreams: () => upstream.url }), fetch: client, logger: silentLogger })
+    const gateway = createGateway({ backend: memory({ upstreams: () => shared.upstream.url }), fetch: client, logger: silentLogger })
     const parent = new Hono()
     parent.get('/', (c) => c.text('parent home'))
     parent.route('/viz', gateway.app)

@@ -1,26 +1,18 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { memory, type MemoryBackend } from '../src/backends/memory.js'
 import type { ConfigInput } from '../src/config.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
-import { nodeUpstream } from '../src/node-upstream.js'
 import { fileStore } from '../src/stores/file.js'
 import { reap } from '../src/lifecycle/reaping.js'
 import { memoryStore, type ContainerStore } from '../src/store.js'
-import { startUpstream, type TestUpstream } from './helpers/upstream.js'
+import { useTestUpstream } from './helpers/upstream.js'
 
-let upstream: TestUpstream
-const client = nodeUpstream()
-beforeAll(async () => {
-  upstream = await startUpstream()
-})
-afterAll(async () => {
-  await client.close()
-  await upstream.close()
-})
+const shared = useTestUpstream()
+const client = shared.client
 
 type Json = Record<string, any>
 
@@ -30,7 +22,7 @@ afterAll(async () => {
 })
 
 function setup(config: ConfigInput = {}, options: { store?: ContainerStore; backend?: MemoryBackend; background?: boolean } = {}) {
-  const backend = options.backend ?? memory({ upstreams: () => upstream.url })
+  const backend = options.backend ?? memory({ upstreams: () => shared.upstream.url })
   const gateway = createGateway({ backend, config, fetch: client, logger: silentLogger, background: options.background ?? false, ...(options.store ? { store: options.store } : {}) })
   gateways.push(gateway)
   const app = gateway.app
@@ -68,7 +60,7 @@ describe('activity and history', () => {
 
   it('survives a restart in the data directory and is deleted with the container', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hde-store-'))
-    const backend = memory({ upstreams: () => upstream.url })
+    const backend = memory({ upstreams: () => shared.upstream.url })
     const first = setup({}, { store: fileStore({ dir }), backend })
     await first.launch({ name: 'h3' })
     await first.app.request('/docker/h3/one')
@@ -236,7 +228,7 @@ describe('memory limit with LRU eviction', () => {
 
 describe('engine events', () => {
   it('stops routing a container destroyed behind the gateway at once', async () => {
-    const backend = memory({ upstreams: () => upstream.url })
+    const backend = memory({ upstreams: () => shared.upstream.url })
     const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
     try {
       const app = gateway.app
@@ -253,7 +245,7 @@ describe('engine events', () => {
   })
 
   it('reconnects when the event stream breaks, re-lists, and drops state of containers that vanished meanwhile', async () => {
-    const backend = memory({ upstreams: () => upstream.url })
+    const backend = memory({ upstreams: () => shared.upstream.url })
     const store = memoryStore()
     const gateway = createGateway({ backend, fetch: client, logger: silentLogger, store })
     gateways.push(gateway)

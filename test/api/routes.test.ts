@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { memory } from '../../src/backends/memory.js'
 import { createGateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
-import { nodeUpstream } from '../../src/node-upstream.js'
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { useTestUpstream } from '../helpers/upstream.js'
 
-let upstream: TestUpstream
-const client = nodeUpstream()
-beforeAll(async () => {
-  upstream = await startUpstream()
-})
-afterAll(async () => {
-  await client.close()
-  await upstream.close()
-})
+const shared = useTestUpstream()
+const client = shared.client
 
 function setup() {
-  const backend = memory({ upstreams: () => upstream.url })
+  const backend = memory({ upstreams: () => shared.upstream.url })
   const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
   const post = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     gateway.app.request('/api/containers', { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) })

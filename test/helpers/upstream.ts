@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from 'vitest'
+import { nodeUpstream } from '../../src/node-upstream.js'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -92,5 +94,28 @@ export async function startUpstream(): Promise<TestUpstream> {
         server.closeAllConnections()
         server.close(() => resolve())
       }),
+  }
+}
+
+/**
+ * For a test file: a loopback upstream and a Node upstream client, started before the file's
+ * tests and closed after them. Read `.upstream` and `.client` inside tests.
+ */
+export function useTestUpstream(): { readonly upstream: TestUpstream; readonly client: ReturnType<typeof nodeUpstream> } {
+  const client = nodeUpstream()
+  let upstream: TestUpstream | undefined
+  beforeAll(async () => {
+    upstream = await startUpstream()
+  })
+  afterAll(async () => {
+    await client.close()
+    await upstream?.close()
+  })
+  return {
+    get upstream() {
+      if (!upstream) throw new Error('useTestUpstream: the upstream starts in beforeAll')
+      return upstream
+    },
+    client,
   }
 }

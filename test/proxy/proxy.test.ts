@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { memory, type MemoryBackend } from '../../src/backends/memory.js'
+import { memory } from '../../src/backends/memory.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
 import { nodeUpstream } from '../../src/node-upstream.js'
