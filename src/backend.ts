@@ -32,6 +32,12 @@ export interface LaunchSpec {
   idleTimeoutSeconds?: number
   /** Path that must answer 2xx/3xx before the container counts as ready. */
   readinessPath?: string
+  /** Maximum number of processes in the container. */
+  pidsLimit?: number
+  /** Mount the root filesystem read-only (a tmpfs is mounted at `/tmp`). */
+  readOnlyRootfs?: boolean
+  /** Files placed into the container before it starts (absolute paths). */
+  files?: { path: string; content: Uint8Array }[]
 }
 
 /** The engine's view of a container state. */

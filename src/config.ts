@@ -57,6 +57,16 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       cpus: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 0.5),
       port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), 80),
+      /** Process limit per container (fork bombs stop there). */
+      pidsLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(1_000_000)), 512),
+    }),
+    {},
+  ),
+  /** Which images may be launched. Without `allow`, any image. */
+  images: v.optional(
+    v.strictObject({
+      /** Patterns over the full reference with tag, `*` matching any run of characters, e.g. `registry.example/tools/*`. */
+      allow: v.optional(v.array(v.pipe(v.string(), v.nonEmpty()))),
     }),
     {},
   ),

@@ -61,3 +61,8 @@ export class UpstreamTimeoutError extends Error {
 export class InsufficientMemoryError extends Error {
   override name = 'InsufficientMemoryError'
 }
+
+/** The image is outside the configured allowlist. */
+export class ImageNotAllowedError extends Error {
+  override name = 'ImageNotAllowedError'
+}

@@ -119,6 +119,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     proxyPrefix: config.proxyPrefix,
     bodyLimitBytes: config.apiBodyLimitBytes,
     defaults: config.defaults,
+    ...(config.images.allow ? { allowImages: config.images.allow } : {}),
     mountBase,
   })
 

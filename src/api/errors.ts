@@ -5,6 +5,7 @@ import {
   BackendError,
   BackendUnavailableError,
   ContainerNotFoundError,
+  ImageNotAllowedError,
   ImageUnavailableError,
   InsufficientMemoryError,
   InvalidSpecError,
@@ -40,6 +41,7 @@ export function validationError(issues: readonly v.BaseIssue<unknown>[], what: s
 const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] = [
   [ContainerNotFoundError, 404, 'container_not_found'],
   [NameConflictError, 409, 'name_conflict'],
+  [ImageNotAllowedError, 403, 'image_not_allowed'],
   [ImageUnavailableError, 422, 'image_unavailable'],
   [InvalidSpecError, 400, 'invalid_spec'],
   [InsufficientMemoryError, 507, 'insufficient_memory'],

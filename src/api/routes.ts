@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
 import type { ContainerRecord, LaunchSpec } from '../backend.js'
-import { ContainerNotFoundError } from '../errors.js'
+import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
 import type { ContainerManager } from '../manager.js'
 import type { ContainerStatus } from '../readiness.js'
@@ -22,7 +22,9 @@ export interface ApiDeps {
   apiPrefix: string
   proxyPrefix: string
   bodyLimitBytes: number
-  defaults: { cpus: number; port: number }
+  defaults: { cpus: number; port: number; pidsLimit: number }
+  /** Image allowlist patterns; any image when absent. */
+  allowImages?: string[]
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
   mountBase: (c: Context) => string
 }
@@ -93,7 +95,9 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
-    const record = await manager.launch(toLaunchSpec(body, deps.defaults))
+    const spec = toLaunchSpec(body, deps.defaults)
+    if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
+    const record = await manager.launch(spec)
     const shown = await view(record, deps.mountBase(c))
     return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
       location: `${deps.mountBase(c)}${p}/containers/${record.name}`,
@@ -180,6 +184,17 @@ function toLaunchSpec(body: LaunchBody, defaults: ApiDeps['defaults']): LaunchSp
     extraDirectories: body.extraDirectories,
     ...(body.idleTimeoutSeconds ? { idleTimeoutSeconds: body.idleTimeoutSeconds } : {}),
     ...(body.readinessPath ? { readinessPath: body.readinessPath } : {}),
+    pidsLimit: body.pidsLimit ?? defaults.pidsLimit,
+    ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
+  }
+}
+
+/** Throw unless `image` matches one of the allowlist patterns (`*` matches any run of characters). */
+function assertImageAllowed(image: string, patterns: string[]): void {
+  const matches = (pattern: string) =>
+    new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(image)
+  if (!patterns.some(matches)) {
+    throw new ImageNotAllowedError(`Image "${image}" is not allowed: it matches none of images.allow (${patterns.map((p) => `"${p}"`).join(', ')})`)
   }
 }
 

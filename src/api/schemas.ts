@@ -52,6 +52,10 @@ export const LaunchBodySchema = v.pipe(
     extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
     /** Idle seconds after which the reaper removes or stops this container (overrides `idle.timeoutSeconds`). */
     idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    /** Process limit (default `defaults.pidsLimit`). */
+    pidsLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(1_000_000))),
+    /** Read-only root filesystem, with a tmpfs at /tmp. */
+    readOnlyRootfs: v.optional(v.boolean(), false),
     /** Path that must answer 2xx/3xx before the container is ready (overrides `readiness.path`). */
     readinessPath: v.optional(v.pipe(v.string(), v.regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces'))),
   }),

@@ -153,8 +153,13 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         NanoCpus: Math.round(spec.cpus * 1e9),
         ...(spec.memReservationMb ? { MemoryReservation: spec.memReservationMb * 1024 * 1024 } : {}),
         ...(spec.memLimitMb ? { Memory: spec.memLimitMb * 1024 * 1024 } : {}),
+        ...(spec.pidsLimit ? { PidsLimit: spec.pidsLimit } : {}),
+        ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' } } : {}),
+        // An init process as PID 1 forwards signals and reaps zombies, so stops are prompt.
+        Init: true,
         Mounts: mounts,
       },
+      StopTimeout: stopTimeoutSeconds,
       abortSignal: timeout(),
     } as Docker.ContainerCreateOptions)
   }
