@@ -16,7 +16,7 @@ describe('config', () => {
     expect(config.apiPrefix).toBe('/api')
     expect(config.proxyPrefix).toBe('/docker')
     expect(config.labelRoot).toBe('io.github.refinery-project.django_docker_engine')
-    expect(config.defaults).toEqual({ cpus: 0.5, port: 80 })
+    expect(config.defaults).toEqual({ cpus: 0.5, port: 80, pidsLimit: 512 })
   })
 
   it('names unknown keys and wrong types', () => {

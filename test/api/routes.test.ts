@@ -34,6 +34,7 @@ describe('POST /api/containers', () => {
       cpus: 0.5,
       memReservationMb: 0,
       extraDirectories: [],
+      pidsLimit: 512,
     })
   })
 
