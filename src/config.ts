@@ -62,6 +62,16 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** How launch input reaches containers. */
+  input: v.optional(
+    v.strictObject({
+      /** Largest `INPUT_JSON` environment entry; Linux caps one at 128 KiB. */
+      maxEnvBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(131_072)), 131_072),
+      /** Base URL of this gateway's API as containers reach it, e.g. `http://host.docker.internal:8000/api` (for `inputDelivery: "url"`). */
+      publicApiUrl: v.optional(v.pipe(v.string(), v.url(), v.regex(/[^/]$/, 'must not end with "/"'))),
+    }),
+    {},
+  ),
   /** Which images may be launched. Without `allow`, any image. */
   images: v.optional(
     v.strictObject({

@@ -66,3 +66,8 @@ export class InsufficientMemoryError extends Error {
 export class ImageNotAllowedError extends Error {
   override name = 'ImageNotAllowedError'
 }
+
+/** The caller is not allowed to read this resource (e.g. a wrong input token). */
+export class AccessDeniedError extends Error {
+  override name = 'AccessDeniedError'
+}

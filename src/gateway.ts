@@ -120,6 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     bodyLimitBytes: config.apiBodyLimitBytes,
     defaults: config.defaults,
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),
+    input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,
   })
 

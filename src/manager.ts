@@ -1,6 +1,7 @@
 import type { Backend, BackendEvent, ContainerRecord, LaunchSpec } from './backend.js'
 import type { Config } from './config.js'
-import { BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
+import { AccessDeniedError, BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
+import { sameSecret } from './input.js'
 import { Activity } from './lifecycle/activity.js'
 import { HistoryRecorder } from './lifecycle/history.js'
 import type { Logger } from './logger.js'
@@ -37,6 +38,8 @@ export class ContainerManager {
   readonly #stopped = new Set<string>()
   readonly #stoppedLoaded = new Set<string>()
   readonly #waking = new Map<string, Promise<ContainerRecord>>()
+  /** Inputs of launches in progress: a container may ask for its input before launch returns. */
+  readonly #pendingInputs = new Map<string, { json: string; token: string }>()
   #launchQueue: Promise<unknown> = Promise.resolve()
 
   constructor(options: ContainerManagerOptions) {
@@ -54,12 +57,40 @@ export class ContainerManager {
     this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
   }
 
-  /** Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted to fit. */
-  launch(spec: LaunchSpec): Promise<ContainerRecord> {
-    if (!this.config.memLimitMb || !spec.memReservationMb) return this.#launchNow(spec)
-    const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec)))
-    this.#launchQueue = run.catch(() => {})
-    return run
+  /**
+   * Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted
+   * to fit. `servedInput` is kept for the container's input URL and removed with it.
+   */
+  async launch(spec: LaunchSpec, servedInput?: { json: string; token: string }): Promise<ContainerRecord> {
+    if (servedInput) this.#pendingInputs.set(spec.name, servedInput)
+    try {
+      let record: ContainerRecord
+      if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec)
+      else {
+        const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec)))
+        this.#launchQueue = run.catch(() => {})
+        record = await run
+      }
+      if (servedInput) await this.#store.writeMeta(record.id, { input: servedInput })
+      return record
+    } finally {
+      this.#pendingInputs.delete(spec.name)
+    }
+  }
+
+  /**
+   * The input document served to a container at its input URL.
+   * @throws ContainerNotFoundError when there is none, AccessDeniedError for a wrong token.
+   */
+  async servedInput(name: string, token: string): Promise<string> {
+    let served = this.#pendingInputs.get(name)
+    if (!served) {
+      const record = await this.backend.inspect(name)
+      if (record) served = (await this.#store.readMeta(record.id)).input
+    }
+    if (!served) throw new ContainerNotFoundError(name)
+    if (!(await sameSecret(token, served.token))) throw new AccessDeniedError('Wrong or missing input token')
+    return served.json
   }
 
   async #launchNow(spec: LaunchSpec): Promise<ContainerRecord> {

@@ -19,6 +19,8 @@ export interface ContainerMeta {
   lastActivity?: string
   /** The gateway stopped it (scale to zero); the next request wakes it. */
   stoppedByGateway?: boolean
+  /** The launch input served at its input URL, with the token that unlocks it. */
+  input?: { json: string; token: string }
 }
 
 /** The persistence contract. */

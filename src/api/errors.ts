@@ -2,6 +2,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import * as v from 'valibot'
 import {
+  AccessDeniedError,
   BackendError,
   BackendUnavailableError,
   ContainerNotFoundError,
@@ -42,6 +43,7 @@ const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] 
   [ContainerNotFoundError, 404, 'container_not_found'],
   [NameConflictError, 409, 'name_conflict'],
   [ImageNotAllowedError, 403, 'image_not_allowed'],
+  [AccessDeniedError, 403, 'forbidden'],
   [ImageUnavailableError, 422, 'image_unavailable'],
   [InvalidSpecError, 400, 'invalid_spec'],
   [InsufficientMemoryError, 507, 'insufficient_memory'],

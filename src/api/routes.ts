@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import type { ContainerRecord, LaunchSpec } from '../backend.js'
 import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
+import { prepareInput, type InputSettings, type PreparedInput } from '../input.js'
 import type { ContainerManager } from '../manager.js'
 import type { ContainerStatus } from '../readiness.js'
 import { ApiError, validationError } from './errors.js'
@@ -25,6 +26,7 @@ export interface ApiDeps {
   defaults: { cpus: number; port: number; pidsLimit: number }
   /** Image allowlist patterns; any image when absent. */
   allowImages?: string[]
+  input: InputSettings
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
   mountBase: (c: Context) => string
 }
@@ -95,9 +97,24 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
-    const spec = toLaunchSpec(body, deps.defaults)
+    const name = body.name ?? generateName()
+    const input =
+      body.input === undefined
+        ? undefined
+        : prepareInput(
+            {
+              input: body.input,
+              modes: body.inputDelivery,
+              path: body.inputPath,
+              readOnlyRootfs: body.readOnlyRootfs,
+              ...(body.inputApiPrefix ? { apiPrefix: `${deps.mountBase(c)}${deps.proxyPrefix}/${name}/` } : {}),
+            },
+            name,
+            deps.input,
+          )
+    const spec = toLaunchSpec(body, name, input, deps.defaults)
     if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
-    const record = await manager.launch(spec)
+    const record = await manager.launch(spec, input?.served)
     const shown = await view(record, deps.mountBase(c))
     return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
       location: `${deps.mountBase(c)}${p}/containers/${record.name}`,
@@ -137,6 +154,13 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
     })
   })
 
+  // Read by the container itself (`inputDelivery: "url"`); the token in the URL is the credential.
+  app.get(`${p}/containers/:name/input`, async (c) => {
+    const name = nameParam(c.req.param('name'))
+    const json = await manager.servedInput(name, c.req.query('token') ?? '')
+    return c.body(json, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  })
+
   app.get(`${p}/containers/:name/history`, async (c) => {
     const name = nameParam(c.req.param('name'))
     return c.json({ name, entries: await manager.historyOf(name) })
@@ -168,11 +192,10 @@ async function readJson<S extends v.GenericSchema>(request: Request, schema: S, 
   return result.output
 }
 
-function toLaunchSpec(body: LaunchBody, defaults: ApiDeps['defaults']): LaunchSpec {
-  const env = { ...body.env }
-  if (body.input !== undefined) env.INPUT_JSON = JSON.stringify(body.input)
+function toLaunchSpec(body: LaunchBody, name: string, input: PreparedInput | undefined, defaults: ApiDeps['defaults']): LaunchSpec {
+  const env = { ...body.env, ...input?.env }
   return {
-    name: body.name ?? generateName(),
+    name,
     image: withDefaultTag(body.image),
     port: body.port ?? defaults.port,
     env,
@@ -185,6 +208,7 @@ function toLaunchSpec(body: LaunchBody, defaults: ApiDeps['defaults']): LaunchSp
     ...(body.idleTimeoutSeconds ? { idleTimeoutSeconds: body.idleTimeoutSeconds } : {}),
     ...(body.readinessPath ? { readinessPath: body.readinessPath } : {}),
     pidsLimit: body.pidsLimit ?? defaults.pidsLimit,
+    ...(input?.files.length ? { files: input.files } : {}),
     ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
   }
 }

@@ -37,8 +37,20 @@ export const LaunchBodySchema = v.pipe(
     name: v.optional(ContainerNameSchema),
     /** The HTTP port the app listens on inside the container. */
     port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
-    /** Any JSON; delivered to the container as `INPUT_JSON`. */
+    /** Any JSON; delivered as the `inputDelivery` modes say. */
     input: v.optional(v.unknown()),
+    /** `env` (`INPUT_JSON`), `file` (written at `inputPath`), `url` (`INPUT_JSON_URL`), or several. */
+    inputDelivery: v.optional(
+      v.pipe(
+        v.union([v.picklist(['env', 'file', 'url']), v.pipe(v.array(v.picklist(['env', 'file', 'url'])), v.minLength(1))]),
+        v.transform((mode) => (Array.isArray(mode) ? mode : [mode])),
+      ),
+      'env',
+    ),
+    /** In-container path of the input file (`file` mode). */
+    inputPath: v.optional(AbsolutePathSchema, '/tmp/input.json'),
+    /** Add `api_prefix: "/docker/<name>/"` to an object input, as Refinery tools expect. */
+    inputApiPrefix: v.optional(v.boolean(), false),
     env: v.optional(EnvSchema, {}),
     cmd: v.optional(v.array(v.string())),
     labels: v.optional(StringMapSchema, {}),
@@ -67,7 +79,10 @@ export const LaunchBodySchema = v.pipe(
     ['memReservationMb'],
   ),
   v.forward(
-    v.check((body) => !Object.hasOwn(body.env, 'INPUT_JSON') || body.input === undefined, 'INPUT_JSON is set from "input"; pass one or the other'),
+    v.check(
+      (body) => body.input === undefined || !['INPUT_JSON', 'INPUT_JSON_URL'].some((key) => Object.hasOwn(body.env, key)),
+      'INPUT_JSON and INPUT_JSON_URL are set from "input"; pass one or the other',
+    ),
     ['env'],
   ),
 )

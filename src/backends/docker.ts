@@ -1,5 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
+import { putFiles } from './docker-archive.js'
 import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
 import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
 import { mapDockerError, statusOf, type ModemError } from './docker-errors.js'
@@ -157,6 +158,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' } } : {}),
         // An init process as PID 1 forwards signals and reaps zombies, so stops are prompt.
         Init: true,
+        // Lets a container reach the gateway by name (e.g. an input URL) on Linux too.
+        ExtraHosts: ['host.docker.internal:host-gateway'],
         Mounts: mounts,
       },
       StopTimeout: stopTimeoutSeconds,
@@ -189,6 +192,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
             return fail(retryErr)
           })
         }
+        if (spec.files?.length) await putFiles(container, spec.files, timeout).catch(fail)
         await container.start({ abortSignal: timeout() }).catch(fail)
         const info = await container.inspect({ abortSignal: timeout() }).catch(fail)
         const record = toRecord(info)

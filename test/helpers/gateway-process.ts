@@ -26,7 +26,9 @@ export async function startGateway(runtime: Runtime, config: object = {}): Promi
   const file = join(dir, 'config.json')
   // Each gateway gets its own data directory unless the test shares one on purpose.
   await writeFile(file, JSON.stringify({ dataDir: join(dir, 'data'), ...config }))
-  const args = ['serve', '--config', file, '--port', '0']
+  // A free port unless the test chose one (e.g. one that containers are told about).
+  const fixedPort = (config as { listen?: { port?: number } }).listen?.port !== undefined
+  const args = ['serve', '--config', file, ...(fixedPort ? [] : ['--port', '0'])]
   const child: ChildProcess =
     runtime === 'node'
       ? spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })

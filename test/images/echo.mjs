@@ -8,6 +8,7 @@
 //   GET /cookie                 → sets cookies with Path and Domain attributes
 //   GET /gzip                   → a gzip-encoded body (Content-Encoding: gzip)
 //   GET /hang                   → never answers
+//   GET /input?mode=env|file|url → the input as received (url: fetched from INPUT_JSON_URL; &tamper=1 spoils the token)
 //   GET /bytes?n=N              → N bytes, with backpressure
 //   GET /die-mid-stream         → starts answering, then the process exits (code 9)
 //   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes
@@ -77,6 +78,22 @@ if (mode === 'exit') {
       return
     }
     if (url.pathname === '/hang') return
+    if (url.pathname === '/input') {
+      // What the container received as its input, by each delivery mode.
+      const mode = url.searchParams.get('mode')
+      const reply = (status, text) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(text) }
+      if (mode === 'env') return reply(200, process.env.INPUT_JSON ?? 'null')
+      if (mode === 'file') {
+        import('node:fs/promises').then((fs) => fs.readFile(url.searchParams.get('path') ?? '/tmp/input.json', 'utf8'))
+          .then((text) => reply(200, text), (err) => reply(404, JSON.stringify({ error: String(err) })))
+        return
+      }
+      const target = process.env.INPUT_JSON_URL
+      if (!target) return reply(404, '{"error":"no INPUT_JSON_URL"}')
+      const tampered = url.searchParams.get('tamper') ? target.replace(/token=[0-9a-f]/, 'token=x') : target
+      fetch(tampered).then(async (r) => reply(r.status, await r.text()), (err) => reply(502, JSON.stringify({ error: String(err) })))
+      return
+    }
     if (url.pathname === '/bytes') {
       // n bytes, written only as fast as the reader takes them.
       let left = Number(url.searchParams.get('n') ?? 1024)

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import { memory } from '../src/backends/memory.js'
+import type { ConfigInput } from '../src/config.js'
+import { createGateway } from '../src/gateway.js'
+import { silentLogger } from '../src/logger.js'
+
+type Json = Record<string, any>
+
+function setup(config: ConfigInput = {}) {
+  const backend = memory()
+  const gateway = createGateway({ backend, config, logger: silentLogger, background: false })
+  const launch = async (body: Json) => {
+    const res = await gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
+    return { status: res.status, body: (await res.json()) as Json }
+  }
+  return { backend, app: gateway.app, launch }
+}
+
+describe('input delivery', () => {
+  it('puts the input in INPUT_JSON by default, with api_prefix when asked', async () => {
+    const { launch, backend } = setup()
+    await launch({ name: 'e1', input: { files: ['a'] }, inputApiPrefix: true })
+    expect(JSON.parse(backend.specOf('e1')!.env.INPUT_JSON!)).toEqual({ files: ['a'], api_prefix: '/docker/e1/' })
+  })
+
+  it('refuses an input too large for an environment variable, naming the limit', async () => {
+    const { launch } = setup({ input: { maxEnvBytes: 2048 } })
+    const res = await launch({ name: 'big', input: 'x'.repeat(3000) })
+    expect(res.status).toBe(400)
+    expect(res.body.error.message).toMatch(/over the 2048-byte limit \(input.maxEnvBytes\)/)
+  })
+
+  it('writes the input as a file at inputPath', async () => {
+    const { launch, backend } = setup()
+    await launch({ name: 'f1', input: { a: 1 }, inputDelivery: 'file', inputPath: '/data/in.json' })
+    const spec = backend.specOf('f1')!
+    expect(spec.env.INPUT_JSON).toBeUndefined()
+    expect(spec.files?.map((f) => [f.path, new TextDecoder().decode(f.content)])).toEqual([['/data/in.json', '{"a":1}']])
+    const readOnly = await launch({ name: 'f2', input: {}, inputDelivery: 'file', readOnlyRootfs: true })
+    expect(readOnly.status).toBe(400)
+  })
+
+  it('serves the input at a per-container URL only with its token, until the container is removed', async () => {
+    const { launch, backend, app } = setup({ input: { publicApiUrl: 'http://host.docker.internal:8000/api' } })
+    await launch({ name: 'u1', input: { secret: 'data' }, inputDelivery: ['url', 'env'] })
+    await launch({ name: 'u2', input: { other: true }, inputDelivery: 'url' })
+    const url = new URL(backend.specOf('u1')!.env.INPUT_JSON_URL!)
+    expect(url.origin + url.pathname).toBe('http://host.docker.internal:8000/api/containers/u1/input')
+    const token = url.searchParams.get('token')!
+    expect(token).toMatch(/^[0-9a-f]{64}$/)
+    expect(new URL(backend.specOf('u2')!.env.INPUT_JSON_URL!).searchParams.get('token')).not.toBe(token)
+    expect(backend.specOf('u1')!.env.INPUT_JSON).toBe('{"secret":"data"}')
+
+    const ok = await app.request(`/api/containers/u1/input?token=${token}`)
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ secret: 'data' })
+    expect((await app.request(`/api/containers/u1/input?token=${'0'.repeat(64)}`)).status).toBe(403)
+    expect((await app.request('/api/containers/u1/input')).status).toBe(403)
+    // Another container's token does not open this one.
+    const otherToken = new URL(backend.specOf('u2')!.env.INPUT_JSON_URL!).searchParams.get('token')
+    expect((await app.request(`/api/containers/u1/input?token=${otherToken}`)).status).toBe(403)
+
+    await app.request('/api/containers/u1', { method: 'DELETE' })
+    expect((await app.request(`/api/containers/u1/input?token=${token}`)).status).toBe(404)
+  })
+
+  it('needs a public URL for url delivery', async () => {
+    const { launch } = setup()
+    const res = await launch({ name: 'nourl', input: {}, inputDelivery: 'url' })
+    expect(res.status).toBe(400)
+    expect(res.body.error.message).toContain('input.publicApiUrl')
+  })
+})
