@@ -36,6 +36,8 @@ command -v dockerd >/dev/null 2>&1 || missing_packages+=(docker.io)
 # ldd exits non-zero for a static binary, so match its output rather than piping it.
 static_busybox() { [ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) true ;; *) false ;; esac; }
 if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
+# The pull tests run Debian's registry on loopback (never a remote one).
+if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     give_up "missing ${missing_packages[*]} and cannot install them here (needs root and apt-get)"

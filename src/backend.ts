@@ -38,6 +38,28 @@ export interface LaunchSpec {
   readOnlyRootfs?: boolean
   /** Files placed into the container before it starts (absolute paths). */
   files?: { path: string; content: Uint8Array }[]
+  /** When to pull the image: only if `missing` (default), `always`, or `never`. */
+  pull?: PullPolicy
+}
+
+/** When a launch pulls its image. */
+export type PullPolicy = 'missing' | 'always' | 'never'
+
+/** One step of an image pull, as the engine reports it. */
+export interface PullEvent {
+  /** E.g. `Pulling fs layer`, `Downloading`, `Pull complete`, `Status: Downloaded newer image …`. */
+  status: string
+  /** Layer id, for per-layer events. */
+  id?: string
+  /** Bytes done and total, for download/extract progress. */
+  current?: number
+  total?: number
+}
+
+/** Options for {@link Backend.launch}. */
+export interface LaunchOptions {
+  /** Called with each pull event while the launch pulls its image. */
+  onProgress?: (event: PullEvent) => void
 }
 
 /** The engine's view of a container state. */
@@ -111,7 +133,7 @@ export interface Backend {
    *   cannot be had, InvalidSpecError when the engine rejects the spec,
    *   BackendUnavailableError when the engine is unreachable.
    */
-  launch(spec: LaunchSpec): Promise<ContainerRecord>
+  launch(spec: LaunchSpec, options?: LaunchOptions): Promise<ContainerRecord>
   /** One managed container by exact name; `undefined` when unknown or not managed. */
   inspect(name: string): Promise<ContainerRecord | undefined>
   /** Every managed container, running or not. Never includes foreign containers. */
@@ -125,6 +147,11 @@ export interface Backend {
   logs(name: string, options?: LogOptions): Promise<ReadableStream<Uint8Array>>
   /** Check the engine answers. @throws BackendUnavailableError */
   ping(): Promise<BackendInfo>
+  /**
+   * Pull an image, yielding progress events; resolves once the pull has started.
+   * @throws ImageUnavailableError when it cannot start or fails midway (thrown by the iterator).
+   */
+  pull?(image: string, signal?: AbortSignal): Promise<AsyncIterable<PullEvent>>
   /**
    * Start a stopped managed container (scale from zero). Starting a running one is not an error.
    * @throws ContainerNotFoundError when the name is unknown.

@@ -77,6 +77,8 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       /** Patterns over the full reference with tag, `*` matching any run of characters, e.g. `registry.example/tools/*`. */
       allow: v.optional(v.array(v.pipe(v.string(), v.nonEmpty()))),
+      /** When launches pull: only a `missing` image, `always`, or `never`. */
+      pull: v.optional(v.picklist(['missing', 'always', 'never']), 'missing'),
     }),
     {},
   ),

@@ -120,6 +120,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     bodyLimitBytes: config.apiBodyLimitBytes,
     defaults: config.defaults,
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),
+    pullPolicy: config.images.pull,
+    onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,
   })

@@ -1,4 +1,4 @@
-import type { Backend, BackendEvent, ContainerRecord, LaunchSpec } from './backend.js'
+import type { Backend, BackendEvent, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from './backend.js'
 import type { Config } from './config.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
 import { sameSecret } from './input.js'
@@ -38,6 +38,8 @@ export class ContainerManager {
   readonly #stopped = new Set<string>()
   readonly #stoppedLoaded = new Set<string>()
   readonly #waking = new Map<string, Promise<ContainerRecord>>()
+  /** What each launch in progress is doing, for the please-wait page. */
+  readonly #launching = new Map<string, string>()
   /** Inputs of launches in progress: a container may ask for its input before launch returns. */
   readonly #pendingInputs = new Map<string, { json: string; token: string }>()
   #launchQueue: Promise<unknown> = Promise.resolve()
@@ -61,13 +63,20 @@ export class ContainerManager {
    * Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted
    * to fit. `servedInput` is kept for the container's input URL and removed with it.
    */
-  async launch(spec: LaunchSpec, servedInput?: { json: string; token: string }): Promise<ContainerRecord> {
+  async launch(spec: LaunchSpec, servedInput?: { json: string; token: string }, onProgress?: (event: PullEvent) => void): Promise<ContainerRecord> {
     if (servedInput) this.#pendingInputs.set(spec.name, servedInput)
+    this.#launching.set(spec.name, 'is being launched')
+    const options: LaunchOptions = {
+      onProgress: (event) => {
+        this.#launching.set(spec.name, `is being launched: ${describePull(event)}`)
+        onProgress?.(event)
+      },
+    }
     try {
       let record: ContainerRecord
-      if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec)
+      if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
       else {
-        const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec)))
+        const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec, options)))
         this.#launchQueue = run.catch(() => {})
         record = await run
       }
@@ -75,7 +84,13 @@ export class ContainerManager {
       return record
     } finally {
       this.#pendingInputs.delete(spec.name)
+      this.#launching.delete(spec.name)
     }
+  }
+
+  /** What a launch in progress is doing (e.g. pulling its image), for please-wait answers. */
+  launchPhase(name: string): string | undefined {
+    return this.#launching.get(name)
   }
 
   /**
@@ -93,8 +108,8 @@ export class ContainerManager {
     return served.json
   }
 
-  async #launchNow(spec: LaunchSpec): Promise<ContainerRecord> {
-    const record = await this.backend.launch(spec)
+  async #launchNow(spec: LaunchSpec, options: LaunchOptions): Promise<ContainerRecord> {
+    const record = await this.backend.launch(spec, options)
     this.routes.remember(record.name, record)
     this.activity.touch(record.id)
     this.readiness.watch(record)
@@ -281,4 +296,11 @@ export class ContainerManager {
     this.readiness.close()
     await this.history.flush()
   }
+}
+
+/** A pull event in a few words, e.g. `pulling the image: Downloading 12.0 of 40.5 MB`. */
+export function describePull(event: PullEvent): string {
+  const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1)
+  const amount = event.current !== undefined && event.total ? ` ${mb(event.current)} of ${mb(event.total)} MB` : ''
+  return `pulling the image: ${event.status}${amount}`
 }

@@ -1,17 +1,19 @@
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
-import type { ContainerRecord, LaunchSpec } from '../backend.js'
+import type { ContainerRecord, LaunchSpec, PullPolicy } from '../backend.js'
 import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
 import { prepareInput, type InputSettings, type PreparedInput } from '../input.js'
 import type { ContainerManager } from '../manager.js'
 import type { ContainerStatus } from '../readiness.js'
 import { ApiError, validationError } from './errors.js'
+import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import {
   ContainerNameSchema,
   LaunchBodySchema,
   LogsQuerySchema,
+  PullBodySchema,
   PurgeBodySchema,
   withDefaultTag,
   type LaunchBody,
@@ -27,6 +29,10 @@ export interface ApiDeps {
   /** Image allowlist patterns; any image when absent. */
   allowImages?: string[]
   input: InputSettings
+  /** Pull policy for launches that do not say. */
+  pullPolicy: PullPolicy
+  /** Report an unexpected error that surfaced inside a stream. */
+  onUnknownError: (err: unknown) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
   mountBase: (c: Context) => string
 }
@@ -112,13 +118,35 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
             name,
             deps.input,
           )
-    const spec = toLaunchSpec(body, name, input, deps.defaults)
+    const spec = { ...toLaunchSpec(body, name, input, deps.defaults), pull: body.pull ?? deps.pullPolicy }
     if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
+    const mount = deps.mountBase(c)
+    if (wantsNdjson(c.req.raw)) {
+      // Progress as it happens (image pull), then the launched container, one JSON per line.
+      return ndjsonResponse(async (write) => {
+        const record = await manager.launch(spec, input?.served, (event) => write({ event: 'progress', ...event }))
+        const shown = await view(record, mount)
+        write({ event: 'launched', name: shown.name, id: shown.id, url: shown.url, status: shown.status })
+      }, deps.onUnknownError)
+    }
     const record = await manager.launch(spec, input?.served)
-    const shown = await view(record, deps.mountBase(c))
+    const shown = await view(record, mount)
     return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
-      location: `${deps.mountBase(c)}${p}/containers/${record.name}`,
+      location: `${mount}${p}/containers/${record.name}`,
     })
+  })
+
+  app.post(`${p}/images/pull`, jsonBody, async (c) => {
+    const { image: raw } = await readJson(c.req.raw, PullBodySchema, 'pull request')
+    const image = withDefaultTag(raw)
+    if (deps.allowImages) assertImageAllowed(image, deps.allowImages)
+    if (!manager.backend.pull) throw new ApiError(501, 'unsupported', `The ${manager.backend.name} backend cannot pull images`)
+    // Resolves once the engine accepted the pull, so a registry that cannot be reached is a plain 4xx.
+    const events = await manager.backend.pull(image, c.req.raw.signal)
+    return ndjsonResponse(async (write) => {
+      for await (const event of events) write(event)
+      write({ status: 'done', image })
+    }, deps.onUnknownError)
   })
 
   app.get(`${p}/containers`, async (c) => {

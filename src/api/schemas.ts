@@ -64,6 +64,8 @@ export const LaunchBodySchema = v.pipe(
     extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
     /** Idle seconds after which the reaper removes or stops this container (overrides `idle.timeoutSeconds`). */
     idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    /** When to pull the image (default `images.pull`). */
+    pull: v.optional(v.picklist(['missing', 'always', 'never'])),
     /** Process limit (default `defaults.pidsLimit`). */
     pidsLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(1_000_000))),
     /** Read-only root filesystem, with a tmpfs at /tmp. */
@@ -119,3 +121,8 @@ export const PurgeBodySchema = v.pipe(
   }),
   v.check((body) => body.inactiveSeconds !== undefined || body.label !== undefined, 'give inactiveSeconds, label, or both'),
 )
+
+/** Body of `POST /api/images/pull`. */
+export const PullBodySchema = v.strictObject({
+  image: v.pipe(v.string(), v.nonEmpty('is required'), v.regex(/^[^\s]+$/, 'must not contain whitespace')),
+})

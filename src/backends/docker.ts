@@ -1,9 +1,10 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './docker-archive.js'
-import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions } from '../backend.js'
+import { pullError, pullEvents } from './docker-pull.js'
+import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
 import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
-import { mapDockerError, statusOf, type ModemError } from './docker-errors.js'
+import { mapDockerError, statusOf } from './docker-errors.js'
 
 /** The label namespace django_docker_engine used; kept so existing containers are recognised. */
 export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engine'
@@ -112,25 +113,19 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     }
   }
 
-  const pull = async (image: string) => {
-    const signal = AbortSignal.timeout(pullTimeoutMs)
+  /** Start a pull; resolves once the engine accepted it. */
+  const startPull = async (image: string, signal: AbortSignal) => {
     try {
       const stream = (await client.pull(image, { abortSignal: signal })) as NodeJS.ReadableStream
-      await new Promise<void>((resolve, reject) => {
-        client.modem.followProgress(stream, (err: unknown, events: { error?: string; errorDetail?: { message?: string } }[]) => {
-          const failed = events?.find((event) => event.error || event.errorDetail)
-          if (err) reject(err)
-          else if (failed) reject(new ImageUnavailableError(image, failed.errorDetail?.message ?? failed.error ?? 'pull failed'))
-          else resolve()
-        })
-      })
+      return pullEvents(client.modem, stream, image, pullTimeoutMs)
     } catch (err) {
-      if (err instanceof ImageUnavailableError) throw err
-      const e = err as ModemError
-      if (e.statusCode !== undefined) throw new ImageUnavailableError(image, e.json?.message ?? `registry answered ${e.statusCode}`, { cause: err })
-      if (e.name === 'AbortError' || e.name === 'TimeoutError') throw new ImageUnavailableError(image, `pull did not finish within ${pullTimeoutMs} ms`, { cause: err })
-      throw mapDockerError(err, apiTimeoutMs)
+      throw pullError(image, err, pullTimeoutMs)
     }
+  }
+
+  /** Pull to the end, reporting progress. */
+  const pullAll = async (image: string, onProgress?: (event: PullEvent) => void) => {
+    for await (const event of await startPull(image, AbortSignal.timeout(pullTimeoutMs))) onProgress?.(event)
   }
 
   const create = (spec: LaunchSpec, mounts: Docker.MountSettings[]) => {
@@ -170,7 +165,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   return {
     name: 'docker',
 
-    async launch(spec) {
+    async launch(spec, launchOptions = {}) {
       const volumes: string[] = []
       let container: Docker.Container | undefined
       try {
@@ -181,12 +176,14 @@ export function docker(options: DockerBackendOptions = {}): Backend {
           volumes.push(volume.name)
         }
         const mounts = spec.extraDirectories.map((target, i) => ({ Type: 'volume' as const, Source: volumes[i]!, Target: target }))
+        if (spec.pull === 'always') await pullAll(spec.image, launchOptions.onProgress)
         try {
           container = await create(spec, mounts)
         } catch (err) {
           if (statusOf(err) === 409) throw new NameConflictError(spec.name, { cause: err })
           if (statusOf(err) !== 404) return fail(err)
-          await pull(spec.image)
+          if (spec.pull === 'never') throw new ImageUnavailableError(spec.image, 'it is not present and the pull policy is "never"', { cause: err })
+          await pullAll(spec.image, launchOptions.onProgress)
           container = await create(spec, mounts).catch((retryErr: unknown) => {
             if (statusOf(retryErr) === 409) throw new NameConflictError(spec.name, { cause: retryErr })
             return fail(retryErr)
@@ -324,6 +321,10 @@ export function docker(options: DockerBackendOptions = {}): Backend {
           },
         )
       })
+    },
+
+    pull(image, signal) {
+      return startPull(image, signal ?? AbortSignal.timeout(pullTimeoutMs))
     },
 
     async ping() {

@@ -65,7 +65,10 @@ function exitedResponse(record: ContainerRecord): Response {
 
 /** Answer for a container that is not (or no longer) serving. */
 function unavailable(request: Request, record: ContainerRecord | undefined, name: string, deps: ProxyDeps): Response {
-  if (!record) return pleaseWaitResponse(request, `no container named "${name}" is running yet`, deps.pleaseWait)
+  if (!record) {
+    const phase = deps.manager.launchPhase(name)
+    return pleaseWaitResponse(request, phase ? `"${name}" ${phase}` : `no container named "${name}" is running yet`, deps.pleaseWait)
+  }
   if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
   if (record.state === 'running') {
     const failure = deps.manager.readiness.failure(record.id)
