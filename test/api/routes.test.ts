@@ -35,6 +35,7 @@ describe('POST /api/containers', () => {
       memReservationMb: 0,
       extraDirectories: [],
       pidsLimit: 512,
+      pull: 'missing',
     })
   })
 
