@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { docker } from './backends/docker.js'
 import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config-file.js'
@@ -46,9 +47,14 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const { config, source } = await loadConfigFile(values.config)
   const hostname = values.host ?? config.listen.hostname
   const port = values.port === undefined ? config.listen.port : parsePort(values.port)
+  const tlsFiles = config.docker.tls
+  const readPem = async (file: string | undefined) => (file ? await readFile(file) : undefined)
+  const tls = tlsFiles ? { ca: await readPem(tlsFiles.caFile), cert: await readPem(tlsFiles.certFile), key: await readPem(tlsFiles.keyFile) } : undefined
   const backend = docker({
     labelRoot: config.labelRoot,
-    publishHost: config.docker.publishHost,
+    ...(config.docker.publishHost ? { publishHost: config.docker.publishHost } : {}),
+    ...(config.docker.host ? { host: config.docker.host } : {}),
+    ...(tls ? { tls } : {}),
     apiTimeoutMs: config.docker.apiTimeoutMs,
     stopTimeoutSeconds: config.docker.stopTimeoutSeconds,
     ...(config.docker.socketPath ? { socketPath: config.docker.socketPath } : {}),

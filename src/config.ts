@@ -41,10 +41,20 @@ export const ConfigSchema = v.strictObject({
   docker: v.optional(
     v.strictObject({
       socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      /** Engine address: `unix:///path`, `tcp://host:port` or `https://host:port` (overrides `DOCKER_HOST`). */
+      host: v.optional(v.pipe(v.string(), v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'))),
+      /** PEM files for a TLS engine (as `docker --tlsverify` uses them). */
+      tls: v.optional(
+        v.strictObject({
+          caFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+          certFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+          keyFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        }),
+      ),
       /** Upper bound for one Docker API call (not for log streams). */
       apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
-      /** Host address container ports are published on. */
-      publishHost: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
+      /** Host address container ports are published on (default 127.0.0.1, or 0.0.0.0 for a remote engine). */
+      publishHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
       /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
       upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
       /** Seconds a stopping container gets between SIGTERM and SIGKILL. */

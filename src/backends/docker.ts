@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './docker-archive.js'
+import { isLoopbackHost, resolveConnection, type DockerTls } from './docker-connection.js'
 import { pullError, pullEvents } from './docker-pull.js'
 import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
 import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
@@ -11,13 +12,19 @@ export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engi
 
 /** Options for {@link docker}. */
 export interface DockerBackendOptions {
-  /** Unix socket of the engine. Without it (and without `DOCKER_HOST`), the local default socket. */
+  /** Unix socket of the engine. Without it, `host`, or `DOCKER_HOST`, the local default socket. */
   socketPath?: string
+  /** Engine address: `unix:///path`, `tcp://host:port`, `https://host:port`. Overrides `DOCKER_HOST`. */
+  host?: string
+  /** TLS material (PEM contents) for a `tcp://` engine. */
+  tls?: DockerTls
+  /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` from (default: the process's). */
+  env?: Record<string, string | undefined>
   /** Root of the ownership labels. */
   labelRoot?: string
-  /** Host address container ports are published on. */
+  /** Host address container ports are published on (default 127.0.0.1; 0.0.0.0 for a remote engine). */
   publishHost?: string
-  /** Host the gateway uses to reach published ports; derived from `publishHost` when absent. */
+  /** Host the gateway uses to reach published ports; the engine's host when remote, else from `publishHost`. */
   upstreamHost?: string
   /** Upper bound for one engine call (log streams and pulls excepted). */
   apiTimeoutMs?: number
@@ -47,9 +54,15 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
   const pullTimeoutMs = options.pullTimeoutMs ?? 300_000
   const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
-  const publishHost = options.publishHost ?? '127.0.0.1'
-  const upstreamHost = formatHost(options.upstreamHost ?? (isWildcard(publishHost) ? '127.0.0.1' : publishHost))
-  const client = new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined)
+  const connection = resolveConnection(
+    { ...(options.socketPath ? { socketPath: options.socketPath } : {}), ...(options.host ? { host: options.host } : {}), ...(options.tls ? { tls: options.tls } : {}) },
+    options.env ?? process.env,
+  )
+  // A remote engine's ports must be published where the gateway can reach them.
+  const remote = connection.remoteHost !== undefined && !isLoopbackHost(connection.remoteHost)
+  const publishHost = options.publishHost ?? (remote ? '0.0.0.0' : '127.0.0.1')
+  const upstreamHost = formatHost(options.upstreamHost ?? (remote ? connection.remoteHost! : isWildcard(publishHost) ? '127.0.0.1' : publishHost))
+  const client = new Docker(connection.options)
   const timeout = () => AbortSignal.timeout(apiTimeoutMs)
   const fail = (err: unknown): never => {
     throw mapDockerError(err, apiTimeoutMs)

@@ -21,7 +21,7 @@ export interface GatewayProcess {
 }
 
 /** Start `hono-docker-engine serve` on a free port with the given config, on one runtime. */
-export async function startGateway(runtime: Runtime, config: object = {}): Promise<GatewayProcess> {
+export async function startGateway(runtime: Runtime, config: object = {}, env: Record<string, string> = {}): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
   const file = join(dir, 'config.json')
   // Each gateway gets its own data directory unless the test shares one on purpose.
@@ -31,8 +31,8 @@ export async function startGateway(runtime: Runtime, config: object = {}): Promi
   const args = ['serve', '--config', file, ...(fixedPort ? [] : ['--port', '0'])]
   const child: ChildProcess =
     runtime === 'node'
-      ? spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+      : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const url = await new Promise<string>((resolveUrl, reject) => {

@@ -55,3 +55,38 @@ export async function startSocketRelay(target = '/var/run/docker.sock'): Promise
   await listen()
   return { path, requests, cut: stop, restore: listen, close: stop }
 }
+
+/** A loopback TCP (optionally TLS with client certificates) front for the Docker socket: a "remote" engine. */
+export interface TcpRelay {
+  /** `tcp://127.0.0.1:<port>` */
+  address: string
+  close(): Promise<void>
+}
+
+/** Serve the Docker socket on a loopback TCP port; with `tls`, only clients with a certificate from `tls.ca` get through. */
+export async function startTcpRelay(tls?: { ca: Buffer; cert: Buffer; key: Buffer }, target = '/var/run/docker.sock'): Promise<TcpRelay> {
+  const { createServer: createTlsServer } = await import('node:tls')
+  const sockets = new Set<Socket>()
+  const relay = (client: Socket) => {
+    const upstream = createConnection(target)
+    sockets.add(client).add(upstream)
+    client.pipe(upstream).pipe(client)
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+  }
+  const server = tls ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, relay) : createServer(relay)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    address: `tcp://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
