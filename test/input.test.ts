@@ -71,3 +71,28 @@ describe('input delivery', () => {
     expect(res.body.error.message).toContain('input.publicApiUrl')
   })
 })
+
+describe('launch progress', () => {
+  it('tells waiting clients that the image is being pulled', async () => {
+    const inner = memory()
+    let finishPull!: () => void
+    const pulled = new Promise<void>((resolve) => (finishPull = resolve))
+    // A backend whose launch pulls (reports progress) and then waits for the test.
+    const backend = {
+      ...inner,
+      async launch(spec: Parameters<typeof inner.launch>[0], options?: Parameters<typeof inner.launch>[1]) {
+        options?.onProgress?.({ status: 'Downloading', id: 'abc', current: 5 * 1_048_576, total: 20 * 1_048_576 })
+        await pulled
+        return inner.launch(spec, options)
+      },
+    }
+    const gateway = createGateway({ backend, logger: silentLogger, background: false })
+    const launching = gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'big:1', name: 'slowpull' }) })
+    await new Promise((r) => setTimeout(r, 20))
+    const waiting = await gateway.app.request('/docker/slowpull/')
+    expect(waiting.status).toBe(503)
+    expect(((await waiting.json()) as Json).error.message).toBe('Container not yet available: "slowpull" is being launched: pulling the image: Downloading 5.0 of 20.0 MB')
+    finishPull()
+    expect((await launching).status).toBe(201)
+  })
+})
