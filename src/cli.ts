@@ -5,6 +5,7 @@ import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config-file.js'
 import { ConfigError } from './errors.js'
 import type { Gateway, GatewayOptions } from './gateway.js'
 import { consoleLogger } from './logger.js'
+import { isLoopbackAddress } from './secrets.js'
 import { fileStore } from './stores/file.js'
 import type { RunningServer } from './node.js'
 
@@ -46,6 +47,14 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const logger = consoleLogger()
   const { config, source } = await loadConfigFile(values.config)
   const hostname = values.host ?? config.listen.hostname
+  const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean)
+  if (envTokens.some((t) => t.length < 16)) throw new ConfigError('HONO_DOCKER_ENGINE_TOKENS: every token must be at least 16 characters')
+  config.auth.tokens = [...config.auth.tokens, ...envTokens]
+  if (config.auth.tokens.length === 0 && !isLoopbackAddress(hostname)) {
+    throw new ConfigError(
+      `Refusing to listen on ${hostname} without API tokens: anyone who reaches it could launch containers. Set auth.tokens or HONO_DOCKER_ENGINE_TOKENS, or listen on 127.0.0.1.`,
+    )
+  }
   const port = values.port === undefined ? config.listen.port : parsePort(values.port)
   const tlsFiles = config.docker.tls
   const readPem = async (file: string | undefined) => (file ? await readFile(file) : undefined)
@@ -65,6 +74,11 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const gateway = runtime.createGateway({ backend, config, logger, store })
   const server = await runtime.serve({ gateway, hostname, port, idleTimeoutSeconds: config.listen.idleTimeoutSeconds })
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
+  logger.info(
+    config.auth.tokens.length
+      ? `API authentication on: ${config.auth.tokens.length} bearer token(s)`
+      : 'API authentication off: the API answers loopback clients only (set auth.tokens to open it)',
+  )
   backend.ping().then(
     (info) => logger.info('docker reachable', { version: info.version }),
     (err: Error) => logger.warn('docker unreachable; the API answers 503 until it is back', { reason: err.message }),

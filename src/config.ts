@@ -155,6 +155,17 @@ export const ConfigSchema = v.strictObject({
   hostSuffix: v.optional(v.pipe(v.string(), v.regex(/^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must look like ".docker.example.org"'))),
   /** Cookies of the parent app (e.g. its session cookie) that are never forwarded to containers. */
   cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
+  /** Who may use the API. */
+  auth: v.optional(
+    v.strictObject({
+      /**
+       * Bearer tokens accepted by the API (`Authorization: Bearer <token>`); the CLI adds
+       * `HONO_DOCKER_ENGINE_TOKENS` (comma-separated). Without any, the API answers loopback clients only.
+       */
+      tokens: v.optional(v.array(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))), []),
+    }),
+    {},
+  ),
   /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
   trustProxy: v.optional(v.boolean(), false),
   /** Largest JSON body the API accepts. */

@@ -84,7 +84,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.onError((err, c) => {
     const { status, body, known } = toErrorResponse(err)
     if (!known) logger.error('unhandled error', { method: c.req.method, path: c.req.path, error: String(err), stack: (err as Error)?.stack })
-    return c.json(body, status, { 'cache-control': 'no-store' })
+    return c.json(body, status, { 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
   })
 
   const proxyDeps = {
@@ -121,6 +121,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     defaults: config.defaults,
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),
     pullPolicy: config.images.pull,
+    auth: { tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) },
     onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,

@@ -1,4 +1,5 @@
 import { InvalidSpecError } from './errors.js'
+import { randomToken } from './secrets.js'
 
 /** How a launch's `input` reaches the container. */
 export type InputDelivery = 'env' | 'url' | 'file'
@@ -65,17 +66,4 @@ export function prepareInput(request: InputRequest, name: string, settings: Inpu
     }
   }
   return prepared
-}
-
-/** 256 random bits as hex. */
-export function randomToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
-/** Compare two secrets in time independent of where they differ. */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([a, b].map(async (s) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))))
-  let diff = 0
-  for (let i = 0; i < da!.length; i++) diff |= da![i]! ^ db![i]!
-  return diff === 0
 }

@@ -1,7 +1,7 @@
 import type { Backend, BackendEvent, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from './backend.js'
 import type { Config } from './config.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
-import { sameSecret } from './input.js'
+import { sameSecret } from './secrets.js'
 import { Activity } from './lifecycle/activity.js'
 import { HistoryRecorder } from './lifecycle/history.js'
 import type { Logger } from './logger.js'

@@ -7,6 +7,7 @@ import { purge } from '../lifecycle/reaping.js'
 import { prepareInput, type InputSettings, type PreparedInput } from '../input.js'
 import type { ContainerManager } from '../manager.js'
 import type { ContainerStatus } from '../readiness.js'
+import { apiAuth, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from './errors.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   input: InputSettings
   /** Pull policy for launches that do not say. */
   pullPolicy: PullPolicy
+  /** Who may use the API. */
+  auth: ApiAuthOptions
   /** Report an unexpected error that surfaced inside a stream. */
   onUnknownError: (err: unknown) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
@@ -100,6 +103,16 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       return c.json({ ok: false, backend: { name: manager.backend.name, reachable: false, error: message } }, 503)
     }
   })
+
+  // Read by the container itself (`inputDelivery: "url"`); the token in the URL is the credential.
+  app.get(`${p}/containers/:name/input`, async (c) => {
+    const name = nameParam(c.req.param('name'))
+    const json = await manager.servedInput(name, c.req.query('token') ?? '')
+    return c.body(json, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  })
+
+  // Everything registered below needs API credentials (routes above carry their own, or none).
+  app.use(`${p}/*`, apiAuth(deps.auth))
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
@@ -180,13 +193,6 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
         'x-content-type-options': 'nosniff',
       },
     })
-  })
-
-  // Read by the container itself (`inputDelivery: "url"`); the token in the URL is the credential.
-  app.get(`${p}/containers/:name/input`, async (c) => {
-    const name = nameParam(c.req.param('name'))
-    const json = await manager.servedInput(name, c.req.query('token') ?? '')
-    return c.body(json, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
   })
 
   app.get(`${p}/containers/:name/history`, async (c) => {

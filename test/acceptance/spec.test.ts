@@ -14,6 +14,7 @@ function freePort(): Promise<number> {
 }
 
 type Json = Record<string, any>
+const API_TOKEN = 'spec-test-token-0123456789'
 
 if (await dockerReady('container spec acceptance')) {
   describe('the container spec on a real Docker Engine', () => {
@@ -68,7 +69,12 @@ if (await dockerReady('container spec acceptance')) {
     beforeAll(async () => {
       // The container must reach the gateway for its input URL: listen beyond loopback, on a known port.
       const port = await freePort()
-      gw = await startGateway('node', { listen: { hostname: '0.0.0.0', port }, input: { publicApiUrl: `http://host.docker.internal:${port}/api` } })
+      // Listening beyond loopback requires API tokens.
+      gw = await startGateway('node', {
+        listen: { hostname: '0.0.0.0', port },
+        auth: { tokens: [API_TOKEN] },
+        input: { publicApiUrl: `http://host.docker.internal:${port}/api` },
+      })
     })
     afterAll(async () => {
       await gw?.stop()
@@ -77,7 +83,7 @@ if (await dockerReady('container spec acceptance')) {
       const name = uniqueName('input')
       const res = await fetch(`${gw.url.replace('0.0.0.0', '127.0.0.1')}/api/containers`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },
         body: JSON.stringify({ image: ECHO_IMAGE, name, ...body }),
       })
       expect(res.status, await res.clone().text()).toBe(201)
