@@ -40,6 +40,8 @@ export interface LaunchSpec {
   files?: { path: string; content: Uint8Array }[]
   /** When to pull the image: only if `missing` (default), `always`, or `never`. */
   pull?: PullPolicy
+  /** Who may reach it through the proxy: anyone (`public`, default) or holders of its access link (`token`). */
+  access?: 'public' | 'token'
 }
 
 /** When a launch pulls its image. */
@@ -93,6 +95,8 @@ export interface ContainerRecord {
   idleTimeoutSeconds?: number
   /** Readiness path given at launch. */
   readinessPath?: string
+  /** Proxy access given at launch (`public` when absent). */
+  access?: 'public' | 'token'
 }
 
 /** A change the engine reports for a managed container. */

@@ -155,6 +155,8 @@ export const ConfigSchema = v.strictObject({
   hostSuffix: v.optional(v.pipe(v.string(), v.regex(/^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must look like ".docker.example.org"'))),
   /** Cookies of the parent app (e.g. its session cookie) that are never forwarded to containers. */
   cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
+  /** Proxy access for launches that do not say: `public`, or `token` (a one-time access link per container). */
+  defaultAccess: v.optional(v.picklist(['public', 'token']), 'public'),
   /** Who may use the API. */
   auth: v.optional(
     v.strictObject({

@@ -11,6 +11,7 @@ import { toErrorResponse } from './api/errors.js'
 import { registerApi } from './api/routes.js'
 import { parseProxyPath, proxyRequest } from './proxy/proxy.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
+import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
 
 /** Options for {@link createGateway}. */
@@ -21,6 +22,11 @@ export interface GatewayOptions {
   config?: ConfigInput
   /** Upstream client; the runtime entries inject a faster, non-decompressing one. */
   fetch?: UpstreamFetch
+  /**
+   * Decide who may reach each container through the proxy (e.g. compare the signed-in user with
+   * an owner label). Replaces per-container access tokens. `false` answers 403.
+   */
+  authorize?: AuthorizeHook
   /** The runtime's WebSocket tunnel (`nodeWebSocketProxy`, `bunWebSocketProxy`); upgrades answer 501 without one. */
   websocket?: WebSocketProxy
   /** The client's address for `X-Forwarded-For` (runtime-specific, e.g. `getConnInfo`). */
@@ -96,6 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     trustProxy: config.trustProxy,
     strippedCookies: new Set(config.cookies.strip),
     ...(options.websocket ? { websocket: options.websocket } : {}),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
     onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
   }
@@ -121,6 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     defaults: config.defaults,
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),
     pullPolicy: config.images.pull,
+    defaultAccess: config.defaultAccess,
     auth: { tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) },
     onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },

@@ -2,6 +2,7 @@ import type { Backend, BackendEvent, ContainerRecord, LaunchOptions, LaunchSpec,
 import type { Config } from './config.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
 import { sameSecret } from './secrets.js'
+import { AccessControl } from './access.js'
 import { Activity } from './lifecycle/activity.js'
 import { HistoryRecorder } from './lifecycle/history.js'
 import type { Logger } from './logger.js'
@@ -30,6 +31,8 @@ export class ContainerManager {
   readonly readiness: Readiness
   readonly activity: Activity
   readonly history: HistoryRecorder
+  /** Access links and sessions of `access: "token"` containers. */
+  readonly access: AccessControl
   readonly #store: ContainerStore
   /** The validated configuration in force. */
   readonly config: Config
@@ -56,6 +59,7 @@ export class ContainerManager {
       ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
     })
     this.activity = new Activity(options.store)
+    this.access = new AccessControl(options.store)
     this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
   }
 
@@ -197,6 +201,7 @@ export class ContainerManager {
   async forget(id: string): Promise<void> {
     this.readiness.reset(id)
     this.activity.forget(id)
+    this.access.forget(id)
     this.#stopped.delete(id)
     this.#stoppedLoaded.delete(id)
     await this.history.remove(id)

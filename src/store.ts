@@ -21,6 +21,8 @@ export interface ContainerMeta {
   stoppedByGateway?: boolean
   /** The launch input served at its input URL, with the token that unlocks it. */
   input?: { json: string; token: string }
+  /** Hashes of the access secrets of an `access: "token"` container. */
+  access?: { oneTimeHash?: string; sessionHash?: string }
 }
 
 /** The persistence contract. */

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
+import { ACCESS_PARAM } from '../access.js'
 import type { ContainerRecord, LaunchSpec, PullPolicy } from '../backend.js'
 import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
@@ -34,6 +35,8 @@ export interface ApiDeps {
   pullPolicy: PullPolicy
   /** Who may use the API. */
   auth: ApiAuthOptions
+  /** Proxy access for launches that do not say. */
+  defaultAccess: 'public' | 'token'
   /** Report an unexpected error that surfaced inside a stream. */
   onUnknownError: (err: unknown) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
@@ -82,6 +85,9 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       labels: record.labels,
     }
   }
+  /** The URL to hand out: for a private container, with its one-time access token. */
+  const accessUrl = async (record: ContainerRecord, url: string) =>
+    record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.access.issue(record.id)}` : url
   const nameParam = (raw: string): string => {
     const result = v.safeParse(ContainerNameSchema, raw)
     if (!result.success) throw validationError(result.issues, 'container name')
@@ -131,7 +137,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
             name,
             deps.input,
           )
-    const spec = { ...toLaunchSpec(body, name, input, deps.defaults), pull: body.pull ?? deps.pullPolicy }
+    const spec = { ...toLaunchSpec(body, name, input, deps.defaults), pull: body.pull ?? deps.pullPolicy, access: body.access ?? deps.defaultAccess }
     if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
     const mount = deps.mountBase(c)
     if (wantsNdjson(c.req.raw)) {
@@ -139,12 +145,12 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       return ndjsonResponse(async (write) => {
         const record = await manager.launch(spec, input?.served, (event) => write({ event: 'progress', ...event }))
         const shown = await view(record, mount)
-        write({ event: 'launched', name: shown.name, id: shown.id, url: shown.url, status: shown.status })
+        write({ event: 'launched', name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status })
       }, deps.onUnknownError)
     }
     const record = await manager.launch(spec, input?.served)
     const shown = await view(record, mount)
-    return c.json({ name: shown.name, id: shown.id, url: shown.url, status: shown.status }, 201, {
+    return c.json({ name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status }, 201, {
       location: `${mount}${p}/containers/${record.name}`,
     })
   })

@@ -64,6 +64,8 @@ export const LaunchBodySchema = v.pipe(
     extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
     /** Idle seconds after which the reaper removes or stops this container (overrides `idle.timeoutSeconds`). */
     idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    /** Who may reach it: anyone (`public`) or holders of its one-time access link (`token`). Default `defaultAccess`. */
+    access: v.optional(v.picklist(['public', 'token'])),
     /** When to pull the image (default `images.pull`). */
     pull: v.optional(v.picklist(['missing', 'always', 'never'])),
     /** Process limit (default `defaults.pidsLimit`). */

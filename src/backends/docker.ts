@@ -72,7 +72,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const settingsFrom = (labels: Record<string, string>) => {
     const idle = Number(labels[`${root}.idle_timeout_seconds`])
     const readinessPath = labels[`${root}.readiness_path`]
+    const access = labels[`${root}.access`] === 'token' ? ('token' as const) : undefined
     return {
+      ...(access ? { access } : {}),
       port: Number(labels[`${root}.port`]),
       memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
       ...(idle > 0 ? { idleTimeoutSeconds: idle } : {}),
@@ -155,6 +157,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         [`${root}.mem_reservation_mb`]: String(spec.memReservationMb),
         ...(spec.idleTimeoutSeconds ? { [`${root}.idle_timeout_seconds`]: String(spec.idleTimeoutSeconds) } : {}),
         ...(spec.readinessPath ? { [`${root}.readiness_path`]: spec.readinessPath } : {}),
+        ...(spec.access === 'token' ? { [`${root}.access`]: 'token' } : {}),
       },
       ExposedPorts: { [portKey]: {} },
       HostConfig: {

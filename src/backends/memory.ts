@@ -87,6 +87,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         startedAt: new Date().toISOString(),
         ...(spec.idleTimeoutSeconds ? { idleTimeoutSeconds: spec.idleTimeoutSeconds } : {}),
         ...(spec.readinessPath ? { readinessPath: spec.readinessPath } : {}),
+        ...(spec.access === 'token' ? { access: 'token' as const } : {}),
         ...(upstream ? { upstream } : {}),
       }
       entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n`, upstream })

@@ -1,3 +1,4 @@
+import { ACCESS_COOKIE_PREFIX } from '../access.js'
 import { rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */
@@ -47,8 +48,9 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
   if (prefix) headers.set('x-forwarded-prefix', prefix)
   else headers.delete('x-forwarded-prefix')
   const cookie = headers.get('cookie')
-  if (cookie && ctx.strippedCookies?.size) {
-    const kept = stripCookies(cookie, ctx.strippedCookies)
+  if (cookie) {
+    // The gateway's own access cookies and the parent app's named cookies never reach a container.
+    const kept = stripCookies(cookie, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
     if (kept) headers.set('cookie', kept)
     else headers.delete('cookie')
   }

@@ -6,6 +6,7 @@ import type { UpstreamFetch } from '../upstream.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { pleaseWaitResponse, type PleaseWaitOptions } from './please-wait.js'
+import { checkProxyAccess, type AuthorizeHook } from './access-check.js'
 import { onStreamEnd, requestedWaitMs } from './track.js'
 import { isWebSocketUpgrade, offeredProtocols, type WebSocketProxy } from './websocket.js'
 
@@ -20,6 +21,8 @@ export interface ProxyDeps {
   trustProxy: boolean
   /** Parent-app cookies never forwarded to containers. */
   strippedCookies: ReadonlySet<string>
+  /** An embedder's access decision, replacing per-container tokens. */
+  authorize?: AuthorizeHook
   /** The runtime's WebSocket tunnel; without one, upgrades answer 501. */
   websocket?: WebSocketProxy
   getClientAddress?: (c: Context) => string | undefined
@@ -91,6 +94,11 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   let record: ContainerRecord | undefined
   try {
     record = await manager.routes.lookup(name)
+    if (record) {
+      // Access first: nobody wakes or reaches a container they may not use.
+      const refusal = await checkProxyAccess(c, record, target.prefix, manager.access, deps.authorize)
+      if (refusal) return refusal
+    }
     if (record && record.state !== 'running' && (await manager.isWakeable(record))) {
       // Scale from zero: one start however many requests arrive (single-flight per name).
       const waking = manager.wake(name)

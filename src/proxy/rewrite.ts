@@ -44,11 +44,15 @@ export function scopeSetCookie(cookie: string, prefix: string): string {
   return [pair!.trim(), `Path=${scoped}`, ...kept].join('; ')
 }
 
-/** Remove the named cookies (the parent app's, e.g. its session) from a `Cookie` header. */
-export function stripCookies(cookieHeader: string, names: ReadonlySet<string>): string {
+/** Remove the named cookies (the parent app's, e.g. its session), and any starting with `prefix`, from a `Cookie` header. */
+export function stripCookies(cookieHeader: string, names: ReadonlySet<string>, prefix?: string): string {
   return cookieHeader
     .split(';')
     .map((part) => part.trim())
-    .filter((part) => part && !names.has(part.slice(0, part.indexOf('=') === -1 ? undefined : part.indexOf('=')).trim()))
+    .filter((part) => {
+      if (!part) return false
+      const name = part.slice(0, part.indexOf('=') === -1 ? undefined : part.indexOf('=')).trim()
+      return !names.has(name) && !(prefix && name.startsWith(prefix))
+    })
     .join('; ')
 }
