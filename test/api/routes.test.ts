@@ -36,6 +36,7 @@ describe('POST /api/containers', () => {
       extraDirectories: [],
       pidsLimit: 512,
       pull: 'missing',
+      access: 'public',
     })
   })
 
