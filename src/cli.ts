@@ -66,6 +66,8 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     ...(tls ? { tls } : {}),
     apiTimeoutMs: config.docker.apiTimeoutMs,
     stopTimeoutSeconds: config.docker.stopTimeoutSeconds,
+    noNewPrivileges: config.docker.noNewPrivileges,
+    ...(config.docker.capDrop ? { capDrop: config.docker.capDrop } : {}),
     ...(config.docker.socketPath ? { socketPath: config.docker.socketPath } : {}),
     ...(config.docker.upstreamHost ? { upstreamHost: config.docker.upstreamHost } : {}),
   })

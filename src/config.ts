@@ -59,6 +59,10 @@ export const ConfigSchema = v.strictObject({
       upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
       /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
       stopTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600)), 10),
+      /** Set `no-new-privileges` on every container. */
+      noNewPrivileges: v.optional(v.boolean(), true),
+      /** Capabilities dropped from every container (default: NET_RAW, MKNOD, SYS_CHROOT, AUDIT_WRITE, SETFCAP, SETPCAP). */
+      capDrop: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW')))),
     }),
     {},
   ),

@@ -32,7 +32,18 @@ export interface DockerBackendOptions {
   pullTimeoutMs?: number
   /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
   stopTimeoutSeconds?: number
+  /** Set `no-new-privileges` (setuid binaries cannot raise privileges). Default `true`. */
+  noNewPrivileges?: boolean
+  /** Linux capabilities removed from every container. Default {@link DEFAULT_CAP_DROP}. */
+  capDrop?: string[]
 }
+
+/**
+ * Capabilities dropped by default: raw sockets (spoofing), device nodes, chroot, audit and
+ * capability editing. What root-run web apps rely on (binding port 80, chown, setuid to a
+ * service user, kill) stays, so existing images keep working.
+ */
+export const DEFAULT_CAP_DROP = ['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP', 'SETPCAP']
 
 /** Docker state strings we know; anything else is reported as `dead`. */
 const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])
@@ -54,6 +65,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
   const pullTimeoutMs = options.pullTimeoutMs ?? 300_000
   const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 10
+  const capDrop = options.capDrop ?? DEFAULT_CAP_DROP
+  const noNewPrivileges = options.noNewPrivileges ?? true
   const connection = resolveConnection(
     { ...(options.socketPath ? { socketPath: options.socketPath } : {}), ...(options.host ? { host: options.host } : {}), ...(options.tls ? { tls: options.tls } : {}) },
     options.env ?? process.env,
@@ -169,6 +182,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' } } : {}),
         // An init process as PID 1 forwards signals and reaps zombies, so stops are prompt.
         Init: true,
+        Privileged: false,
+        ...(capDrop.length ? { CapDrop: capDrop } : {}),
+        ...(noNewPrivileges ? { SecurityOpt: ['no-new-privileges:true'] } : {}),
         // Lets a container reach the gateway by name (e.g. an input URL) on Linux too.
         ExtraHosts: ['host.docker.internal:host-gateway'],
         Mounts: mounts,

@@ -43,6 +43,12 @@ if (await dockerReady('container spec acceptance')) {
         ReadonlyRootfs: true,
       })
       expect(Object.keys(inspect.HostConfig.Tmpfs)).toEqual(['/tmp'])
+      // Hardened by default: no privilege escalation, dangerous capabilities dropped, never privileged.
+      expect(inspect.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true'])
+      expect(inspect.HostConfig.CapDrop.sort()).toEqual(['AUDIT_WRITE', 'MKNOD', 'NET_RAW', 'SETFCAP', 'SETPCAP', 'SYS_CHROOT'])
+      expect(inspect.HostConfig.Privileged).toBe(false)
+      expect(inspect.HostConfig.PortBindings['80/tcp'][0].HostIp).toBe('127.0.0.1')
+      expect(inspect.Mounts.some((m: Json) => String(m.Source).includes('docker.sock'))).toBe(false)
       expect(inspect.Config.StopTimeout).toBe(3)
       // Read-only, and still serving.
       await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'read-only container serving')
