@@ -124,6 +124,31 @@ if (await dockerReady('lifecycle acceptance')) {
       expect(sent).toEqual([])
     })
 
+    it('answers 503 quickly while Docker hangs, keeps proxying known containers, and recovers', async () => {
+      const slow = await startGateway('node', { docker: { socketPath: relay.path, apiTimeoutMs: 1_000 } })
+      try {
+        const name = uniqueName('slowdocker')
+        expect((await post(`${slow.url}/api/containers`, { image: STATIC_IMAGE, name })).status).toBe(201)
+        await serving(slow.url, name)
+        relay.pause()
+        const started = Date.now()
+        const list = await fetch(`${slow.url}/api/containers`)
+        expect(list.status).toBe(503)
+        const body = (await list.json()) as Json
+        expect(body.error.code).toBe('backend_unavailable')
+        expect(body.error.message).toContain('did not answer within 1000 ms')
+        expect(Date.now() - started).toBeLessThan(5_000)
+        expect((await fetch(`${slow.url}/docker/${name}/`)).status).toBe(200)
+        expect((await fetch(`${slow.url}/docker/${uniqueName('unknown')}/`)).status).toBe(503)
+        relay.resume()
+        await eventually(async () => (await fetch(`${slow.url}/api/health`)).status === 200, 10_000, 'recovery')
+        expect((await fetch(`${slow.url}/api/containers`)).status).toBe(200)
+      } finally {
+        relay.resume()
+        await slow.stop()
+      }
+    })
+
     it('routes a container removed with docker rm -f as missing at once', async () => {
       const name = uniqueName('rmf')
       await launch({ image: STATIC_IMAGE, name })

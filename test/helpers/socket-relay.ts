@@ -13,6 +13,10 @@ export interface SocketRelay {
   readonly requests: string[]
   /** Accept connections again. */
   restore(): Promise<void>
+  /** Hold all traffic, new and open connections alike: Docker is "slow" (hung). */
+  pause(): void
+  /** Let held traffic flow again. */
+  resume(): void
   close(): Promise<void>
 }
 
@@ -21,12 +25,17 @@ export async function startSocketRelay(target = '/var/run/docker.sock'): Promise
   const path = join(await mkdtemp(join(tmpdir(), 'hde-relay-')), 'docker.sock')
   const sockets = new Set<Socket>()
   const requests: string[] = []
+  let paused = false
   let server: Server | undefined
   const listen = () =>
     new Promise<void>((resolve) => {
       server = createServer((client) => {
         const upstream = createConnection(target)
         sockets.add(client).add(upstream)
+        if (paused) {
+          client.pause()
+          upstream.pause()
+        }
         client.on('data', (chunk: Buffer) => {
           for (const match of chunk.toString('latin1').matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.1\r$/gm)) {
             requests.push(`${match[1]} ${match[2]}`)
@@ -53,7 +62,21 @@ export async function startSocketRelay(target = '/var/run/docker.sock'): Promise
       server = undefined
     })
   await listen()
-  return { path, requests, cut: stop, restore: listen, close: stop }
+  return {
+    path,
+    requests,
+    cut: stop,
+    restore: listen,
+    close: stop,
+    pause() {
+      paused = true
+      for (const socket of sockets) socket.pause()
+    },
+    resume() {
+      paused = false
+      for (const socket of sockets) socket.resume()
+    },
+  }
 }
 
 /** A loopback TCP (optionally TLS with client certificates) front for the Docker socket: a "remote" engine. */
