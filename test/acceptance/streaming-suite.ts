@@ -1,10 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connect } from 'node:net'
+import { readdir } from 'node:fs/promises'
 import { request } from 'undici'
 import WebSocket from 'ws'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
 
 type Json = Record<string, any>
+
+/** Send raw bytes to the gateway; resolve what came back and whether the server closed the socket. */
+function rawExchange(url: string, payload: string, waitMs: number): Promise<{ response: string; closedByServer: boolean }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname)
+    let response = ''
+    let closedByServer = false
+    socket.on('data', (chunk) => (response += chunk.toString('latin1')))
+    socket.on('end', () => (closedByServer = true))
+    socket.on('close', () => {
+      closedByServer = true
+      clearTimeout(timer)
+      resolve({ response, closedByServer })
+    })
+    socket.on('error', () => {})
+    socket.write(payload)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve({ response, closedByServer })
+    }, waitMs)
+  })
+}
+
+/** Open file descriptors of a process (sockets included). */
+async function openFds(pid: number): Promise<number> {
+  return (await readdir(`/proc/${pid}/fd`)).length
+}
 
 /** Open a WebSocket and resolve once it is open (or reject with why it failed). */
 function openSocket(url: string, protocols: string[] = []): Promise<WebSocket> {
@@ -205,6 +235,53 @@ export function streamingSuite(runtime: Runtime): void {
         return r.status === 502 && r
       }, 10_000, '502 after the container died')
       expect(((await after.json()) as Json).error.message).toContain('exited with code 9')
+      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
+    })
+
+    it('cuts a slow-loris client that never finishes its headers', { timeout: 30_000 }, async () => {
+      // Node cuts it after the configured idle timeout (2 s here); Bun applies its own fixed
+      // header timeout (about 10 s) to connections that have not finished their headers.
+      const bound = runtime === 'node' ? 7_000 : 15_000
+      const started = Date.now()
+      const { response, closedByServer } = await rawExchange(gw.url, `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Slow: `, bound + 1_000)
+      expect(closedByServer).toBe(true)
+      expect(Date.now() - started).toBeLessThan(bound)
+      expect(response).not.toContain('200 OK')
+    })
+
+    it('rejects oversized headers and conflicting framing with a 4xx, before any container sees them', async () => {
+      const big = await rawExchange(gw.url, `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`, 3_000)
+      expect(big.response).toMatch(/^HTTP\/1\.1 4\d\d/)
+      const smuggle = await rawExchange(
+        gw.url,
+        `POST /docker/${name}/raw/x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /docker/${name}/smuggled HTTP/1.1\r\nHost: x\r\n\r\n`,
+        3_000,
+      )
+      expect(smuggle.response).toMatch(/^HTTP\/1\.1 4\d\d/)
+      const twoLengths = await rawExchange(gw.url, `POST /docker/${name}/raw/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde`, 3_000)
+      expect(twoLengths.response).toMatch(/^HTTP\/1\.1 4\d\d/)
+      expect(await dockerCli('logs', name)).not.toContain('/smuggled')
+    })
+
+    it('returns to its baseline of open sockets after clients abort large uploads', async () => {
+      await fetch(`${gw.url}/docker/${name}/`).then((r) => r.text())
+      const baseline = await openFds(gw.pid)
+      const { hostname, port } = new URL(gw.url)
+      for (let i = 0; i < 5; i++) {
+        // Announce 100 MB, send 1 MB, then vanish.
+        await new Promise<void>((resolve) => {
+          const socket = connect(Number(port), hostname, () => {
+            socket.write(`POST /docker/${name}/raw/abort HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`)
+            socket.write(Buffer.alloc(1024 * 1024))
+            setTimeout(() => {
+              socket.destroy()
+              resolve()
+            }, 150)
+          })
+          socket.on('error', () => resolve())
+        })
+      }
+      await eventually(async () => (await openFds(gw.pid)) <= baseline + 2, 10_000, 'sockets back to baseline')
       expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
     })
   })
