@@ -152,6 +152,11 @@ export interface Backend {
   /** Check the engine answers. @throws BackendUnavailableError */
   ping(): Promise<BackendInfo>
   /**
+   * Remove managed volumes whose container no longer exists (it was removed behind the
+   * gateway's back). Resolves the removed volume names.
+   */
+  pruneVolumes?(): Promise<string[]>
+  /**
    * Pull an image, yielding progress events; resolves once the pull has started.
    * @throws ImageUnavailableError when it cannot start or fails midway (thrown by the iterator).
    */

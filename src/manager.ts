@@ -46,6 +46,7 @@ export class ContainerManager {
   /** Inputs of launches in progress: a container may ask for its input before launch returns. */
   readonly #pendingInputs = new Map<string, { json: string; token: string }>()
   #launchQueue: Promise<unknown> = Promise.resolve()
+  #pruneTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: ContainerManagerOptions) {
     this.backend = options.backend
@@ -263,9 +264,20 @@ export class ContainerManager {
     const records = await this.backend.list()
     this.routes.clear()
     for (const record of records) this.readiness.watch(record)
+    await this.#pruneVolumes()
     if (!this.#store.ids) return
     const live = new Set(records.map((r) => r.id))
     for (const id of await this.#store.ids()) if (!live.has(id)) await this.forget(id)
+  }
+
+  /** Remove orphaned volumes; failures are logged, never thrown. */
+  async #pruneVolumes(): Promise<void> {
+    try {
+      const removed = (await this.backend.pruneVolumes?.()) ?? []
+      if (removed.length) this.#logger.info('removed orphaned volumes', { volumes: removed })
+    } catch (err) {
+      this.#logger.warn('volume cleanup failed', { error: String(err) })
+    }
   }
 
   /** Apply one engine event to the gateway's view. */
@@ -273,6 +285,10 @@ export class ContainerManager {
     switch (event.action) {
       case 'destroy':
         this.routes.invalidate(event.name)
+        // Removed behind our back? Its named volumes would be left over.
+        clearTimeout(this.#pruneTimer)
+        this.#pruneTimer = setTimeout(() => void this.#pruneVolumes(), 5_000)
+        ;(this.#pruneTimer as { unref?: () => void }).unref?.()
         void this.forget(event.id).catch((err) => this.#logger.warn('cleanup failed', { id: event.id, error: String(err) }))
         break
       case 'die':
@@ -298,6 +314,7 @@ export class ContainerManager {
 
   /** Stop background work and write buffered history. */
   async close(): Promise<void> {
+    clearTimeout(this.#pruneTimer)
     this.readiness.close()
     await this.history.flush()
   }

@@ -36,6 +36,8 @@ export interface DockerBackendOptions {
   noNewPrivileges?: boolean
   /** Linux capabilities removed from every container. Default {@link DEFAULT_CAP_DROP}. */
   capDrop?: string[]
+  /** Orphaned volumes younger than this are kept (a launch creates them just before its container). */
+  orphanVolumeMinAgeMs?: number
 }
 
 /**
@@ -353,6 +355,20 @@ export function docker(options: DockerBackendOptions = {}): Backend {
           },
         )
       })
+    },
+
+    async pruneVolumes() {
+      const { Volumes } = await client.listVolumes({ filters: { label: [`${root}=true`] }, abortSignal: timeout() } as object).catch(fail)
+      const removed: string[] = []
+      for (const volume of Volumes ?? []) {
+        const owner = volume.Labels?.[`${root}.container`]
+        const createdAt = Date.parse((volume as { CreatedAt?: string }).CreatedAt ?? '')
+        // A launch creates volumes just before its container: leave young ones alone.
+        if (!owner || !(Date.now() - createdAt >= (options.orphanVolumeMinAgeMs ?? 60_000))) continue
+        if (await inspectOwned(owner)) continue
+        await removeVolumes([volume.Name]).then(() => removed.push(volume.Name), () => {})
+      }
+      return removed
     },
 
     pull(image, signal) {

@@ -84,6 +84,7 @@ if (await dockerReady('container spec acceptance')) {
     })
     afterAll(async () => {
       await gw?.stop()
+      await removeRunContainers()
     })
     const launchEcho = async (body: Json) => {
       const name = uniqueName('input')
