@@ -8,7 +8,8 @@ import { useTestUpstream, type SeenRequest } from './helpers/upstream.js'
 const shared = useTestUpstream()
 
 function setup() {
-  const backend = memory({ upstreams: (spec) => (spec.name === 'target' ? shared.upstream.url : 'http://127.0.0.1:9') })
+  // Under a base path every fuzzed path reaches the upstream's JSON echo, never its endless /stream.
+  const backend = memory({ upstreams: (spec) => (spec.name === 'target' ? `${shared.upstream.url}/fuzz` : 'http://127.0.0.1:9') })
   const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false })
   return { backend, app: gateway.app }
 }
@@ -21,7 +22,7 @@ async function expectClean(res: Response): Promise<void> {
 }
 
 describe('bad input, tried systematically', () => {
-  it('any JSON launch body is a 201 or a clear 4xx, never a 500', async () => {
+  it('any JSON launch body is a 201 or a clear 4xx, never a 500', { timeout: 90_000 }, async () => {
     const { app } = setup()
     const field = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.dictionary(fc.string(), fc.string()))
     const body = fc.record(
@@ -62,7 +63,7 @@ describe('bad input, tried systematically', () => {
     )
   })
 
-  it('proxied paths — traversal, encodings, unicode, control characters — never reach a container by another name', async () => {
+  it('proxied paths — traversal, encodings, unicode, control characters — never reach a container by another name', { timeout: 90_000 }, async () => {
     const { app, backend } = setup()
     await backend.launch({ name: 'target', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
     const segment = fc.oneof(
@@ -85,10 +86,10 @@ describe('bad input, tried systematically', () => {
           const seen = (await res.json()) as SeenRequest
           const requested = new URL(`http://gw.test${path.replace(/[\s#?]/g, (c) => encodeURIComponent(c))}`).pathname
           expect(requested.startsWith('/docker/target/')).toBe(true)
-          expect(seen.url.startsWith('/')).toBe(true)
+          expect(seen.url.startsWith('/fuzz/')).toBe(true)
         }
       }),
-      { numRuns: 400 },
+      { numRuns: 250 },
     )
   })
 
