@@ -15,8 +15,6 @@ export interface HistoryEntry {
 
 /** Small per-container facts. */
 export interface ContainerMeta {
-  /** ISO 8601 UTC time of the last recorded activity. */
-  lastActivity?: string
   /** The gateway stopped it (scale to zero); the next request wakes it. */
   stoppedByGateway?: boolean
   /** The launch input served at its input URL, with the token that unlocks it. */

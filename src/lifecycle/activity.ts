@@ -4,7 +4,7 @@ import type { ContainerStore } from '../store.js'
 /**
  * When each container was last used. A request counts when it arrives and when its response
  * ends; a response or socket still open counts as activity for as long as it is open.
- * After a restart the last persisted activity is read back from the store.
+ * After a restart the last recorded request is read back from the history.
  */
 export class Activity {
   readonly #last = new Map<string, number>()
@@ -51,7 +51,8 @@ export class Activity {
     if (this.openCount(record.id) > 0) return this.#now()
     if (!this.#loaded.has(record.id)) {
       this.#loaded.add(record.id)
-      const persisted = Date.parse((await this.#store.readMeta(record.id)).lastActivity ?? '')
+      // The history's last entry is the last activity that survived a restart.
+      const persisted = Date.parse((await this.#store.readHistory(record.id, 1))[0]?.time ?? '')
       if (persisted > (this.#last.get(record.id) ?? 0)) this.#last.set(record.id, persisted)
     }
     const started = Date.parse(record.startedAt ?? record.createdAt) || 0

@@ -55,7 +55,6 @@ export class HistoryRecorder {
       for (const [id, entries] of batch) {
         try {
           await this.#options.store.appendHistory(id, entries)
-          await this.#options.store.writeMeta(id, { lastActivity: entries.at(-1)!.time })
         } catch (err) {
           this.#options.logger.error('history write failed', { id, error: String(err) })
         }
