@@ -44,8 +44,8 @@ function parsePort(text: string): number {
 }
 
 async function serveCommand(values: { config?: string; port?: string; host?: string }): Promise<void> {
-  const logger = consoleLogger()
   const { config, source } = await loadConfigFile(values.config)
+  const logger = consoleLogger(config.log.level)
   const hostname = values.host ?? config.listen.hostname
   const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean)
   if (envTokens.some((t) => t.length < 16)) throw new ConfigError('HONO_DOCKER_ENGINE_TOKENS: every token must be at least 16 characters')

@@ -161,6 +161,17 @@ export const ConfigSchema = v.strictObject({
   cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
   /** Proxy access for launches that do not say: `public`, or `token` (a one-time access link per container). */
   defaultAccess: v.optional(v.picklist(['public', 'token']), 'public'),
+  /** Operator logs: one JSON line per event. */
+  log: v.optional(
+    v.strictObject({
+      level: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+      /** One line per proxied request (container, method, path, status, duration). */
+      access: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+  /** Prometheus metrics at `<mount>/metrics` (behind the API's authentication). */
+  metrics: v.optional(v.strictObject({ enabled: v.optional(v.boolean(), true) }), {}),
   /** Who may use the API. */
   auth: v.optional(
     v.strictObject({

@@ -9,7 +9,10 @@ import { memoryStore, type ContainerStore } from './store.js'
 import { fetchUpstream, type UpstreamFetch } from './upstream.js'
 import { toErrorResponse } from './api/errors.js'
 import { registerApi } from './api/routes.js'
-import { parseProxyPath, proxyRequest } from './proxy/proxy.js'
+import { parseProxyPath, proxyRequest, type ProxyTarget } from './proxy/proxy.js'
+import { GatewayMetrics } from './metrics.js'
+import { instrumentBackend } from './instrumented-backend.js'
+import { apiAuth } from './api/auth.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
 import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
@@ -49,6 +52,8 @@ export interface Gateway {
   backend: Backend
   /** The gateway's view of its containers (for embedders and tests). */
   manager: ContainerManager
+  /** The metrics served at `/metrics`. */
+  metrics: GatewayMetrics
   /** Stop background work and release the backend. */
   close(): Promise<void>
 }
@@ -68,8 +73,17 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const config = parseConfig(options.config ?? {}, 'gateway options')
-  const logger = options.logger ?? consoleLogger()
-  const backend = options.backend
+  const logger = options.logger ?? consoleLogger(config.log.level)
+  const metrics = new GatewayMetrics(async () => {
+    const counts = new Map<string, number>()
+    for (const record of await manager.backend.list()) {
+      const status = await manager.status(record)
+      counts.set(status, (counts.get(status) ?? 0) + 1)
+    }
+    return [...counts].map(([status, value]) => ({ labels: { status }, value }))
+  })
+  // Every failed engine call is counted, whichever path made it.
+  const backend = instrumentBackend(options.backend, metrics.dockerErrors)
   const upstreamFetch = options.fetch ?? fetchUpstream
   const manager = new ContainerManager({
     backend,
@@ -77,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     config,
     fetch: upstreamFetch,
     logger,
+    metrics,
   })
   const stopBackground =
     options.background === false ? () => {} : startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds })
@@ -105,6 +120,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
     onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
+    onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.add({}, delta),
+  }
+
+  /** Proxy and record: metrics by container (only names that resolve, to bound cardinality), access log. */
+  const proxyAndObserve = async (c: Context, target: ProxyTarget) => {
+    const started = performance.now()
+    const response = await proxyRequest(c, target, proxyDeps)
+    const seconds = (performance.now() - started) / 1000
+    const known = await manager.routes.lookup(target.name).then(Boolean, () => false)
+    const container = known ? target.name : '(unknown)'
+    metrics.proxiedRequests.inc({ container, status: String(response.status) })
+    metrics.proxyLatency.observe({ container }, seconds)
+    if (config.log.access) {
+      logger.info('access', { container: target.name, method: c.req.method, path: target.path || '/', status: response.status, ms: Math.round(seconds * 1000) })
+    }
+    return response
   }
 
   if (config.hostSuffix) {
@@ -116,7 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (!host.endsWith(suffix)) return next()
       const name = host.slice(0, -suffix.length)
       if (!NAME_PATTERN.test(name)) return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)
-      return proxyRequest(c, { name, path: c.req.path, prefix: '' }, proxyDeps)
+      return proxyAndObserve(c, { name, path: c.req.path, prefix: '' })
     })
   }
 
@@ -146,14 +177,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       const search = new URL(c.req.url).search
       return c.redirect(`${target.prefix}/${search}`, 308)
     }
-    return proxyRequest(c, target, proxyDeps)
+    return proxyAndObserve(c, target)
   })
+
+  if (config.metrics.enabled) {
+    // Prometheus scrapes with the API's credentials (or from loopback when there are none).
+    app.get('/metrics', apiAuth({ tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) }), async (c) =>
+      c.body(await metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }),
+    )
+  }
 
   return {
     app,
     config,
     backend,
     manager,
+    metrics,
     async close() {
       stopBackground()
       await manager.close()

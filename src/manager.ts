@@ -6,6 +6,7 @@ import { AccessControl } from './access.js'
 import { Activity } from './lifecycle/activity.js'
 import { HistoryRecorder } from './lifecycle/history.js'
 import type { Logger } from './logger.js'
+import type { GatewayMetrics } from './metrics.js'
 import { Readiness, type ContainerStatus } from './readiness.js'
 import { RouteTable } from './route-table.js'
 import type { ContainerStore, HistoryEntry } from './store.js'
@@ -18,6 +19,7 @@ export interface ContainerManagerOptions {
   config: Config
   fetch: UpstreamFetch
   logger: Logger
+  metrics: GatewayMetrics
 }
 
 /**
@@ -47,17 +49,27 @@ export class ContainerManager {
   readonly #pendingInputs = new Map<string, { json: string; token: string }>()
   #launchQueue: Promise<unknown> = Promise.resolve()
   #pruneTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #metrics: GatewayMetrics
+  /** When each container's launch or wake began, until it is ready (for the ready-duration metric). */
+  readonly #startedAt = new Map<string, number>()
 
   constructor(options: ContainerManagerOptions) {
     this.backend = options.backend
     this.#store = options.store
     this.config = options.config
     this.#logger = options.logger
+    this.#metrics = options.metrics
     this.routes = new RouteTable(options.backend)
     this.readiness = new Readiness({
       fetch: options.fetch,
       startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
       ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
+      onReady: (id) => {
+        const started = this.#startedAt.get(id)
+        if (started === undefined) return
+        this.#startedAt.delete(id)
+        this.#metrics.readyDuration.observe({}, (performance.now() - started) / 1000)
+      },
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
@@ -77,6 +89,7 @@ export class ContainerManager {
         onProgress?.(event)
       },
     }
+    const started = performance.now()
     try {
       let record: ContainerRecord
       if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
@@ -86,11 +99,24 @@ export class ContainerManager {
         record = await run
       }
       if (servedInput) await this.#store.writeMeta(record.id, { input: servedInput })
+      this.#started(record.id, started)
+      this.#metrics.launches.inc({ result: 'ok' })
       return record
+    } catch (err) {
+      this.#metrics.launches.inc({ result: (err as Error)?.name ?? 'Error' })
+      throw err
     } finally {
       this.#pendingInputs.delete(spec.name)
       this.#launching.delete(spec.name)
     }
+  }
+
+  /** Record a start duration, and remember when it began for the ready duration. */
+  #started(id: string, began: number): void {
+    this.#metrics.startDuration.observe({}, (performance.now() - began) / 1000)
+    if (this.readiness.isReady(id)) return
+    this.#startedAt.set(id, began)
+    if (this.#startedAt.size > 10_000) this.#startedAt.delete(this.#startedAt.keys().next().value!)
   }
 
   /** What a launch in progress is doing (e.g. pulling its image), for please-wait answers. */
@@ -194,7 +220,10 @@ export class ContainerManager {
     const removed = await this.backend.remove(name)
     this.routes.invalidate(name)
     if (record) await this.forget(record.id)
-    if (removed) this.#logger.info('removed', { name, reason })
+    if (removed) {
+      this.#metrics.removals.inc({ reason })
+      this.#logger.info('removed', { name, reason })
+    }
     return removed
   }
 
@@ -203,6 +232,7 @@ export class ContainerManager {
     this.readiness.reset(id)
     this.activity.forget(id)
     this.access.forget(id)
+    this.#startedAt.delete(id)
     this.#stopped.delete(id)
     this.#stoppedLoaded.delete(id)
     await this.history.remove(id)
@@ -217,6 +247,7 @@ export class ContainerManager {
     await this.backend.stop(record.name)
     this.routes.invalidate(record.name)
     this.readiness.reset(record.id)
+    this.#metrics.stops.inc({ reason: 'idle' })
     this.#logger.info('stopped', { name: record.name, reason: 'idle' })
   }
 
@@ -229,10 +260,12 @@ export class ContainerManager {
     if (inFlight) return inFlight
     const waking = (async () => {
       if (!this.backend.start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
+      const began = performance.now()
       const record = await this.backend.start(name)
       this.#stopped.delete(record.id)
       await this.#store.writeMeta(record.id, { stoppedByGateway: false })
       this.readiness.reset(record.id)
+      this.#started(record.id, began)
       this.routes.remember(name, record)
       this.activity.touch(record.id)
       this.readiness.watch(record)

@@ -12,6 +12,8 @@ export interface ReadinessOptions {
   probeTimeoutMs?: number
   /** Default readiness path for containers launched without one. */
   defaultPath?: string
+  /** Called once when a container becomes ready. */
+  onReady?: (id: string) => void
 }
 
 /** Container status as the API reports it. */
@@ -32,7 +34,7 @@ export class Readiness {
   readonly #failed = new Map<string, string>()
   readonly #probing = new Map<string, AbortController>()
   readonly #waiters = new Map<string, Set<Waiter>>()
-  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath'>> & { defaultPath?: string }
+  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> & Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
 
   constructor(options: ReadinessOptions) {
     this.#options = { startTimeoutMs: 60_000, probeTimeoutMs: 2_000, ...options }
@@ -62,6 +64,7 @@ export class Readiness {
   markReady(id: string): void {
     if (this.#ready.has(id)) return
     this.#ready.add(id)
+    this.#options.onReady?.(id)
     this.#failed.delete(id)
     this.#probing.get(id)?.abort()
     this.#settle(id, true)

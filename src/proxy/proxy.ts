@@ -27,6 +27,8 @@ export interface ProxyDeps {
   websocket?: WebSocketProxy
   getClientAddress?: (c: Context) => string | undefined
   onError: (message: string, fields: Record<string, unknown>) => void
+  /** Told when a WebSocket tunnel opens (+1) or closes (-1). */
+  onWebSocket?: (delta: 1 | -1) => void
 }
 
 /** Statuses whose responses never carry a body (Fetch standard "null body status"). */
@@ -205,10 +207,17 @@ async function proxyWebSocket(
       headers,
       protocols: offeredProtocols(request.headers),
       onOpen: () => {
-        release ??= deps.manager.activity.hold(record.id)
+        if (release) return
+        release = deps.manager.activity.hold(record.id)
+        deps.onWebSocket?.(1)
         deps.manager.readiness.markReady(record.id)
       },
-      onClose: () => release?.(),
+      onClose: () => {
+        if (!release) return
+        release()
+        release = undefined
+        deps.onWebSocket?.(-1)
+      },
     })
   } catch (err) {
     if (err instanceof UpstreamConnectError) return afterConnectFailure(request, target.name, deps)

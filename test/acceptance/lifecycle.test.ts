@@ -15,7 +15,14 @@ if (await dockerReady('lifecycle acceptance')) {
     let relay: SocketRelay
     let gw: GatewayProcess
     let dataDir: string
-    const config = () => ({ dataDir, docker: { socketPath: relay.path, stopTimeoutSeconds: 1 }, idle: { action: 'stop', checkIntervalSeconds: 1 } })
+    // Its own label root: gateways of other test files (same engine, default root) must not reap or
+    // evict these containers, nor these gateways theirs.
+    const config = () => ({
+      dataDir,
+      labelRoot: 'io.github.hde-test.lifecycle',
+      docker: { socketPath: relay.path, stopTimeoutSeconds: 1 },
+      idle: { action: 'stop', checkIntervalSeconds: 1 },
+    })
 
     beforeAll(async () => {
       relay = await startSocketRelay()
@@ -55,7 +62,7 @@ if (await dockerReady('lifecycle acceptance')) {
       const idle = uniqueName('idle')
       const active = uniqueName('active')
       const foreign = uniqueName('foreign')
-      await dockerCli('run', '-d', '--name', foreign, '--label', 'io.github.refinery-project.django_docker_engine.port=80', STATIC_IMAGE)
+      await dockerCli('run', '-d', '--name', foreign, '--label', 'io.github.hde-test.lifecycle.port=80', STATIC_IMAGE)
       await launch({ image: STATIC_IMAGE, name: idle, labels: { purge: 'me' } })
       await launch({ image: STATIC_IMAGE, name: active, labels: { purge: 'me' } })
       await serving(gw.url, active)
@@ -125,7 +132,7 @@ if (await dockerReady('lifecycle acceptance')) {
     })
 
     it('answers 503 quickly while Docker hangs, keeps proxying known containers, and recovers', async () => {
-      const slow = await startGateway('node', { docker: { socketPath: relay.path, apiTimeoutMs: 1_000 } })
+      const slow = await startGateway('node', { labelRoot: 'io.github.hde-test.lifecycle', docker: { socketPath: relay.path, apiTimeoutMs: 1_000 } })
       try {
         const name = uniqueName('slowdocker')
         expect((await post(`${slow.url}/api/containers`, { image: STATIC_IMAGE, name })).status).toBe(201)
