@@ -56,3 +56,17 @@ describe('config', () => {
     expect(result.stderr).toContain('listen.prot: unknown key')
   })
 })
+
+describe('config JSON Schema', () => {
+  it('is generated from the valibot schema, committed, and referenced by the local config', async () => {
+    const { configJsonSchema } = await import('../src/config-schema.js')
+    const committed = JSON.parse(await readFile('config.schema.json', 'utf8')) as Record<string, unknown>
+    // Run `npm run schema` after changing src/config.ts.
+    expect(committed).toEqual(configJsonSchema())
+    const local = JSON.parse(await readFile('wrangler-free-local-config.json', 'utf8')) as { $schema: string }
+    expect(local.$schema).toBe('./config.schema.json')
+    const properties = committed.properties as Record<string, { properties?: Record<string, unknown> }>
+    expect(properties.listen?.properties).toHaveProperty('port')
+    expect(committed.additionalProperties).toBe(false)
+  })
+})

@@ -7,12 +7,13 @@ import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
 import { prepareInput, type InputSettings, type PreparedInput } from '../input.js'
 import type { ContainerManager } from '../manager.js'
-import type { ContainerStatus } from '../readiness.js'
 import { apiAuth, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from './errors.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
+import { openApiDocument } from './openapi.js'
 import {
   ContainerNameSchema,
+  ContainerViewSchema,
   LaunchBodySchema,
   LogsQuerySchema,
   PullBodySchema,
@@ -44,23 +45,7 @@ export interface ApiDeps {
 }
 
 /** A container as the API shows it. */
-export interface ContainerView {
-  name: string
-  id: string
-  image: string
-  status: ContainerStatus
-  /** Why it is `failed`. */
-  reason?: string
-  exitCode?: number
-  url: string
-  createdAt: string
-  /** ISO 8601 UTC of the last proxied request (or start, if none since). */
-  lastActivity: string
-  port: number
-  memReservationMb: number
-  idleTimeoutSeconds?: number
-  labels: Record<string, string>
-}
+export type ContainerView = v.InferOutput<typeof ContainerViewSchema>
 
 /** Register the JSON API routes on `app`. */
 export function registerApi(app: Hono, deps: ApiDeps): void {
@@ -116,6 +101,9 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
     const json = await manager.servedInput(name, c.req.query('token') ?? '')
     return c.body(json, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
   })
+
+  const openApi = openApiDocument(p)
+  app.get(`${p}/openapi.json`, (c) => c.json(openApi))
 
   // Everything registered below needs API credentials (routes above carry their own, or none).
   app.use(`${p}/*`, apiAuth(deps.auth))

@@ -128,3 +128,61 @@ export const PurgeBodySchema = v.pipe(
 export const PullBodySchema = v.strictObject({
   image: v.pipe(v.string(), v.nonEmpty('is required'), v.regex(/^[^\s]+$/, 'must not contain whitespace')),
 })
+
+// Response shapes. The TypeScript types of the answers derive from these, and so does the OpenAPI document.
+
+/** The error body every failure answers with. */
+export const ErrorBodySchema = v.object({
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    issues: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
+  }),
+})
+
+/** A container as the API shows it. */
+export const ContainerViewSchema = v.object({
+  name: v.string(),
+  id: v.string(),
+  image: v.string(),
+  status: v.picklist(['starting', 'ready', 'stopped', 'exited', 'failed']),
+  /** Why it is `failed`. */
+  reason: v.optional(v.string()),
+  exitCode: v.optional(v.number()),
+  /** The proxied URL, e.g. `/docker/<name>/`. */
+  url: v.string(),
+  createdAt: v.pipe(v.string(), v.isoTimestamp()),
+  /** Last proxied request (or start, if none since), ISO 8601 UTC. */
+  lastActivity: v.pipe(v.string(), v.isoTimestamp()),
+  port: v.number(),
+  memReservationMb: v.number(),
+  idleTimeoutSeconds: v.optional(v.number()),
+  labels: v.record(v.string(), v.string()),
+})
+
+/** The answer to a launch. */
+export const LaunchResultSchema = v.object({
+  name: v.string(),
+  id: v.string(),
+  /** The proxied URL; for `access: "token"`, with its one-time access token. */
+  url: v.string(),
+  status: v.picklist(['starting', 'ready', 'stopped', 'exited', 'failed']),
+})
+
+/** `GET /api/health`. */
+export const HealthSchema = v.object({
+  ok: v.boolean(),
+  backend: v.object({ name: v.string(), reachable: v.boolean(), version: v.optional(v.string()), error: v.optional(v.string()) }),
+})
+
+/** `GET /api/containers/:name/history`. */
+export const HistorySchema = v.object({
+  name: v.string(),
+  entries: v.array(v.object({ time: v.pipe(v.string(), v.isoTimestamp()), method: v.string(), path: v.string() })),
+})
+
+/** `GET /api/containers`. */
+export const ContainerListSchema = v.object({ containers: v.array(ContainerViewSchema) })
+
+/** `POST /api/purge`. */
+export const PurgeResultSchema = v.object({ removed: v.array(v.string()) })
