@@ -8,6 +8,8 @@ import { consoleLogger } from './logger.js'
 import { isLoopbackAddress } from './secrets.js'
 import { fileStore } from './stores/file.js'
 import type { RunningServer } from './node.js'
+import { CliError, EXIT, progressDone } from './cli/client.js'
+import { COMMANDS } from './cli/commands.js'
 
 const USAGE = `Usage: hono-docker-engine serve [options]
 
@@ -99,13 +101,73 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   process.on('SIGTERM', () => void stop('SIGTERM'))
 }
 
-/** Entry point of the `hono-docker-engine` command. */
+const HELP = `Usage: hono-docker-engine <command> [options]
+
+Commands:
+  serve              run the gateway (see: serve --help)
+  launch IMAGE       launch a container and wait until it is ready
+  ls                 list managed containers
+  logs NAME [-f]     print (or follow) a container's output
+  rm NAME…           remove containers and their volumes
+  purge              remove containers by inactivity and/or label
+  pull IMAGE         pull an image, showing progress
+
+Client commands talk to a running gateway:
+  --url URL          gateway URL (default $HONO_DOCKER_ENGINE_URL, else http://127.0.0.1:8000)
+  --token TOKEN      API token (default $HONO_DOCKER_ENGINE_TOKEN)
+
+Run "hono-docker-engine <command> --help" for a command's options.`
+
+/** Entry point of the `hono-docker-engine` command. Resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h') {
+    console.log(HELP)
+    return command ? 0 : EXIT.usage
+  }
+  if (command === 'serve') return serveMain(rest)
+  const client = COMMANDS[command]
+  if (!client) {
+    console.error(`Unknown command "${command}".\n\n${HELP}`)
+    return EXIT.usage
+  }
   let parsed
   try {
     parsed = parseArgs({
-      args: argv,
+      args: rest,
       allowPositionals: true,
+      options: { ...client.options, url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    })
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${client.usage}`)
+    return EXIT.usage
+  }
+  if (parsed.values.help) {
+    console.log(client.usage)
+    return 0
+  }
+  const url = (parsed.values.url as string | undefined) ?? process.env.HONO_DOCKER_ENGINE_URL ?? 'http://127.0.0.1:8000'
+  const token = (parsed.values.token as string | undefined) ?? process.env.HONO_DOCKER_ENGINE_TOKEN
+  try {
+    await client.run(parsed.values, parsed.positionals, { url, ...(token ? { token } : {}) })
+    return 0
+  } catch (err) {
+    progressDone()
+    if (err instanceof CliError) {
+      console.error(`hono-docker-engine ${command}: ${err.message}`)
+      return err.exitCode
+    }
+    console.error(`hono-docker-engine ${command}: ${(err as Error).message}`)
+    return EXIT.api
+  }
+}
+
+async function serveMain(args: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: false,
       options: {
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
@@ -115,16 +177,11 @@ export async function main(argv: string[]): Promise<number> {
     })
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
+    return EXIT.usage
   }
-  const [command] = parsed.positionals
-  if (parsed.values.help || !command) {
+  if (parsed.values.help) {
     console.log(USAGE)
-    return parsed.values.help ? 0 : 2
-  }
-  if (command !== 'serve') {
-    console.error(`Unknown command "${command}".\n\n${USAGE}`)
-    return 2
+    return 0
   }
   try {
     await serveCommand(parsed.values)
