@@ -100,8 +100,8 @@ export function streamingSuite(runtime: Runtime): void {
       const closing = new Promise<number>((resolve) => second.once('close', (code) => resolve(code)))
       second.close(4002, 'client says bye')
       expect(await closing).toBe(4002)
-      const logs = await dockerCli('logs', name)
-      expect(logs).toContain('echo: websocket /socket?room=1 protocol=chat.v2')
+      // Docker writes container output to its log asynchronously.
+      await eventually(async () => (await dockerCli('logs', name)).includes('echo: websocket /socket?room=1 protocol=chat.v2'), 10_000, 'the socket in the logs')
     })
 
     it('keeps a quiet WebSocket open past the idle timeout', async () => {

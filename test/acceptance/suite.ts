@@ -145,9 +145,13 @@ export function acceptanceSuite(runtime: Runtime): void {
       await launchOk({ image: ECHO_IMAGE, name })
       await whenServing(name)
       await fetch(`${gw.url}/docker/${name}/first-marker`).then((r) => r.text())
-      const logs = await api(`/api/containers/${name}/logs?timestamps=1`)
-      expect(logs.headers.get('content-type')).toBe('text/plain; charset=utf-8')
-      const text = await logs.text()
+      // Docker writes a container's output to its log asynchronously: wait for the marker line.
+      const text = await eventually(async () => {
+        const logs = await api(`/api/containers/${name}/logs?timestamps=1`)
+        expect(logs.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+        const body = await logs.text()
+        return body.includes('echo: GET /first-marker') && body
+      }, 10_000, 'the request to appear in the logs')
       expect(text).toContain('echo listening on :80')
       expect(text).toContain('echo stderr: ready to work')
       expect(text).toContain('echo: GET /first-marker')
