@@ -9,7 +9,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 want_images=false
-[ "${1:-}" = "--test-images" ] && want_images=true
+want_bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --test-images) want_images=true ;;
+    --bench) want_bench=true ;;
+  esac
+done
 is_ci=false
 [ "${CI:-}" = "true" ] && is_ci=true
 
@@ -36,6 +42,8 @@ command -v dockerd >/dev/null 2>&1 || missing_packages+=(docker.io)
 # ldd exits non-zero for a static binary, so match its output rather than piping it.
 static_busybox() { [ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) true ;; *) false ;; esac; }
 if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
+# The benchmark compares against nginx on loopback.
+if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then

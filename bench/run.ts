@@ -1,0 +1,234 @@
+/**
+ * The benchmark (`npm run bench`): every contestant side by side on the same upstream container,
+ * the same load generator (autocannon) and the same machine, all on loopback.
+ *   direct   — the container's published port (the limit)
+ *   nginx    — Debian nginx-light as a reverse proxy with upstream keep-alive
+ *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
+ *   node/bun — this gateway on Node and on Bun
+ * Load loops are bounded in time. Results: bench/results/<time>.json and bench/results/latest.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import autocannon from 'autocannon'
+import Docker from 'dockerode'
+import WebSocket from 'ws'
+import { memory } from '../src/backends/memory.js'
+import { RouteTable } from '../src/route-table.js'
+import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
+import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const CONNECTIONS = 50
+const LABEL_ROOT = 'io.github.hde-bench'
+
+interface Contestant {
+  name: string
+  /** Base URL; workload paths are appended. */
+  base: string
+  pid?: number
+}
+interface Result {
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+const freePort = async () => {
+  const { createServer } = await import('node:net')
+  return new Promise<number>((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => done(port))
+    })
+  })
+}
+const children: ChildProcess[] = []
+const waitFor = (url: string) => eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 20_000, url)
+
+async function startNginx(upstream: string): Promise<Contestant> {
+  const dir = await mkdtemp(join(tmpdir(), 'hde-nginx-'))
+  const port = await freePort()
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `daemon off; worker_processes auto; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  upstream container { server ${upstream}; keepalive 64; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  server {
+    listen 127.0.0.1:${port};
+    location /docker/bench/ {
+      proxy_pass http://container/;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_buffering off; proxy_request_buffering off; client_max_body_size 0;
+    }
+  }
+}
+`,
+  )
+  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+  children.push(child)
+  const base = `http://127.0.0.1:${port}/docker/bench`
+  await waitFor(`${base}/`)
+  return { name: 'nginx', base, pid: child.pid! }
+}
+
+async function startChp(upstream: string): Promise<Contestant> {
+  const [port, apiPort] = [await freePort(), await freePort()]
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'), '--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', `http://${upstream}`, '--log-level', 'error'], { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } })
+  children.push(child)
+  const base = `http://127.0.0.1:${port}`
+  await waitFor(`${base}/`)
+  return { name: 'chp', base, pid: child.pid! }
+}
+
+async function load(url: string, options: { method?: string; body?: Buffer } = {}): Promise<Result> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, method: (options.method ?? 'GET') as 'GET', ...(options.body ? { body: options.body } : {}) })
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
+}
+
+async function wsEcho(url: string): Promise<Result> {
+  const sockets = await Promise.all(Array.from({ length: 20 }, () => new Promise<WebSocket>((done, fail) => {
+    const ws = new WebSocket(url)
+    ws.once('open', () => done(ws)).once('error', fail)
+  })))
+  const latencies: number[] = []
+  const deadline = Date.now() + SECONDS * 1000
+  await Promise.all(sockets.map(async (ws) => {
+    while (Date.now() < deadline) {
+      const sent = performance.now()
+      await new Promise<void>((done) => {
+        ws.once('message', () => done())
+        ws.send('ping through the proxy')
+      })
+      latencies.push(performance.now() - sent)
+    }
+    ws.close()
+  }))
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100
+  return { rps: Math.round(latencies.length / SECONDS), p50: at(0.5), p99: at(0.99), errors: 0 }
+}
+
+async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gatewayMs: number; dockerMs: number }> {
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  const viaGateway: number[] = []
+  const alone: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const name = uniqueName('cold')
+    let started = performance.now()
+    await fetch(`${gateway.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: STATIC_IMAGE, name }) })
+    await eventually(async () => (await fetch(`${gateway.url}/docker/${name}/`)).status === 200, 30_000, 'cold start', )
+    viaGateway.push(performance.now() - started)
+
+    started = performance.now()
+    const container = await docker.createContainer({ name: uniqueName('coldref'), Image: STATIC_IMAGE, ExposedPorts: { '80/tcp': {} }, HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } })
+    await container.start()
+    const port = (await container.inspect()).NetworkSettings.Ports['80/tcp']![0]!.HostPort
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined))?.status === 200, 30_000, 'reference start')
+    alone.push(performance.now() - started)
+    await container.remove({ force: true })
+  }
+  return { gatewayMs: Math.round(median(viaGateway)), dockerMs: Math.round(median(alone)) }
+}
+
+async function uploadRss(gateway: GatewayProcess, base: string): Promise<number> {
+  const size = 1024 * 1024 * 1024
+  const chunk = new Uint8Array(1024 * 1024)
+  let sent = 0
+  const body = new ReadableStream<Uint8Array>({ pull: (c) => (sent >= size ? c.close() : ((sent += chunk.length), c.enqueue(chunk))) })
+  await resetPeakRss(gateway.pid)
+  const before = await peakRss(gateway.pid)
+  const res = await fetch(`${base}/raw/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+  for await (const _ of res.body as unknown as AsyncIterable<Uint8Array>);
+  return Math.round(((await peakRss(gateway.pid)) - before) / 1_048_576)
+}
+
+function lookupNs(count: number): number {
+  const table = new RouteTable(memory())
+  const record = { id: 'x', name: '', image: 'a', state: 'running' as const, createdAt: '', labels: {}, port: 80, memReservationMb: 0, upstream: 'http://127.0.0.1:1' }
+  for (let i = 0; i < count; i++) table.remember(`c${i}`, { ...record, name: `c${i}` })
+  const rounds = 200_000
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < rounds; i++) void table.lookup(`c${(i * 7919) % count}`)
+  return Number(process.hrtime.bigint() - started) / rounds
+}
+
+const results: Record<string, Record<string, Result>> = {}
+const docker = new Docker()
+try {
+  const gwNode = await startGateway('node', { labelRoot: LABEL_ROOT, log: { level: 'warn' } })
+  const gwBun = await startGateway('bun', { labelRoot: LABEL_ROOT, log: { level: 'warn' } })
+  const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1 }) })
+  if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
+  await waitFor(`${gwNode.url}/docker/bench/`)
+  await waitFor(`${gwBun.url}/docker/bench/`)
+  const port = (await docker.getContainer('bench').inspect()).NetworkSettings.Ports['80/tcp']![0]!.HostPort
+  const upstream = `127.0.0.1:${port}`
+
+  const contestants: Contestant[] = [
+    { name: 'direct', base: `http://${upstream}` },
+    await startNginx(upstream),
+    await startChp(upstream),
+    { name: 'node', base: `${gwNode.url}/docker/bench`, pid: gwNode.pid },
+    { name: 'bun', base: `${gwBun.url}/docker/bench`, pid: gwBun.pid },
+  ]
+  const post = Buffer.alloc(64 * 1024, 97)
+  for (const c of contestants) {
+    console.error(`measuring ${c.name}…`)
+    await load(`${c.base}/`) // warm-up, not reported
+    results[c.name] = {
+      'small GET': await load(`${c.base}/`),
+      '1 MB GET': await load(`${c.base}/bytes?n=1048576`),
+      '64 KB POST echo': await load(`${c.base}/raw/echo`, { method: 'POST', body: post }),
+      'WebSocket echo': await wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`),
+    }
+  }
+  const cold = await coldStart(gwNode, docker)
+  const rss = { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench`) }
+  const lookup = { at10: Math.round(lookupNs(10)), at10000: Math.round(lookupNs(10_000)) }
+
+  // Report.
+  const workloads = Object.keys(results.direct!)
+  const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
+  const lines = [
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong). Load generator and contestants share the machine.`,
+    '',
+    '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const w of workloads) {
+    for (const c of contestants) {
+      const r = results[c.name]![w]!
+      lines.push(`| ${w} | ${c.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio(r.rps, results.direct![w]!.rps)} | ${ratio(r.rps, results.nginx![w]!.rps)} | ${r.errors} |`)
+    }
+  }
+  lines.push(
+    '',
+    `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
+    `1 GB upload through the gateway, peak RSS growth: Node ${rss.node} MB, Bun ${rss.bun} MB.`,
+    `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
+    '',
+    `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×.`,
+  )
+  const report = lines.join('\n')
+  console.log(report)
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  await writeFile(join(ROOT, `bench/results/${stamp}.json`), JSON.stringify({ results, cold, rss, lookup, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version } }, null, 2))
+  await writeFile(join(ROOT, 'bench/results/latest.md'), `${report}\n`)
+  await gwNode.stop()
+  await gwBun.stop()
+} finally {
+  for (const child of children) child.kill()
+  await docker.getContainer('bench').remove({ force: true, v: true }).catch(() => {})
+  await removeRunContainers()
+}
