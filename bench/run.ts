@@ -165,8 +165,9 @@ function lookupNs(count: number): number {
 const results: Record<string, Record<string, Result>> = {}
 const docker = new Docker()
 try {
-  const gwNode = await startGateway('node', { labelRoot: LABEL_ROOT, log: { level: 'warn' } })
-  const gwBun = await startGateway('bun', { labelRoot: LABEL_ROOT, log: { level: 'warn' } })
+  // Node runs the compiled package, as in production (no TypeScript loader in the request path).
+  const gwNode = await startGateway('node', { labelRoot: LABEL_ROOT }, {}, { compiled: true })
+  const gwBun = await startGateway('bun', { labelRoot: LABEL_ROOT })
   const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1 }) })
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)

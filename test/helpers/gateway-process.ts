@@ -21,7 +21,13 @@ export interface GatewayProcess {
 }
 
 /** Start `hono-docker-engine serve` on a free port with the given config, on one runtime. */
-export async function startGateway(runtime: Runtime, config: object = {}, env: Record<string, string> = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  runtime: Runtime,
+  config: object = {},
+  env: Record<string, string> = {},
+  /** Run Node on the compiled `dist/` (as the published package does) instead of the sources. */
+  options: { compiled?: boolean } = {},
+): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
   const file = join(dir, 'config.json')
   // Each gateway gets its own data directory unless the test shares one on purpose.
@@ -31,7 +37,7 @@ export async function startGateway(runtime: Runtime, config: object = {}, env: R
   const args = ['serve', '--config', file, ...(fixedPort ? [] : ['--port', '0'])]
   const child: ChildProcess =
     runtime === 'node'
-      ? spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+      ? spawn(process.execPath, options.compiled ? ['bin/hono-docker-engine.js', ...args] : ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
       : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
