@@ -32,6 +32,9 @@ declare const Bun: {
   }): BunServerLike
 }
 
+/** Bytes a relayed WebSocket may buffer in either direction before it is closed. */
+const RELAY_BUFFER_LIMIT = 16 * 1024 * 1024
+
 /** One client ↔ container WebSocket pair. */
 interface Tunnel {
   upstream: WebSocket
@@ -65,6 +68,12 @@ export const bunWebSocket = {
   /** Pings keep quiet sockets alive past `idleTimeout` as long as the client answers. */
   sendPings: true,
   idleTimeout: 120,
+  /**
+   * A client that stops reading may hold 16 MB in flight; past that Bun would silently drop
+   * messages, so the socket is closed instead: a relay never loses data quietly.
+   */
+  backpressureLimit: RELAY_BUFFER_LIMIT,
+  closeOnBackpressureLimit: true,
   open(ws: BunServerSocket) {
     const tunnel = ws.data
     tunnel.client = ws
@@ -72,7 +81,14 @@ export const bunWebSocket = {
     if (tunnel.upstreamClosed) closeClient(ws, tunnel.upstreamClosed.code, tunnel.upstreamClosed.reason)
   },
   message(ws: BunServerSocket, message: string | Uint8Array<ArrayBuffer>) {
-    ws.data.upstream.send(message)
+    const { upstream } = ws.data
+    // The other direction has the same bound: a container that stops reading gets no more.
+    if (upstream.bufferedAmount > RELAY_BUFFER_LIMIT) {
+      ws.close(1013, 'the container is not keeping up')
+      upstream.close(1013, 'the client is sending faster than the container reads')
+      return
+    }
+    upstream.send(message)
   },
   close(ws: BunServerSocket, code: number, reason: string) {
     const tunnel = ws.data

@@ -11,7 +11,8 @@
 //   GET /input?mode=env|file|url → the input as received (url: fetched from INPUT_JSON_URL; &tamper=1 spoils the token)
 //   GET /bytes?n=N              → N bytes, with backpressure
 //   GET /die-mid-stream         → starts answering, then the process exits (code 9)
-//   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes
+//   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes;
+//                                 "flood:<n>:<size>" sends n numbered messages of size bytes
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
@@ -142,8 +143,13 @@ if (mode === 'exit') {
       ws.on('message', (data, isBinary) => {
         const text = isBinary ? '' : data.toString()
         const close = /^close:(\d+):(.*)$/.exec(text)
+        const flood = /^flood:(\d+):(\d+)$/.exec(text)
         if (close) ws.close(Number(close[1]), close[2])
-        else ws.send(data, { binary: isBinary })
+        else if (flood) {
+          // n numbered messages of size bytes each, as fast as the socket takes them.
+          const filler = 'x'.repeat(Number(flood[2]))
+          for (let i = 0; i < Number(flood[1]); i++) ws.send(`${i}:${filler}`)
+        } else ws.send(data, { binary: isBinary })
       })
     })
   } catch {
