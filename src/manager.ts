@@ -1,6 +1,8 @@
 import type { Backend, BackendEvent, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from './backend.js'
 import type { Config } from './config.js'
-import { AccessDeniedError, BackendError, ContainerNotFoundError, InsufficientMemoryError } from './errors.js'
+import { AccessDeniedError, BackendError, ContainerNotFoundError } from './errors.js'
+import { makeRoom } from './lifecycle/eviction.js'
+import { describePull } from './pull-progress.js'
 import { sameSecret } from './secrets.js'
 import { AccessControl } from './access.js'
 import { Activity } from './lifecycle/activity.js'
@@ -94,7 +96,7 @@ export class ContainerManager {
       let record: ContainerRecord
       if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
       else {
-        const run = this.#launchQueue.then(() => this.#makeRoom(spec).then(() => this.#launchNow(spec, options)))
+        const run = this.#launchQueue.then(() => makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)))
         this.#launchQueue = run.catch(() => {})
         record = await run
       }
@@ -146,26 +148,6 @@ export class ContainerManager {
     this.readiness.watch(record)
     this.#logger.info('launched', { name: record.name, image: record.image, id: record.id })
     return record
-  }
-
-  /** Evict least-recently-active running containers until `spec` fits under the memory limit. */
-  async #makeRoom(spec: LaunchSpec): Promise<void> {
-    const limit = this.config.memLimitMb!
-    const running = (await this.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
-    let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
-    if (total + spec.memReservationMb <= limit) return
-    this.#logger.warn('memory limit reached', { requestedMb: spec.memReservationMb, inUseMb: total, limitMb: limit })
-    const byAge = await Promise.all(running.map(async (r) => ({ record: r, last: await this.activity.lastActivity(r) })))
-    byAge.sort((a, b) => a.last - b.last)
-    for (const { record } of byAge) {
-      if (total + spec.memReservationMb <= limit) break
-      if (record.memReservationMb === 0) continue
-      if (await this.remove(record.name, 'memory')) total -= record.memReservationMb
-    }
-    if (total + spec.memReservationMb <= limit) return
-    const message = `${spec.memReservationMb} MB requested + ${total} MB in use exceeds the ${limit} MB limit, and no idle container is left to evict`
-    if (this.config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
-    this.#logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
   }
 
   /** The API status of a record. */
@@ -351,11 +333,4 @@ export class ContainerManager {
     this.readiness.close()
     await this.history.flush()
   }
-}
-
-/** A pull event in a few words, e.g. `pulling the image: Downloading 12.0 of 40.5 MB`. */
-export function describePull(event: PullEvent): string {
-  const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1)
-  const amount = event.current !== undefined && event.total ? ` ${mb(event.current)} of ${mb(event.total)} MB` : ''
-  return `pulling the image: ${event.status}${amount}`
 }

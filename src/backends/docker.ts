@@ -1,9 +1,10 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './docker-archive.js'
+import { recordMapper } from './docker-records.js'
 import { isLoopbackHost, resolveConnection, type DockerTls } from './docker-connection.js'
 import { pullError, pullEvents } from './docker-pull.js'
-import type { Backend, BackendEvent, ContainerRecord, ContainerState, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
+import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
 import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
 import { mapDockerError, statusOf } from './docker-errors.js'
 
@@ -47,8 +48,6 @@ export interface DockerBackendOptions {
  */
 export const DEFAULT_CAP_DROP = ['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP', 'SETPCAP']
 
-/** Docker state strings we know; anything else is reported as `dead`. */
-const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])
 
 /**
  * A backend driving a Docker Engine through dockerode. The only module that imports dockerode.
@@ -83,41 +82,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     throw mapDockerError(err, apiTimeoutMs)
   }
 
-  /** Launch settings the gateway keeps in labels, so they survive a restart. */
-  const settingsFrom = (labels: Record<string, string>) => {
-    const idle = Number(labels[`${root}.idle_timeout_seconds`])
-    const readinessPath = labels[`${root}.readiness_path`]
-    const access = labels[`${root}.access`] === 'token' ? ('token' as const) : undefined
-    return {
-      ...(access ? { access } : {}),
-      port: Number(labels[`${root}.port`]),
-      memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
-      ...(idle > 0 ? { idleTimeoutSeconds: idle } : {}),
-      ...(readinessPath ? { readinessPath } : {}),
-    }
-  }
-
-  const toRecord = (info: Docker.ContainerInspectInfo): ContainerRecord | undefined => {
-    const labels = info.Config?.Labels ?? {}
-    if (labels[root] !== 'true') return undefined
-    const settings = settingsFrom(labels)
-    const state = (STATES.has(info.State.Status as ContainerState) ? info.State.Status : 'dead') as ContainerState
-    const hostPort = info.NetworkSettings?.Ports?.[`${settings.port}/tcp`]?.find((b) => b.HostPort)?.HostPort
-    const startedAt = Date.parse(info.State.StartedAt)
-    return {
-      id: info.Id,
-      name: info.Name.replace(/^\//, ''),
-      image: info.Config.Image,
-      state,
-      ...(state === 'exited' || state === 'dead' ? { exitCode: info.State.ExitCode } : {}),
-      createdAt: new Date(info.Created).toISOString(),
-      // Docker reports the zero time for never-started containers.
-      ...(startedAt > 0 ? { startedAt: new Date(startedAt).toISOString() } : {}),
-      labels,
-      ...settings,
-      ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
-    }
-  }
+  const records = recordMapper(root, upstreamHost)
+  const toRecord = (info: Docker.ContainerInspectInfo) => records.fromInspect(info)
 
   /** Inspect by exact name; `undefined` unless it exists, has that exact name, and is ours. */
   const inspectOwned = async (name: string): Promise<Docker.ContainerInspectInfo | undefined> => {
@@ -246,22 +212,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       const summaries = await client
         .listContainers({ all: true, filters: { label: [`${root}=true`] }, abortSignal: timeout() } as Docker.ContainerListOptions)
         .catch(fail)
-      return summaries.map((summary): ContainerRecord => {
-        const labels = summary.Labels ?? {}
-        const settings = settingsFrom(labels)
-        const state = (STATES.has(summary.State as ContainerState) ? summary.State : 'dead') as ContainerState
-        const hostPort = summary.Ports?.find((p) => p.PrivatePort === settings.port && p.Type === 'tcp' && p.PublicPort)?.PublicPort
-        return {
-          id: summary.Id,
-          name: (summary.Names?.[0] ?? '').replace(/^\//, ''),
-          image: summary.Image,
-          state,
-          createdAt: new Date(summary.Created * 1000).toISOString(),
-          labels,
-          ...settings,
-          ...(state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}),
-        }
-      })
+      return summaries.map((summary) => records.fromSummary(summary))
     },
 
     async remove(name) {

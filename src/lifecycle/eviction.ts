@@ -1,0 +1,29 @@
+import type { LaunchSpec } from '../backend.js'
+import { InsufficientMemoryError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { ContainerManager } from '../manager.js'
+
+/**
+ * Make room for `spec` under `memLimitMb` (the original's `mem_limit_mb`): remove the
+ * least-recently-active running containers until its reservation fits. When nothing is left to
+ * evict, `memLimitPolicy` decides: `reject` throws InsufficientMemoryError, `startAnyway` warns.
+ * Callers serialise launches, so concurrent ones cannot overshoot.
+ */
+export async function makeRoom(manager: ContainerManager, spec: LaunchSpec, logger: Logger): Promise<void> {
+  const limit = manager.config.memLimitMb!
+  const running = (await manager.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
+  let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
+  if (total + spec.memReservationMb <= limit) return
+  logger.warn('memory limit reached', { requestedMb: spec.memReservationMb, inUseMb: total, limitMb: limit })
+  const byAge = await Promise.all(running.map(async (r) => ({ record: r, last: await manager.activity.lastActivity(r) })))
+  byAge.sort((a, b) => a.last - b.last)
+  for (const { record } of byAge) {
+    if (total + spec.memReservationMb <= limit) break
+    if (record.memReservationMb === 0) continue
+    if (await manager.remove(record.name, 'memory')) total -= record.memReservationMb
+  }
+  if (total + spec.memReservationMb <= limit) return
+  const message = `${spec.memReservationMb} MB requested + ${total} MB in use exceeds the ${limit} MB limit, and no idle container is left to evict`
+  if (manager.config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
+  logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
+}
