@@ -1,17 +1,17 @@
 /**
  * The benchmark (`npm run bench`): every contestant side by side on the same upstream container,
- * the same load generator (autocannon) and the same machine, all on loopback.
+ * the same load generator (wrk, one thread) and the same machine, all on loopback.
  *   direct   — the container's published port (the limit)
  *   nginx    — Debian nginx-light as a reverse proxy with upstream keep-alive
  *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
  *   node/bun — this gateway on Node and on Bun
  * Load loops are bounded in time. Results: bench/results/<time>.json and bench/results/latest.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import autocannon from 'autocannon'
 import Docker from 'dockerode'
 import WebSocket from 'ws'
 import { memory } from '../src/backends/memory.js'
@@ -90,9 +90,28 @@ async function startChp(upstream: string): Promise<Contestant> {
   return { name: 'chp', base, pid: child.pid! }
 }
 
+/** A wrk duration in its own units (us, ms, s), as milliseconds. */
+const millis = (text: string) => {
+  const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text) ?? []
+  return Number(value) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1)
+}
+
 async function load(url: string, options: { method?: string; body?: Buffer } = {}): Promise<Result> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, method: (options.method ?? 'GET') as 'GET', ...(options.body ? { body: options.body } : {}) })
-  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url]
+  if (options.method) {
+    const script = join(await mkdtemp(join(tmpdir(), 'hde-wrk-')), 'request.lua')
+    await writeFile(script, `wrk.method = "${options.method}"\nwrk.body = string.rep("a", ${options.body?.length ?? 0})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`)
+    args.unshift('-s', script)
+  }
+  const { stdout } = await promisify(execFile)('wrk', args)
+  const count = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0)
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((sum, n) => sum + Number(n), 0) ?? 0
+  return {
+    rps: Math.round(count(/Requests\/sec:\s+([\d.]+)/)),
+    p50: Math.round(millis(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '') * 100) / 100,
+    p99: Math.round(millis(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '') * 100) / 100,
+    errors: count(/Non-2xx or 3xx responses: (\d+)/) + socketErrors,
+  }
 }
 
 async function wsEcho(url: string): Promise<Result> {
@@ -168,7 +187,7 @@ try {
   // Node runs the compiled package, as in production (no TypeScript loader in the request path).
   const gwNode = await startGateway('node', { labelRoot: LABEL_ROOT }, {}, { compiled: true })
   const gwBun = await startGateway('bun', { labelRoot: LABEL_ROOT })
-  const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1 }) })
+  const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1, env: { ECHO_QUIET: '1' } }) })
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)
   await waitFor(`${gwBun.url}/docker/bench/`)
@@ -201,7 +220,7 @@ try {
   const workloads = Object.keys(results.direct!)
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
   const lines = [
-    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong). Load generator and contestants share the machine.`,
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Load generator and contestants share the machine.`,
     '',
     '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',

@@ -42,8 +42,9 @@ command -v dockerd >/dev/null 2>&1 || missing_packages+=(docker.io)
 # ldd exits non-zero for a static binary, so match its output rather than piping it.
 static_busybox() { [ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) true ;; *) false ;; esac; }
 if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
-# The benchmark compares against nginx on loopback.
+# The benchmark compares against nginx on loopback, with wrk as the load generator.
 if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
+if $want_bench && ! command -v wrk >/dev/null 2>&1; then missing_packages+=(wrk); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then

@@ -1,5 +1,6 @@
 // Echo server for the gateway's acceptance tests. Runs inside the hde-test/echo image.
 //   ECHO_MODE=serve (default) | never-listen | exit   EXIT_CODE, EXIT_AFTER_MS, PORT
+//   ECHO_QUIET=1               → no log line per request (the benchmark's upstream)
 //   GET/POST/... /anything     → JSON: method, path, query, headers, body length and sha256
 //   ANY /raw/...               → the request body streamed back as application/octet-stream
 //   GET /status/<code>         → an empty answer with that status
@@ -19,6 +20,7 @@ import { gzipSync } from 'node:zlib'
 
 const port = Number(process.env.PORT ?? 80)
 const mode = process.env.ECHO_MODE ?? 'serve'
+const quiet = process.env.ECHO_QUIET === '1'
 console.log(`echo starting: mode=${mode} port=${port}`)
 console.error('echo stderr: ready to work')
 
@@ -29,7 +31,7 @@ if (mode === 'exit') {
 } else {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://echo')
-    console.log(`echo: ${req.method} ${req.url}`)
+    if (!quiet) console.log(`echo: ${req.method} ${req.url}`)
     if (url.pathname.startsWith('/raw/')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' })
       req.pipe(res)
