@@ -110,7 +110,7 @@ export const ConfigSchema = v.strictObject({
   /** Timeouts towards containers. */
   upstream: v.optional(
     v.strictObject({
-      /** Time to wait for response headers before answering 504. */
+      /** Time to wait for response headers, once the request is sent, before answering 504. */
       headersTimeoutMs: v.optional(PositiveIntSchema, 300_000),
       /** Time to wait for a TCP connection to a container before answering 504. */
       connectTimeoutMs: v.optional(PositiveIntSchema, 10_000),

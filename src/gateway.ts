@@ -9,7 +9,8 @@ import { memoryStore, type ContainerStore } from './store.js'
 import { fetchUpstream, type UpstreamFetch } from './upstream.js'
 import { toErrorResponse } from './api/errors.js'
 import { registerApi } from './api/routes.js'
-import { parseProxyPath, proxyRequest, type ProxyTarget } from './proxy/proxy.js'
+import { parseProxyPath, proxyRequest, type ProxyDeps, type ProxyTarget } from './proxy/proxy.js'
+import { createDirectLane, type DirectLane, type ObserveExchange } from './proxy/direct.js'
 import { GatewayMetrics } from './metrics.js'
 import { instrumentBackend } from './instrumented-backend.js'
 import { apiAuth } from './api/auth.js'
@@ -54,6 +55,11 @@ export interface Gateway {
   manager: ContainerManager
   /** The metrics served at `/metrics`. */
   metrics: GatewayMetrics
+  /**
+   * For runtime adapters: the rules for carrying plain requests to running containers without
+   * Hono (the Node server's fast path). Answers exactly as `app` would.
+   */
+  direct: DirectLane
   /** Stop background work and release the backend. */
   close(): Promise<void>
 }
@@ -108,7 +114,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return c.json(body, status, { 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
   })
 
-  const proxyDeps = {
+  const proxyDeps: ProxyDeps = {
     manager,
     fetch: upstreamFetch,
     maxWaitSeconds: config.maxWaitSeconds,
@@ -123,18 +129,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.add({}, delta),
   }
 
-  /** Proxy and record: metrics by container (only names that resolve, to bound cardinality), access log. */
+  /** Metrics by container (only names that resolve, to bound cardinality), and the access log. */
+  const observe: ObserveExchange = (name, known, method, path, status, seconds) => {
+    const container = known ? name : '(unknown)'
+    metrics.proxiedRequests.inc({ container, status: String(status) })
+    metrics.proxyLatency.observe({ container }, seconds)
+    if (config.log.access) logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000) })
+  }
   const proxyAndObserve = async (c: Context, target: ProxyTarget) => {
     const started = performance.now()
     const response = await proxyRequest(c, target, proxyDeps)
     const seconds = (performance.now() - started) / 1000
     const known = await manager.routes.lookup(target.name).then(Boolean, () => false)
-    const container = known ? target.name : '(unknown)'
-    metrics.proxiedRequests.inc({ container, status: String(response.status) })
-    metrics.proxyLatency.observe({ container }, seconds)
-    if (config.log.access) {
-      logger.info('access', { container: target.name, method: c.req.method, path: target.path || '/', status: response.status, ms: Math.round(seconds * 1000) })
-    }
+    observe(target.name, known, c.req.method, target.path || '/', response.status, seconds)
     return response
   }
 
@@ -193,6 +200,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     backend,
     manager,
     metrics,
+    direct: createDirectLane(config, proxyDeps, observe),
     async close() {
       stopBackground()
       await manager.close()

@@ -19,7 +19,7 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304])
  * times faster than `fetch`, and it returns bodies exactly as sent (compressed stays compressed).
  * Header timeouts are enforced by the core; body timeouts are off so quiet streams live.
  */
-export function nodeUpstream(options: NodeUpstreamOptions = {}): UpstreamFetch & { close(): Promise<void> } {
+export function nodeUpstream(options: NodeUpstreamOptions = {}): UpstreamFetch & { dispatcher: Agent; close(): Promise<void> } {
   const agent = new Agent({
     connect: { timeout: options.connectTimeoutMs ?? 10_000 },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
@@ -53,5 +53,5 @@ export function nodeUpstream(options: NodeUpstreamOptions = {}): UpstreamFetch &
       throw toUpstreamError(err)
     }
   }
-  return Object.assign(client, { close: () => agent.close() })
+  return Object.assign(client, { dispatcher: agent, close: () => agent.close() })
 }

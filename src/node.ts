@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
-import type { Server as HttpServer } from 'node:http'
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
@@ -7,6 +8,7 @@ import { parseConfig } from './config.js'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js'
 import { nodeUpstream } from './node-upstream.js'
 import { handleUpgrades, nodeWebSocketProxy } from './node-websocket.js'
+import { directListener } from './node-direct.js'
 
 export { nodeUpstream } from './node-upstream.js'
 export { handleUpgrades, nodeWebSocketProxy } from './node-websocket.js'
@@ -20,8 +22,16 @@ export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getCl
   const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
   const gateway = createGateway({ ...options, fetch: upstream, websocket: nodeWebSocketProxy, getClientAddress: nodeClientAddress })
   const close = gateway.close
-  return { ...gateway, close: async () => { await close(); await upstream.close() } }
+  const nodeGateway = { ...gateway, close: async () => { await close(); await upstream.close() } }
+  upstreamDispatchers.set(nodeGateway, upstream.dispatcher)
+  return nodeGateway
 }
+
+/**
+ * The upstream pool of gateways built by {@link createNodeGateway}. Only those get the fast
+ * path: a gateway built with its own `fetch` keeps every request on that client.
+ */
+const upstreamDispatchers = new WeakMap<Gateway, Dispatcher>()
 
 /** The remote address of a request served by `@hono/node-server`. */
 export function nodeClientAddress(c: Context): string | undefined {
@@ -40,6 +50,12 @@ export interface ServeNodeOptions {
   port?: number
   /** Idle seconds before a connection with no request in flight is closed (default 120). */
   idleTimeoutSeconds?: number
+  /**
+   * Carry plain requests to cached, running containers on Node streams, skipping Hono and Web
+   * stream conversions (default `true`; only for gateways from {@link createNodeGateway}).
+   * Answers are the same either way; `false` exists for comparison and diagnosis.
+   */
+  fastPath?: boolean
 }
 
 /** A running server. */
@@ -60,6 +76,10 @@ export interface RunningServer {
 export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
   const hostname = options.hostname ?? '127.0.0.1'
   const app = options.gateway.app
+  const dispatcher = options.fastPath === false ? undefined : upstreamDispatchers.get(options.gateway)
+  const direct = dispatcher && directListener(options.gateway.direct, dispatcher)
+  const createDirectServer = (serverOptions: ServerOptions, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer(serverOptions, direct ? (req, res) => direct(req, res) || listener(req, res) : listener)
   return new Promise((resolve, reject) => {
     const server = serve(
       {
@@ -71,6 +91,7 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
         hostname,
         port: options.port ?? 8000,
         serverOptions: { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+        createServer: createDirectServer as typeof createServer,
       },
       (info: AddressInfo) => {
         const host = info.family === 'IPv6' ? `[${info.address}]` : info.address

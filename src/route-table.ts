@@ -34,6 +34,12 @@ export class RouteTable {
     return this.refresh(name)
   }
 
+  /** The cached container for `name` while fresh, without asking the engine; `undefined` otherwise. */
+  peek(name: string): ContainerRecord | undefined {
+    const entry = this.#entries.get(name)
+    return entry && entry.expiresAt > this.#now() ? entry.record : undefined
+  }
+
   /** Ask the engine again, sharing one call between concurrent callers. */
   refresh(name: string): Promise<ContainerRecord | undefined> {
     const inFlight = this.#pending.get(name)

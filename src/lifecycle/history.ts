@@ -18,8 +18,15 @@ const FLUSH_THRESHOLD = 5_000
  * Records every proxied request (time, method, path+query) per container, like the
  * original's historian — but buffered in memory and written off the request's hot path.
  */
+/** A buffered entry; its time is formatted when written, off the request path. */
+interface PendingEntry {
+  at: number
+  method: string
+  path: string
+}
+
 export class HistoryRecorder {
-  #pending = new Map<string, HistoryEntry[]>()
+  #pending = new Map<string, PendingEntry[]>()
   #pendingCount = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
@@ -30,13 +37,13 @@ export class HistoryRecorder {
   }
 
   /** Note one request; returns at once. */
-  record(id: string, method: string, path: string, time = new Date()): void {
-    const list = this.#pending.get(id) ?? []
-    list.push({ time: time.toISOString(), method, path })
+  record(id: string, method: string, path: string, time?: Date): void {
+    let list = this.#pending.get(id)
+    if (!list) this.#pending.set(id, (list = []))
+    list.push({ at: time ? time.getTime() : Date.now(), method, path })
     // Never buffer more than a container's history can hold.
     if (list.length > this.#options.maxEntries) list.shift()
     else this.#pendingCount++
-    this.#pending.set(id, list)
     if (this.#pendingCount >= FLUSH_THRESHOLD) void this.flush()
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushIntervalMs)
@@ -54,7 +61,10 @@ export class HistoryRecorder {
     this.#flushing = this.#flushing.then(async () => {
       for (const [id, entries] of batch) {
         try {
-          await this.#options.store.appendHistory(id, entries)
+          await this.#options.store.appendHistory(
+            id,
+            entries.map(({ at, method, path }): HistoryEntry => ({ time: new Date(at).toISOString(), method, path })),
+          )
         } catch (err) {
           this.#options.logger.error('history write failed', { id, error: String(err) })
         }

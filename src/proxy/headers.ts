@@ -22,6 +22,9 @@ function isHopByHop(name: string, named: ReadonlySet<string> | undefined): boole
 
 function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
   if (!value) return undefined
+  // The usual values name no other header.
+  const plain = value.toLowerCase()
+  if (plain === 'keep-alive' || plain === 'close') return undefined
   return new Set(value.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean))
 }
 
@@ -64,7 +67,8 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
     out.push([name, value])
   }
   const trusted = (name: string) => (ctx.trustProxy ? fields.get(name) : undefined)
-  const forwardedFor = [trusted('x-forwarded-for'), ctx.clientAddress].filter(Boolean).join(', ')
+  const priorFor = trusted('x-forwarded-for')
+  const forwardedFor = priorFor && ctx.clientAddress ? `${priorFor}, ${ctx.clientAddress}` : priorFor || ctx.clientAddress
   if (forwardedFor) out.push(['x-forwarded-for', forwardedFor])
   out.push(['x-forwarded-host', trusted('x-forwarded-host') || ctx.host])
   out.push(['x-forwarded-proto', trusted('x-forwarded-proto') || ctx.proto])

@@ -146,31 +146,26 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     controller.abort(request.signal.reason)
   }
   request.signal.addEventListener('abort', onClientAbort, { once: true })
-  const headerTimer = setTimeout(
-    () => controller.abort(new UpstreamTimeoutError(`"${name}" did not answer within ${deps.headersTimeoutMs} ms`)),
-    deps.headersTimeoutMs,
-  )
+  // The wait for response headers starts once the request is sent, so long uploads are not cut.
+  let headerTimer: ReturnType<typeof setTimeout> | undefined
+  let answered = false
+  const startHeaderTimer = () => {
+    if (answered || controller.signal.aborted) return
+    headerTimer = setTimeout(() => controller.abort(headersTimeoutError(name, deps.headersTimeoutMs)), deps.headersTimeoutMs)
+  }
+  const requestBody = hasBody && request.body ? onStreamEnd(request.body, startHeaderTimer) : null
+  if (!requestBody) startHeaderTimer()
 
   let upstream: Response
   try {
-    upstream = await deps.fetch(upstreamUrl, {
-      method: request.method,
-      headers,
-      body: hasBody ? request.body : null,
-      signal: controller.signal,
-    })
+    upstream = await deps.fetch(upstreamUrl, { method: request.method, headers, body: requestBody, signal: controller.signal })
   } catch (err) {
     release()
     request.signal.removeEventListener('abort', onClientAbort)
-    const reason = controller.signal.reason
-    if (reason instanceof UpstreamTimeoutError || err instanceof UpstreamTimeoutError) {
-      return json(504, 'upstream_timeout', (reason instanceof UpstreamTimeoutError ? reason : (err as Error)).message)
-    }
-    if (request.signal.aborted) return json(499, 'client_closed', 'The client closed the request')
-    if (err instanceof UpstreamConnectError) return afterConnectFailure(request, name, deps)
-    deps.onError('upstream request failed', { container: name, error: String(err) })
-    return json(502, 'upstream_error', `The request to "${name}" failed before a response arrived`)
+    const reason: unknown = controller.signal.reason
+    return upstreamFailure(request, name, reason instanceof UpstreamTimeoutError ? reason : err, request.signal.aborted, deps)
   } finally {
+    answered = true
     clearTimeout(headerTimer)
   }
 
@@ -224,6 +219,24 @@ async function proxyWebSocket(
     deps.onError('websocket proxy failed', { container: target.name, error: String(err) })
     return json(502, 'upstream_error', `The WebSocket to "${target.name}" could not be opened`)
   }
+}
+
+/** The error an exchange ends with when its container sends no response headers in time. */
+export function headersTimeoutError(name: string, ms: number): UpstreamTimeoutError {
+  return new UpstreamTimeoutError(`"${name}" did not answer within ${ms} ms`)
+}
+
+/**
+ * The answer when an exchange failed before response headers arrived: 504 for a timeout,
+ * 499 when the client left, the container's state after a refused connection, else 502.
+ * Every transport maps its failures here, so all paths answer alike.
+ */
+export function upstreamFailure(request: Request, name: string, err: unknown, clientGone: boolean, deps: ProxyDeps): Response | Promise<Response> {
+  if (err instanceof UpstreamTimeoutError) return json(504, 'upstream_timeout', err.message)
+  if (clientGone) return json(499, 'client_closed', 'The client closed the request')
+  if (err instanceof UpstreamConnectError) return afterConnectFailure(request, name, deps)
+  deps.onError('upstream request failed', { container: name, error: String(err) })
+  return json(502, 'upstream_error', `The request to "${name}" failed before a response arrived`)
 }
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */

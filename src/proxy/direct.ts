@@ -1,0 +1,119 @@
+import type { ContainerRecord } from '../backend.js'
+import type { Config } from '../config.js'
+import { NAME_PATTERN } from '../api/schemas.js'
+import { forwardedRequestPairs, returnedResponsePairs, type HeaderPairs } from './headers.js'
+import { headersTimeoutError, upstreamFailure, type ProxyDeps } from './proxy.js'
+import type { UpstreamTimeoutError } from '../errors.js'
+
+/**
+ * The direct lane: what a runtime adapter needs to carry a proxied request to its container
+ * itself, without Hono routing or Web stream conversions, while keeping every rule of the
+ * general path. It only takes requests whose outcome cannot differ: a cached, running, ready
+ * container open to everyone, and a plain URL. Anything else goes the general way.
+ */
+export interface DirectLane {
+  /** The route for a request, or `undefined` when it must take the general path. */
+  route(method: string, rawUrl: string, host: string | undefined): DirectRoute | undefined
+  /** Upstream request headers, built by the same rules as the general path. */
+  requestHeaders(route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient): HeaderPairs
+  /** Response headers for the client, rewritten by the same rules as the general path. */
+  responseHeaders(route: DirectRoute, upstream: Iterable<[string, string]>): HeaderPairs
+  /** Start the bookkeeping of one exchange: history, activity, metrics and the access log. */
+  begin(route: DirectRoute, method: string): DirectExchange
+  /** The answer for an exchange that failed before response headers arrived. */
+  failure(route: DirectRoute, err: unknown, request: Request, clientGone: boolean): Response | Promise<Response>
+  /** The error to end an exchange with when headers take too long. */
+  timeoutError(route: DirectRoute): UpstreamTimeoutError
+  /** How long a container may take to send response headers. */
+  readonly headersTimeoutMs: number
+}
+
+/** A request the lane accepted. */
+export interface DirectRoute {
+  readonly name: string
+  readonly record: ContainerRecord
+  /** The container's origin, e.g. `http://127.0.0.1:32768`. */
+  readonly origin: string
+  /** Path and query as sent upstream, e.g. `/app/?x=1`. */
+  readonly path: string
+  /** The public prefix, e.g. `/docker/name`. */
+  readonly prefix: string
+}
+
+/** The client side of a request, as the runtime sees it. */
+export interface DirectClient {
+  address: string | undefined
+  host: string
+  proto: 'http' | 'https'
+}
+
+/** One exchange's bookkeeping. */
+export interface DirectExchange {
+  /** The response status is known: count it and log it. */
+  answered(status: number): void
+  /** The exchange is over (body done, failed, or the client left). Safe to call twice. */
+  end(): void
+}
+
+/**
+ * Request targets the lane accepts as written: URL-safe characters only, so parsing the URL
+ * could not change a byte of it (no dot segments, no characters a URL parser would encode).
+ */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]+)?$/
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i
+
+/** Records one proxied exchange: metrics by container, and the access log. */
+export type ObserveExchange = (name: string, known: boolean, method: string, path: string, status: number, seconds: number) => void
+
+/** Build the lane over the same dependencies as the general path. */
+export function createDirectLane(config: Config, deps: ProxyDeps, observe: ObserveExchange): DirectLane {
+  const { manager } = deps
+  const prefix = `${config.proxyPrefix}/`
+  const hostSuffix = config.hostSuffix
+  return {
+    headersTimeoutMs: deps.headersTimeoutMs,
+    route(method, rawUrl, host) {
+      if (deps.authorize || method === 'CONNECT' || !host) return undefined
+      if (hostSuffix && host.replace(/:\d+$/, '').toLowerCase().endsWith(hostSuffix)) return undefined
+      if (!rawUrl.startsWith(prefix) || !PLAIN_TARGET.test(rawUrl) || DOT_SEGMENT.test(rawUrl)) return undefined
+      const slash = rawUrl.indexOf('/', prefix.length)
+      if (slash === -1) return undefined
+      const name = rawUrl.slice(prefix.length, slash)
+      if (name.includes('?') || !NAME_PATTERN.test(name)) return undefined
+      const record = manager.routes.peek(name)
+      if (!record || record.state !== 'running' || !record.upstream || record.access === 'token') return undefined
+      if (!manager.readiness.isReady(record.id)) return undefined
+      return { name, record, origin: record.upstream, path: rawUrl.slice(slash), prefix: `${config.proxyPrefix}/${name}` }
+    },
+    requestHeaders(route, incoming, client) {
+      return forwardedRequestPairs(incoming, {
+        clientAddress: client.address,
+        host: client.host,
+        proto: client.proto,
+        prefix: route.prefix,
+        trustProxy: deps.trustProxy,
+        strippedCookies: deps.strippedCookies,
+      })
+    },
+    responseHeaders(route, upstream) {
+      return returnedResponsePairs(upstream, route.origin, route.prefix)
+    },
+    begin(route, method) {
+      const started = performance.now()
+      manager.recordRequest(route.record, method, route.path)
+      const release = manager.activity.hold(route.record.id)
+      const query = route.path.indexOf('?')
+      return {
+        answered: (status) =>
+          observe(route.name, true, method, query === -1 ? route.path : route.path.slice(0, query), status, (performance.now() - started) / 1000),
+        end: release,
+      }
+    },
+    failure(route, err, request, clientGone) {
+      return upstreamFailure(request, route.name, err, clientGone, deps)
+    },
+    timeoutError(route) {
+      return headersTimeoutError(route.name, deps.headersTimeoutMs)
+    },
+  }
+}
