@@ -27,7 +27,7 @@ Docker is reached through docker.socketPath in the config, else DOCKER_HOST, els
 interface Runtime {
   name: string
   createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway
-  serve(options: { gateway: Gateway; hostname: string; port: number; idleTimeoutSeconds: number }): Promise<RunningServer>
+  serve(options: { gateway: Gateway; hostname: string; port: number; idleTimeoutSeconds: number; fastPath: boolean }): Promise<RunningServer>
 }
 
 async function loadRuntime(): Promise<Runtime> {
@@ -76,7 +76,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
   const gateway = runtime.createGateway({ backend, config, logger, store })
-  const server = await runtime.serve({ gateway, hostname, port, idleTimeoutSeconds: config.listen.idleTimeoutSeconds })
+  const server = await runtime.serve({ gateway, hostname, port, idleTimeoutSeconds: config.listen.idleTimeoutSeconds, fastPath: config.listen.fastPath })
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   logger.info(
     config.auth.tokens.length

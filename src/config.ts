@@ -25,6 +25,11 @@ export const ConfigSchema = v.strictObject({
        * WebSockets — are exempt once their request has arrived.
        */
       idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
+      /**
+       * Carry plain requests to running containers on the server's fast path (Node streams
+       * and undici on Node, no Hono routing on Bun). Answers are the same either way.
+       */
+      fastPath: v.optional(v.boolean(), true),
     }),
     {},
   ),

@@ -130,9 +130,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   /** Metrics by container (only names that resolve, to bound cardinality), and the access log. */
-  const observe: ObserveExchange = (name, known, method, path, status, seconds) => {
+  const observe: ObserveExchange = (name, known, method, path, status, seconds, fast) => {
     const container = known ? name : '(unknown)'
     metrics.proxiedRequests.inc({ container, status: String(status) })
+    if (fast) metrics.fastPathRequests.inc()
     metrics.proxyLatency.observe({ container }, seconds)
     if (config.log.access) logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000) })
   }

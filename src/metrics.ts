@@ -89,6 +89,7 @@ const STARTUP_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]
 /** Every metric the gateway exposes at `/metrics`. */
 export class GatewayMetrics {
   readonly proxiedRequests = new Counter('hde_proxied_requests_total', 'Proxied requests by container and response status')
+  readonly fastPathRequests = new Counter('hde_proxy_fast_path_requests_total', 'Proxied requests the server carried on its fast path (a subset of hde_proxied_requests_total)')
   readonly proxyLatency = new Histogram('hde_proxy_response_seconds', 'Time from a proxied request to its response headers', LATENCY_BUCKETS)
   readonly openWebSockets = new Gauge('hde_open_websockets', 'WebSocket tunnels currently open')
   readonly launches = new Counter('hde_launches_total', 'Container launches by result (ok or an error code)')
@@ -107,6 +108,7 @@ export class GatewayMetrics {
   async render(): Promise<string> {
     const parts = [
       this.proxiedRequests.render(),
+      this.fastPathRequests.render(),
       this.proxyLatency.render(),
       await this.openWebSockets.render(),
       await this.containers.render().catch(() => '# hde_containers unavailable: the engine cannot be reached'),

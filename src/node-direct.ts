@@ -115,10 +115,12 @@ function carry(
         clearTimeout(timer)
         exchange.answered(status)
         res.writeHead(status, flat(lane.responseHeaders(route, objectPairs(upstreamHeaders))))
-        res.on('drain', () => c.resume())
       },
       onResponseData(c, chunk) {
-        if (!res.write(chunk)) c.pause()
+        if (res.write(chunk)) return
+        // The client reads slower than the container writes: wait for it.
+        c.pause()
+        res.once('drain', () => c.resume())
       },
       onResponseEnd() {
         res.end()
@@ -149,11 +151,13 @@ function acceptHeaders(req: IncomingMessage): Record<string, string> {
   return out
 }
 
-/** Write one of the gateway's own (small) answers. */
+/** Write one of the gateway's own (small) answers, with its length, as the general path does. */
 async function send(res: ServerResponse, answer: Response, exchange: DirectExchange): Promise<void> {
   exchange.answered(answer.status)
   if (res.destroyed) return
   const body = answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined
-  res.writeHead(answer.status, flat([...answer.headers]))
+  const headers = flat([...answer.headers])
+  if (body) headers.push('content-length', String(body.length))
+  res.writeHead(answer.status, headers)
   res.end(body)
 }

@@ -12,7 +12,7 @@ const exec = promisify(execFile)
 describe('config', () => {
   it('applies defaults', () => {
     const config = parseConfig({})
-    expect(config.listen).toEqual({ hostname: '127.0.0.1', port: 8000, idleTimeoutSeconds: 120 })
+    expect(config.listen).toEqual({ hostname: '127.0.0.1', port: 8000, idleTimeoutSeconds: 120, fastPath: true })
     expect(config.apiPrefix).toBe('/api')
     expect(config.proxyPrefix).toBe('/docker')
     expect(config.labelRoot).toBe('io.github.refinery-project.django_docker_engine')
@@ -41,7 +41,7 @@ describe('config', () => {
 
   it('the shipped local config is valid', async () => {
     const shipped = JSON.parse(await readFile('wrangler-free-local-config.json', 'utf8')) as unknown
-    expect(parseConfig(shipped).listen).toEqual({ hostname: '127.0.0.1', port: 8000, idleTimeoutSeconds: 120 })
+    expect(parseConfig(shipped).listen).toEqual({ hostname: '127.0.0.1', port: 8000, idleTimeoutSeconds: 120, fastPath: true })
   })
 
   it('stops the CLI at start-up with the key named', async () => {

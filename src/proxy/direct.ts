@@ -2,7 +2,7 @@ import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { forwardedRequestPairs, returnedResponsePairs, type HeaderPairs } from './headers.js'
-import { headersTimeoutError, upstreamFailure, type ProxyDeps } from './proxy.js'
+import { forwardRequest, headersTimeoutError, upstreamFailure, type ProxyDeps, type RunningRecord } from './proxy.js'
 import type { UpstreamTimeoutError } from '../errors.js'
 
 /**
@@ -22,6 +22,11 @@ export interface DirectLane {
   begin(route: DirectRoute, method: string): DirectExchange
   /** The answer for an exchange that failed before response headers arrived. */
   failure(route: DirectRoute, err: unknown, request: Request, clientGone: boolean): Response | Promise<Response>
+  /**
+   * Carry a Web-standard request for the route through the general path's exchange (history,
+   * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.
+   */
+  forward(route: DirectRoute, request: Request, client: DirectClient): Promise<Response>
   /** The error to end an exchange with when headers take too long. */
   timeoutError(route: DirectRoute): UpstreamTimeoutError
   /** How long a container may take to send response headers. */
@@ -63,13 +68,22 @@ const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&(
 const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i
 
 /** Records one proxied exchange: metrics by container, and the access log. */
-export type ObserveExchange = (name: string, known: boolean, method: string, path: string, status: number, seconds: number) => void
+export type ObserveExchange = (name: string, known: boolean, method: string, path: string, status: number, seconds: number, fast?: boolean) => void
 
 /** Build the lane over the same dependencies as the general path. */
 export function createDirectLane(config: Config, deps: ProxyDeps, observe: ObserveExchange): DirectLane {
   const { manager } = deps
   const prefix = `${config.proxyPrefix}/`
   const hostSuffix = config.hostSuffix
+  const requestHeaders = (route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient) =>
+    forwardedRequestPairs(incoming, {
+      clientAddress: client.address,
+      host: client.host,
+      proto: client.proto,
+      prefix: route.prefix,
+      trustProxy: deps.trustProxy,
+      strippedCookies: deps.strippedCookies,
+    })
   return {
     headersTimeoutMs: deps.headersTimeoutMs,
     route(method, rawUrl, host) {
@@ -85,16 +99,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       if (!manager.readiness.isReady(record.id)) return undefined
       return { name, record, origin: record.upstream, path: rawUrl.slice(slash), prefix: `${config.proxyPrefix}/${name}` }
     },
-    requestHeaders(route, incoming, client) {
-      return forwardedRequestPairs(incoming, {
-        clientAddress: client.address,
-        host: client.host,
-        proto: client.proto,
-        prefix: route.prefix,
-        trustProxy: deps.trustProxy,
-        strippedCookies: deps.strippedCookies,
-      })
-    },
+    requestHeaders,
     responseHeaders(route, upstream) {
       return returnedResponsePairs(upstream, route.origin, route.prefix)
     },
@@ -105,9 +110,18 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const query = route.path.indexOf('?')
       return {
         answered: (status) =>
-          observe(route.name, true, method, query === -1 ? route.path : route.path.slice(0, query), status, (performance.now() - started) / 1000),
+          observe(route.name, true, method, query === -1 ? route.path : route.path.slice(0, query), status, (performance.now() - started) / 1000, true),
         end: release,
       }
+    },
+    async forward(route, request, client) {
+      const started = performance.now()
+      const headers = new Headers(requestHeaders(route, request.headers, client))
+      const forwarding = { name: route.name, prefix: route.prefix, pathAndQuery: route.path, upstreamUrl: `${route.origin}${route.path}`, headers }
+      const response = await forwardRequest(request, route.record as RunningRecord, forwarding, deps)
+      const query = route.path.indexOf('?')
+      observe(route.name, true, request.method, query === -1 ? route.path : route.path.slice(0, query), response.status, (performance.now() - started) / 1000, true)
+      return response
     },
     failure(route, err, request, clientGone) {
       return upstreamFailure(request, route.name, err, clientGone, deps)

@@ -134,8 +134,36 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     strippedCookies: deps.strippedCookies,
   })
   if (isWebSocketUpgrade(request)) return proxyWebSocket(c, record, upstreamUrl, headers, target, deps)
+  const pathAndQuery = `${target.path || '/'}${url.search}`
+  return forwardRequest(request, record as RunningRecord, { name, prefix: target.prefix, pathAndQuery, upstreamUrl, headers }, deps)
+}
+
+/** A container record known to be reachable. */
+export type RunningRecord = ContainerRecord & { upstream: string }
+
+/** Where and what {@link forwardRequest} sends. */
+export interface Forwarding {
+  name: string
+  /** Public prefix, e.g. `/docker/name`, for `Location` and `Set-Cookie` rewriting. */
+  prefix: string
+  /** Path and query as sent upstream, for the history. */
+  pathAndQuery: string
+  upstreamUrl: string
+  /** Headers for the container, from {@link upstreamRequestHeaders} or the direct lane. */
+  headers: Headers
+}
+
+/**
+ * Send one request to a running container and relay its answer, streaming both bodies: the
+ * exchange every path shares once the container is resolved and access is granted. Records
+ * history, holds activity until the response body ends, and maps failures through
+ * {@link upstreamFailure}. The header timeout starts once the request body is sent.
+ */
+export async function forwardRequest(request: Request, record: RunningRecord, forwarding: Forwarding, deps: ProxyDeps): Promise<Response> {
+  const { manager } = deps
+  const { name, prefix, pathAndQuery, upstreamUrl, headers } = forwarding
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
-  manager.recordRequest(record, request.method, `${target.path || '/'}${url.search}`)
+  manager.recordRequest(record, request.method, pathAndQuery)
   // The exchange counts as activity until its response body ends.
   const release = manager.activity.hold(record.id)
 
@@ -146,7 +174,6 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     controller.abort(request.signal.reason)
   }
   request.signal.addEventListener('abort', onClientAbort, { once: true })
-  // The wait for response headers starts once the request is sent, so long uploads are not cut.
   let headerTimer: ReturnType<typeof setTimeout> | undefined
   let answered = false
   const startHeaderTimer = () => {
@@ -170,16 +197,26 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   }
 
   if (manager.readiness.provenByAnyResponse(record)) manager.readiness.markReady(record.id)
-  const responseHeaders = downstreamResponseHeaders(upstream.headers, record.upstream, target.prefix)
+  const responseHeaders = downstreamResponseHeaders(upstream.headers, record.upstream, prefix)
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
   if (!body) {
     release()
     await upstream.body?.cancel().catch(() => {})
   }
+  const init = { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }
+  if (body && Number(upstream.headers.get('content-length') ?? Infinity) <= SMALL_BODY_BYTES) {
+    // A small answer of known length is over as soon as it starts: its activity ends here, and
+    // the runtime relays the upstream body natively, without a tracking stream in between.
+    release()
+    return new Response(body, init)
+  }
   // The client-abort listener stays attached while the body streams: a client that leaves
   // mid-response aborts the upstream exchange. It is released with the request.
-  return new Response(body && onStreamEnd(body, release), { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders })
+  return new Response(body && onStreamEnd(body, release), init)
 }
+
+/** Answers up to this size (by `Content-Length`) are relayed without tracking when they end. */
+const SMALL_BODY_BYTES = 64 * 1024
 
 /** Tunnel a WebSocket through the runtime's proxy, counting it as activity while open. */
 async function proxyWebSocket(

@@ -220,8 +220,10 @@ export function streamingSuite(runtime: Runtime): void {
       for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) received += part.length
       expect(received).toBe(size)
       const grown = (await peakRss(gw.pid)) - before
-      // Loose bound: a buffering proxy would grow by the whole 256 MB (twice).
-      expect(grown).toBeLessThan(96 * 1024 * 1024)
+      // A buffering proxy would grow by the whole 256 MB (twice). Node stays within a few MB;
+      // Bun's fetch and server keep up to ~90 MB of transfer buffers here (measured, more under
+      // parallel load), so its bound is looser. The benchmark reports both for a 1 GB upload.
+      expect(grown).toBeLessThan((runtime === 'bun' ? 128 : 48) * 1024 * 1024)
     })
 
     it('does not buffer a large response for a slow client', async () => {

@@ -27,7 +27,8 @@ export const GZIP_BODY = gzipSync(Buffer.from('compressed hello '.repeat(200)))
 
 /**
  * Routes: `/raw/*` echoes the body; `/status/<n>`; `/slow?ms=` delays headers; `/stream` writes
- * a chunk every 50 ms until the client leaves; `/gzip` sends a pre-compressed body; anything
+ * a chunk every 50 ms until the client leaves; `/gzip` sends a pre-compressed body;
+ * `/redirect?to=` answers 302 to that location; `/hop` sends hop-by-hop headers; anything
  * else answers JSON describing the request.
  */
 export async function startUpstream(): Promise<TestUpstream> {
@@ -63,6 +64,12 @@ export async function startUpstream(): Promise<TestUpstream> {
     if (url.pathname === '/gzip') {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': GZIP_BODY.length })
       res.end(GZIP_BODY)
+      return
+    }
+    if (url.pathname === '/redirect') {
+      req.resume()
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
+      res.end()
       return
     }
     if (url.pathname === '/hop') {
