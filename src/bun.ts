@@ -3,6 +3,7 @@ import { getConnInfo } from 'hono/bun'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js'
 import { UpstreamConnectError } from './errors.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
+import type { DirectLane, DirectRoute } from './proxy/direct.js'
 import { toUpstreamError, type UpstreamFetch } from './upstream.js'
 import type { RunningServer } from './node.js'
 
@@ -170,6 +171,20 @@ export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getCli
   return createGateway({ ...options, fetch: bunUpstream, websocket: bunWebSocketProxy, getClientAddress: bunClientAddress })
 }
 
+/** The fast-path route for a request, if it has one: never for upgrades, never on a lane error. */
+function fastRoute(direct: DirectLane, request: Request): DirectRoute | undefined {
+  if (request.headers.has('upgrade')) return undefined
+  const host = request.headers.get('host')
+  if (!host) return undefined
+  const url = request.url
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2)
+  try {
+    return direct.route(request.method, pathStart === -1 ? '/' : url.slice(pathStart), host)
+  } catch {
+    return undefined // the general path answers
+  }
+}
+
 /** Options for {@link serveBun}. */
 export interface ServeBunOptions {
   gateway: Gateway
@@ -197,14 +212,10 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
   const server = Bun.serve({
     fetch: (request, srv) => {
       srv.timeout(request, 0)
-      if (fastPath && !request.headers.has('upgrade')) {
+      const route = fastPath ? fastRoute(direct, request) : undefined
+      if (route) {
         const url = request.url
-        const pathStart = url.indexOf('/', url.indexOf('//') + 2)
-        const host = request.headers.get('host') ?? undefined
-        const route = direct.route(request.method, pathStart === -1 ? '/' : url.slice(pathStart), host)
-        if (route && host) {
-          return direct.forward(route, request, { address: srv.requestIP(request)?.address, host, proto: url.startsWith('https:') ? 'https' : 'http' })
-        }
+        return direct.forward(route, request, { address: srv.requestIP(request)?.address, host: request.headers.get('host')!, proto: url.startsWith('https:') ? 'https' : 'http' })
       }
       return app.fetch(request, srv)
     },

@@ -17,17 +17,30 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
   return (req, res) => {
     const method = req.method ?? 'GET'
     const host = hostOf(req.rawHeaders)
-    const route = lane.route(method, req.url ?? '', host)
-    if (!route || !host) return false
+    let route: DirectRoute | undefined
+    let headers: HeaderPairs
+    try {
+      route = lane.route(method, req.url ?? '', host)
+      if (!route || !host) return false
+      headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), {
+        address: req.socket.remoteAddress,
+        host,
+        proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      })
+    } catch (err) {
+      // Nothing has been sent: the general path answers instead.
+      if (route) lane.report(err, route)
+      return false
+    }
     // A request arrived: from here on it may be quiet for as long as it needs.
     req.socket.setTimeout(0)
-    const headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), {
-      address: req.socket.remoteAddress,
-      host,
-      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-    })
     const exchange = lane.begin(route, method)
-    carry(lane, route, exchange, method, headers, req, res, dispatcher)
+    try {
+      carry(lane, route, exchange, method, headers, req, res, dispatcher)
+    } catch (err) {
+      lane.report(err, route)
+      res.destroy()
+    }
     return true
   }
 }

@@ -4,6 +4,7 @@ import { NAME_PATTERN } from '../api/schemas.js'
 import { forwardedRequestPairs, returnedResponsePairs, type HeaderPairs } from './headers.js'
 import { forwardRequest, headersTimeoutError, upstreamFailure, type ProxyDeps, type RunningRecord } from './proxy.js'
 import type { UpstreamTimeoutError } from '../errors.js'
+import { toErrorResponse } from '../api/errors.js'
 
 /**
  * The direct lane: what a runtime adapter needs to carry a proxied request to its container
@@ -27,6 +28,8 @@ export interface DirectLane {
    * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.
    */
   forward(route: DirectRoute, request: Request, client: DirectClient): Promise<Response>
+  /** Log an unexpected error of a fast path (a bug, never an upstream failure). */
+  report(err: unknown, route: DirectRoute): void
   /** The error to end an exchange with when headers take too long. */
   timeoutError(route: DirectRoute): UpstreamTimeoutError
   /** How long a container may take to send response headers. */
@@ -118,10 +121,20 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const started = performance.now()
       const headers = new Headers(requestHeaders(route, request.headers, client))
       const forwarding = { name: route.name, prefix: route.prefix, pathAndQuery: route.path, upstreamUrl: `${route.origin}${route.path}`, headers }
-      const response = await forwardRequest(request, route.record as RunningRecord, forwarding, deps)
+      let response: Response
+      try {
+        response = await forwardRequest(request, route.record as RunningRecord, forwarding, deps)
+      } catch (err) {
+        deps.onError('fast path failed', { container: route.name, error: String(err) })
+        const { status, body } = toErrorResponse(err)
+        response = Response.json(body, { status, headers: { 'cache-control': 'no-store' } })
+      }
       const query = route.path.indexOf('?')
       observe(route.name, true, request.method, query === -1 ? route.path : route.path.slice(0, query), response.status, (performance.now() - started) / 1000, true)
       return response
+    },
+    report(err, route) {
+      deps.onError('fast path failed', { container: route.name, error: String(err), stack: (err as Error)?.stack })
     },
     failure(route, err, request, clientGone) {
       return upstreamFailure(request, route.name, err, clientGone, deps)

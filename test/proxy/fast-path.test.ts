@@ -210,6 +210,22 @@ describe('the Node fast path answers as the general path does', () => {
     expect(comparable(dotted)).toEqual(comparable(await ask(general.url, '/docker/web/a/../b')))
   })
 
+  it('falls back to the general path when the fast path itself fails, and keeps serving', async () => {
+    await prime('web')
+    const original = gateway.direct.requestHeaders
+    gateway.direct.requestHeaders = () => {
+      throw new Error('a bug in the fast path')
+    }
+    try {
+      const res = await ask(fast.url, '/docker/web/fallback')
+      expect(res.status).toBe(200)
+      expect((JSON.parse(res.body.toString()) as { url: string }).url).toBe('/fallback')
+    } finally {
+      gateway.direct.requestHeaders = original
+    }
+    expect((await ask(fast.url, '/docker/web/')).status).toBe(200)
+  })
+
   it('counts, logs history and holds activity the same way, and a client that leaves reaches the container', async () => {
     await prime('web')
     const id = (await gateway.manager.routes.refresh('web'))!.id
