@@ -172,10 +172,8 @@ export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getCli
 }
 
 /** The fast-path route for a request, if it has one: never for upgrades, never on a lane error. */
-function fastRoute(direct: DirectLane, request: Request): DirectRoute | undefined {
-  if (request.headers.has('upgrade')) return undefined
-  const host = request.headers.get('host')
-  if (!host) return undefined
+function fastRoute(direct: DirectLane, request: Request, host: string | null): DirectRoute | undefined {
+  if (!host || request.headers.has('upgrade')) return undefined
   const url = request.url
   const pathStart = url.indexOf('/', url.indexOf('//') + 2)
   try {
@@ -212,10 +210,11 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
   const server = Bun.serve({
     fetch: (request, srv) => {
       srv.timeout(request, 0)
-      const route = fastPath ? fastRoute(direct, request) : undefined
-      if (route) {
-        const url = request.url
-        return direct.forward(route, request, { address: srv.requestIP(request)?.address, host: request.headers.get('host')!, proto: url.startsWith('https:') ? 'https' : 'http' })
+      const host = request.headers.get('host')
+      const route = fastPath ? fastRoute(direct, request, host) : undefined
+      if (route && host) {
+        const proto = request.url.startsWith('https:') ? 'https' : 'http'
+        return direct.forward(route, request, { address: srv.requestIP(request)?.address, host, proto })
       }
       return app.fetch(request, srv)
     },

@@ -57,7 +57,7 @@ export interface Gateway {
   metrics: GatewayMetrics
   /**
    * For runtime adapters: the rules for carrying plain requests to running containers without
-   * Hono (the Node server's fast path). Answers exactly as `app` would.
+   * Hono (the fast paths of `serveNode` and `serveBun`). Answers exactly as `app` would.
    */
   direct: DirectLane
   /** Stop background work and release the backend. */

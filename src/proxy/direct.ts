@@ -70,6 +70,12 @@ export interface DirectExchange {
 const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]+)?$/
 const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i
 
+/** The route's path without its query, as the access log shows it. */
+function pathOnly(route: DirectRoute): string {
+  const query = route.path.indexOf('?')
+  return query === -1 ? route.path : route.path.slice(0, query)
+}
+
 /** Records one proxied exchange: metrics by container, and the access log. */
 export type ObserveExchange = (name: string, known: boolean, method: string, path: string, status: number, seconds: number, fast?: boolean) => void
 
@@ -78,6 +84,8 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   const { manager } = deps
   const prefix = `${config.proxyPrefix}/`
   const hostSuffix = config.hostSuffix
+  const report = (err: unknown, route: DirectRoute) =>
+    deps.onError('fast path failed', { container: route.name, error: String(err), stack: (err as Error)?.stack })
   const requestHeaders = (route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient) =>
     forwardedRequestPairs(incoming, {
       clientAddress: client.address,
@@ -110,10 +118,8 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const started = performance.now()
       manager.recordRequest(route.record, method, route.path)
       const release = manager.activity.hold(route.record.id)
-      const query = route.path.indexOf('?')
       return {
-        answered: (status) =>
-          observe(route.name, true, method, query === -1 ? route.path : route.path.slice(0, query), status, (performance.now() - started) / 1000, true),
+        answered: (status) => observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true),
         end: release,
       }
     },
@@ -125,17 +131,14 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       try {
         response = await forwardRequest(request, route.record as RunningRecord, forwarding, deps)
       } catch (err) {
-        deps.onError('fast path failed', { container: route.name, error: String(err) })
+        report(err, route)
         const { status, body } = toErrorResponse(err)
         response = Response.json(body, { status, headers: { 'cache-control': 'no-store' } })
       }
-      const query = route.path.indexOf('?')
-      observe(route.name, true, request.method, query === -1 ? route.path : route.path.slice(0, query), response.status, (performance.now() - started) / 1000, true)
+      observe(route.name, true, request.method, pathOnly(route), response.status, (performance.now() - started) / 1000, true)
       return response
     },
-    report(err, route) {
-      deps.onError('fast path failed', { container: route.name, error: String(err), stack: (err as Error)?.stack })
-    },
+    report,
     failure(route, err, request, clientGone) {
       return upstreamFailure(request, route.name, err, clientGone, deps)
     },

@@ -34,6 +34,7 @@ export function testBackend(options: BackendTestOptions): void {
     launched.push(name)
     return { name, image: options.image, port: options.port, env: {}, labels: { 'hde.test': 'suite' }, cpus: 0.5, memReservationMb: 16, extraDirectories: [], ...overrides }
   }
+  // A backend may skip a test only by naming its reason, which the report shows; none does today.
   const test = (title: string, fn: () => Promise<void>) =>
     options.skip?.[title] ? it.skip(`${title} (skipped: ${options.skip[title]})`, fn) : it(title, fn)
 

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/logger.js'
 import { createNodeGateway, serveNode, type RunningServer } from '../../src/node.js'
 import type { DirectRoute } from '../../src/proxy/direct.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { askFor, comparable, withoutInventedType, type AskOptions } from '../helpers/answers.js'
 
 /**
  * The Node fast path must answer exactly as the general path does. One gateway is served twice,
@@ -67,45 +68,16 @@ async function prime(name: string) {
   gateway.manager.readiness.markReady(record!.id)
 }
 
-interface Answer {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: Buffer
-}
-
-async function ask(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<Answer> {
-  const res = await request(`${base}${path}`, { method: (options.method ?? 'GET') as 'GET', headers: options.headers ?? {}, body: options.body ?? null })
-  const body = Buffer.from(await res.body.arrayBuffer())
-  const headers = { ...res.headers }
-  delete headers.date
-  delete headers['keep-alive']
-  delete headers.connection
-  return { status: res.statusCode, headers, body }
-}
-
-/** The JSON echo compared as data: the container saw the same request either way. */
-function comparable(answer: Answer): unknown {
-  const type = String(answer.headers['content-type'] ?? '')
-  if (!type.includes('json') || answer.body.length === 0) return answer
-  const data = JSON.parse(answer.body.toString()) as { headers?: Record<string, string> }
-  // The two servers listen on different ports, which X-Forwarded-Host reports; all else must match.
-  if (data.headers?.['x-forwarded-host']) data.headers['x-forwarded-host'] = '(the gateway)'
-  return { ...answer, body: data, headers: { ...answer.headers, 'content-length': undefined } }
-}
+const ask = (base: string, path: string, options?: AskOptions) => askFor(`${base}${path}`, options)
 
 /** Send the same request both ways; the fast one must have taken the fast path. */
-async function both(name: string, path: string, options: Parameters<typeof ask>[2] = {}) {
+async function both(name: string, path: string, options: AskOptions = {}) {
   await prime(name)
   const before = taken.length
   const viaFast = await ask(fast.url, `/docker/${name}${path}`, options)
   const fastTook = taken.length > before
   await prime(name)
-  const viaGeneral = await ask(general.url, `/docker/${name}${path}`, options)
-  // The one known difference: for a body sent without Content-Type, @hono/node-server (the
-  // general path on Node) adds its default type; the fast path passes the answer as sent.
-  if (viaFast.headers['content-type'] === undefined && viaGeneral.headers['content-type'] === 'text/plain; charset=UTF-8') {
-    delete viaGeneral.headers['content-type']
-  }
+  const viaGeneral = withoutInventedType(viaFast, await ask(general.url, `/docker/${name}${path}`, options))
   return { viaFast, viaGeneral, fastTook }
 }
 
