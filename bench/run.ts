@@ -1,10 +1,12 @@
 /**
  * The benchmark (`npm run bench`): every contestant side by side on the same upstream container,
  * the same load generator (wrk, one thread) and the same machine, all on loopback.
- *   direct   — the container's published port (the limit)
+ *   direct   — the container's own address on the Docker bridge (the limit)
  *   nginx    — Debian nginx-light as a reverse proxy with upstream keep-alive
  *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
  *   node/bun — this gateway on Node and on Bun
+ * Every proxy reaches the container at the same address: the gateways run with
+ * `docker.reach: "network"`, and nginx and configurable-http-proxy point at the same bridge address.
  * Load loops are bounded in time. Results: bench/results/<time>.json and bench/results/latest.md.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -149,10 +151,10 @@ async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gat
     viaGateway.push(performance.now() - started)
 
     started = performance.now()
-    const container = await docker.createContainer({ name: uniqueName('coldref'), Image: STATIC_IMAGE, ExposedPorts: { '80/tcp': {} }, HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } })
+    const container = await docker.createContainer({ name: uniqueName('coldref'), Image: STATIC_IMAGE, ExposedPorts: { '80/tcp': {} } })
     await container.start()
-    const port = (await container.inspect()).NetworkSettings.Ports['80/tcp']![0]!.HostPort
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined))?.status === 200, 30_000, 'reference start')
+    const address = (await container.inspect()).NetworkSettings.IPAddress
+    await eventually(async () => (await fetch(`http://${address}/`).catch(() => undefined))?.status === 200, 30_000, 'reference start')
     alone.push(performance.now() - started)
     await container.remove({ force: true })
   }
@@ -185,14 +187,14 @@ const results: Record<string, Record<string, Result>> = {}
 const docker = new Docker()
 try {
   // Node runs the compiled package, as in production (no TypeScript loader in the request path).
-  const gwNode = await startGateway('node', { labelRoot: LABEL_ROOT }, {}, { compiled: true })
-  const gwBun = await startGateway('bun', { labelRoot: LABEL_ROOT })
+  const config = { labelRoot: LABEL_ROOT, docker: { reach: 'network' } }
+  const gwNode = await startGateway('node', config, {}, { compiled: true })
+  const gwBun = await startGateway('bun', config)
   const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1, env: { ECHO_QUIET: '1' } }) })
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)
   await waitFor(`${gwBun.url}/docker/bench/`)
-  const port = (await docker.getContainer('bench').inspect()).NetworkSettings.Ports['80/tcp']![0]!.HostPort
-  const upstream = `127.0.0.1:${port}`
+  const upstream = `${(await docker.getContainer('bench').inspect()).NetworkSettings.IPAddress}:80`
 
   const contestants: Contestant[] = [
     { name: 'direct', base: `http://${upstream}` },
@@ -220,7 +222,7 @@ try {
   const workloads = Object.keys(results.direct!)
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
   const lines = [
-    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Load generator and contestants share the machine.`,
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with `docker.reach: "network"`). Load generator and contestants share the machine.`,
     '',
     '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',

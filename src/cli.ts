@@ -63,6 +63,8 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const tls = tlsFiles ? { ca: await readPem(tlsFiles.caFile), cert: await readPem(tlsFiles.certFile), key: await readPem(tlsFiles.keyFile) } : undefined
   const backend = docker({
     labelRoot: config.labelRoot,
+    reach: config.docker.reach,
+    ...(config.docker.network ? { network: config.docker.network } : {}),
     ...(config.docker.publishHost ? { publishHost: config.docker.publishHost } : {}),
     ...(config.docker.host ? { host: config.docker.host } : {}),
     ...(tls ? { tls } : {}),

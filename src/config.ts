@@ -44,31 +44,42 @@ export const ConfigSchema = v.strictObject({
   ),
   /** The Docker Engine connection. Without `socketPath`, `DOCKER_HOST` or the local socket is used. */
   docker: v.optional(
-    v.strictObject({
-      socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
-      /** Engine address: `unix:///path`, `tcp://host:port` or `https://host:port` (overrides `DOCKER_HOST`). */
-      host: v.optional(v.pipe(v.string(), v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'))),
-      /** PEM files for a TLS engine (as `docker --tlsverify` uses them). */
-      tls: v.optional(
-        v.strictObject({
-          caFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-          certFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-          keyFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-        }),
-      ),
-      /** Upper bound for one Docker API call (not for log streams). */
-      apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
-      /** Host address container ports are published on (default 127.0.0.1, or 0.0.0.0 for a remote engine). */
-      publishHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
-      /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
-      upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
-      /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
-      stopTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600)), 10),
-      /** Set `no-new-privileges` on every container. */
-      noNewPrivileges: v.optional(v.boolean(), true),
-      /** Capabilities dropped from every container (default: NET_RAW, MKNOD, SYS_CHROOT, AUDIT_WRITE, SETFCAP, SETPCAP). */
-      capDrop: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW')))),
-    }),
+    v.pipe(
+      v.strictObject({
+        socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Engine address: `unix:///path`, `tcp://host:port` or `https://host:port` (overrides `DOCKER_HOST`). */
+        host: v.optional(v.pipe(v.string(), v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'))),
+        /** PEM files for a TLS engine (as `docker --tlsverify` uses them). */
+        tls: v.optional(
+          v.strictObject({
+            caFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+            certFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+            keyFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+          }),
+        ),
+        /** Upper bound for one Docker API call (not for log streams). */
+        apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+        /**
+         * How the gateway reaches containers: `published` through a port published on the host,
+         * `network` at the container's address on a Docker network (no host port, no docker-proxy
+         * hop; the gateway must run on the Docker host or in a container on that network).
+         */
+        reach: v.optional(v.picklist(['published', 'network']), 'published'),
+        /** Docker network containers join (`docker run --network`); default: the engine's bridge. */
+        network: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name'))),
+        /** Host address container ports are published on (default 127.0.0.1, or 0.0.0.0 for a remote engine). */
+        publishHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
+        upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
+        stopTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600)), 10),
+        /** Set `no-new-privileges` on every container. */
+        noNewPrivileges: v.optional(v.boolean(), true),
+        /** Capabilities dropped from every container (default: NET_RAW, MKNOD, SYS_CHROOT, AUDIT_WRITE, SETFCAP, SETPCAP). */
+        capDrop: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW')))),
+      }),
+      v.check((docker) => docker.reach === 'published' || (!docker.publishHost && !docker.upstreamHost), 'publishHost and upstreamHost apply only with reach "published"'),
+    ),
     {},
   ),
   /** Defaults applied to launches that leave these fields out. */

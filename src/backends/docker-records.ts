@@ -7,8 +7,11 @@ export interface InspectLike {
   Created: string
   Config: { Image: string; Labels?: Record<string, string> | null }
   State: { Status: string; ExitCode: number; StartedAt: string }
-  NetworkSettings?: { Ports?: Record<string, { HostPort: string }[] | null> | null } | null
+  NetworkSettings?: { Ports?: Record<string, { HostPort: string }[] | null> | null; Networks?: NetworksLike | null } | null
 }
+
+/** The per-network addresses Docker reports for a container. */
+type NetworksLike = Record<string, { IPAddress?: string; GlobalIPv6Address?: string } | null>
 
 /** The parts of a `docker ps` entry a record needs. */
 export interface SummaryLike {
@@ -19,7 +22,15 @@ export interface SummaryLike {
   Created: number
   Labels?: Record<string, string>
   Ports?: { PrivatePort: number; PublicPort?: number; Type: string }[]
+  NetworkSettings?: { Networks?: NetworksLike | null } | null
 }
+
+/**
+ * How the gateway reaches a running container: through the host port Docker published for it,
+ * or at the container's own address on a Docker network (`network`: that network's name; without
+ * it, the first network the container has an address on).
+ */
+export type Reach = { kind: 'published'; host: string } | { kind: 'network'; network?: string }
 
 /** Docker state strings we know; anything else is reported as `dead`. */
 const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])
@@ -29,7 +40,7 @@ const stateOf = (status: string) => (STATES.has(status as ContainerState) ? stat
  * Turn the engine's views of a container into records. Launch settings live in labels under
  * `root`, so they survive a gateway restart; the upstream URL exists only while it runs.
  */
-export function recordMapper(root: string, upstreamHost: string) {
+export function recordMapper(root: string, reach: Reach) {
   const settingsFrom = (labels: Record<string, string>) => {
     const idle = Number(labels[`${root}.idle_timeout_seconds`])
     const readinessPath = labels[`${root}.readiness_path`]
@@ -41,8 +52,21 @@ export function recordMapper(root: string, upstreamHost: string) {
       ...(readinessPath ? { readinessPath } : {}),
     }
   }
-  const upstream = (state: ContainerState, hostPort: string | number | undefined) =>
-    state === 'running' && hostPort ? { upstream: `http://${upstreamHost}:${hostPort}` } : {}
+  /** The container's address on the network it is reached through, IPv6 in brackets. */
+  const addressOn = (networks: NetworksLike | null | undefined) => {
+    const entries = reach.kind === 'network' && reach.network ? [networks?.[reach.network]] : Object.values(networks ?? {})
+    for (const entry of entries) {
+      if (entry?.IPAddress) return entry.IPAddress
+      if (entry?.GlobalIPv6Address) return `[${entry.GlobalIPv6Address}]`
+    }
+    return undefined
+  }
+  const upstream = (state: ContainerState, port: number, hostPort: string | number | undefined, networks: NetworksLike | null | undefined) => {
+    if (state !== 'running') return {}
+    if (reach.kind === 'published') return hostPort ? { upstream: `http://${reach.host}:${hostPort}` } : {}
+    const address = addressOn(networks)
+    return address ? { upstream: `http://${address}:${port}` } : {}
+  }
 
   return {
     /** A record from `docker inspect`; `undefined` for a container without the ownership label. */
@@ -64,7 +88,7 @@ export function recordMapper(root: string, upstreamHost: string) {
         ...(startedAt > 0 ? { startedAt: new Date(startedAt).toISOString() } : {}),
         labels,
         ...settings,
-        ...upstream(state, hostPort),
+        ...upstream(state, settings.port, hostPort, info.NetworkSettings?.Networks),
       }
     },
     /** A record from a `docker ps` entry (already filtered by the ownership label). */
@@ -81,7 +105,7 @@ export function recordMapper(root: string, upstreamHost: string) {
         createdAt: new Date(summary.Created * 1000).toISOString(),
         labels,
         ...settings,
-        ...upstream(state, hostPort),
+        ...upstream(state, settings.port, hostPort, summary.NetworkSettings?.Networks),
       }
     },
   }

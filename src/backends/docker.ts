@@ -1,11 +1,11 @@
 import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './docker-archive.js'
-import { recordMapper } from './docker-records.js'
+import { recordMapper, type Reach } from './docker-records.js'
 import { isLoopbackHost, resolveConnection, type DockerTls } from './docker-connection.js'
 import { pullError, pullEvents } from './docker-pull.js'
 import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
-import { BackendError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
+import { BackendError, ConfigError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
 import { mapDockerError, statusOf } from './docker-errors.js'
 
 /** The label namespace django_docker_engine used; kept so existing containers are recognised. */
@@ -23,6 +23,15 @@ export interface DockerBackendOptions {
   env?: Record<string, string | undefined>
   /** Root of the ownership labels. */
   labelRoot?: string
+  /**
+   * How the gateway reaches containers. `published` (default): a port Docker publishes on the
+   * host. `network`: the container's own address on a Docker network, with no host port at all
+   * and no `docker-proxy` hop; the gateway must run on the Docker host (Linux) or in a container
+   * attached to that network.
+   */
+  reach?: 'published' | 'network'
+  /** Docker network containers are attached to (`--network`); without it, the engine's default bridge. */
+  network?: string
   /** Host address container ports are published on (default 127.0.0.1; 0.0.0.0 for a remote engine). */
   publishHost?: string
   /** Host the gateway uses to reach published ports; the engine's host when remote, else from `publishHost`. */
@@ -76,13 +85,17 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const remote = connection.remoteHost !== undefined && !isLoopbackHost(connection.remoteHost)
   const publishHost = options.publishHost ?? (remote ? '0.0.0.0' : '127.0.0.1')
   const upstreamHost = formatHost(options.upstreamHost ?? (remote ? connection.remoteHost! : isWildcard(publishHost) ? '127.0.0.1' : publishHost))
+  if (options.reach === 'network' && (options.publishHost || options.upstreamHost)) {
+    throw new ConfigError('docker backend: publishHost and upstreamHost apply only with reach "published"')
+  }
+  const reach: Reach = options.reach === 'network' ? { kind: 'network', ...(options.network ? { network: options.network } : {}) } : { kind: 'published', host: upstreamHost }
   const client = new Docker(connection.options)
   const timeout = () => AbortSignal.timeout(apiTimeoutMs)
   const fail = (err: unknown): never => {
     throw mapDockerError(err, apiTimeoutMs)
   }
 
-  const records = recordMapper(root, upstreamHost)
+  const records = recordMapper(root, reach)
   const toRecord = (info: Docker.ContainerInspectInfo) => records.fromInspect(info)
 
   /** Inspect by exact name; `undefined` unless it exists, has that exact name, and is ours. */
@@ -142,7 +155,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       },
       ExposedPorts: { [portKey]: {} },
       HostConfig: {
-        PortBindings: { [portKey]: [{ HostIp: publishHost, HostPort: '' }] },
+        ...(reach.kind === 'published' ? { PortBindings: { [portKey]: [{ HostIp: publishHost, HostPort: '' }] } } : {}),
+        ...(options.network ? { NetworkMode: options.network } : {}),
         NanoCpus: Math.round(spec.cpus * 1e9),
         ...(spec.memReservationMb ? { MemoryReservation: spec.memReservationMb * 1024 * 1024 } : {}),
         ...(spec.memLimitMb ? { Memory: spec.memLimitMb * 1024 * 1024 } : {}),

@@ -1,7 +1,8 @@
-import { afterAll, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { docker } from '../../src/backends/docker.js'
 import { DEFAULT_LABEL_ROOT } from '../../src/backends/docker.js'
-import { ECHO_IMAGE, dockerCli, dockerReady, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import type { ContainerRecord } from '../../src/backend.js'
+import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { testBackend } from './suite.js'
 
 if (await dockerReady('docker backend conformance')) {
@@ -30,5 +31,62 @@ if (await dockerReady('docker backend conformance')) {
     expect(await volumesOf(gone)).toBe('')
     expect(await volumesOf(kept)).not.toBe('')
     await backend.remove(kept)
+  })
+
+  describe('reach: network (the container\'s own address, no published port)', () => {
+    testBackend({
+      name: 'docker, reached on its network',
+      backend: docker({ reach: 'network' }),
+      image: ECHO_IMAGE,
+      port: 80,
+      logLine: 'echo listening on :80',
+      newName: () => uniqueName('netsuite'),
+    })
+
+    const spec = (name: string) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    /** What the echo container answers at the record's upstream. */
+    const answerAt = (record: ContainerRecord) =>
+      eventually(async () => {
+        const res = await fetch(`${record.upstream}/reach`)
+        return res.ok && ((await res.json()) as { rawPath: string })
+      }, 20_000, `${record.name} at ${record.upstream}`)
+
+    it('reaches a container at its bridge address, publishes no host port, and lists the same upstream', async () => {
+      const backend = docker({ reach: 'network' })
+      const name = uniqueName('reach')
+      const record = await backend.launch(spec(name))
+      const address = await dockerCli('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', name)
+      expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+      expect(record.upstream).toBe(`http://${address}:80`)
+      expect(await dockerCli('port', name)).toBe('')
+      expect((await answerAt(record)).rawPath).toBe('/reach')
+      expect((await backend.list()).find((r) => r.name === name)?.upstream).toBe(record.upstream)
+      await backend.stop!(name)
+      const restarted = await backend.start!(name)
+      expect(restarted.upstream).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:80$/)
+      expect((await answerAt(restarted)).rawPath).toBe('/reach')
+      await backend.remove(name)
+    })
+
+    it('attaches containers to a configured network and reaches them on it', async () => {
+      const network = uniqueName('net')
+      await dockerCli('network', 'create', network)
+      try {
+        const backend = docker({ reach: 'network', network })
+        const name = uniqueName('onnet')
+        const record = await backend.launch(spec(name))
+        const address = await dockerCli('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name)
+        expect(record.upstream).toBe(`http://${address}:80`)
+        expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toBe(network)
+        expect((await answerAt(record)).rawPath).toBe('/reach')
+        await backend.remove(name)
+      } finally {
+        await dockerCli('network', 'rm', network).catch(() => '')
+      }
+    })
+
+    it('refuses host-port options that do not apply to it', () => {
+      expect(() => docker({ reach: 'network', publishHost: '0.0.0.0' })).toThrow(/apply only with reach "published"/)
+    })
   })
 }

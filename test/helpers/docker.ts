@@ -41,7 +41,7 @@ export function uniqueName(stem: string): string {
   return `hde-${stem}-${RUN_ID}-${Math.random().toString(36).slice(2, 7)}`
 }
 
-/** Remove every container whose name contains this run's id, and their labelled volumes (cleanup after a suite). */
+/** Remove every container and network whose name contains this run's id, and the containers' labelled volumes (cleanup after a suite). */
 export async function removeRunContainers(): Promise<void> {
   const ids = await dockerCli('ps', '-aq', '--filter', `name=${RUN_ID}`).catch(() => '')
   if (ids) await dockerCli('rm', '-f', '-v', ...ids.split('\n')).catch(() => '')
@@ -49,6 +49,8 @@ export async function removeRunContainers(): Promise<void> {
   const volumes = await dockerCli('volume', 'ls', '--format', '{{.Name}} {{.Labels}}').catch(() => '')
   const ours = volumes.split('\n').filter((line) => line.includes(RUN_ID)).map((line) => line.split(' ')[0]!)
   if (ours.length) await dockerCli('volume', 'rm', '-f', ...ours).catch(() => '')
+  const networks = await dockerCli('network', 'ls', '-q', '--filter', `name=${RUN_ID}`).catch(() => '')
+  if (networks) await dockerCli('network', 'rm', ...networks.split('\n')).catch(() => '')
 }
 
 /** Poll until `check` resolves truthy or the time runs out. */
