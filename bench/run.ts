@@ -153,7 +153,7 @@ async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gat
     started = performance.now()
     const container = await docker.createContainer({ name: uniqueName('coldref'), Image: STATIC_IMAGE, ExposedPorts: { '80/tcp': {} } })
     await container.start()
-    const address = (await container.inspect()).NetworkSettings.IPAddress
+    const address = (await container.inspect()).NetworkSettings.Networks.bridge!.IPAddress
     await eventually(async () => (await fetch(`http://${address}/`).catch(() => undefined))?.status === 200, 30_000, 'reference start')
     alone.push(performance.now() - started)
     await container.remove({ force: true })
@@ -161,14 +161,15 @@ async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gat
   return { gatewayMs: Math.round(median(viaGateway)), dockerMs: Math.round(median(alone)) }
 }
 
-async function uploadRss(gateway: GatewayProcess, base: string): Promise<number> {
+/** Peak RSS growth of `gateway` while 1 GB is posted to `url` and the answer is read to its end. */
+async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> {
   const size = 1024 * 1024 * 1024
   const chunk = new Uint8Array(1024 * 1024)
   let sent = 0
   const body = new ReadableStream<Uint8Array>({ pull: (c) => (sent >= size ? c.close() : ((sent += chunk.length), c.enqueue(chunk))) })
   await resetPeakRss(gateway.pid)
   const before = await peakRss(gateway.pid)
-  const res = await fetch(`${base}/raw/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+  const res = await fetch(url, { method: 'POST', body, duplex: 'half' } as RequestInit)
   for await (const _ of res.body as unknown as AsyncIterable<Uint8Array>);
   return Math.round(((await peakRss(gateway.pid)) - before) / 1_048_576)
 }
@@ -194,7 +195,7 @@ try {
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)
   await waitFor(`${gwBun.url}/docker/bench/`)
-  const upstream = `${(await docker.getContainer('bench').inspect()).NetworkSettings.IPAddress}:80`
+  const upstream = `${(await docker.getContainer('bench').inspect()).NetworkSettings.Networks.bridge!.IPAddress}:80`
 
   const contestants: Contestant[] = [
     { name: 'direct', base: `http://${upstream}` },
@@ -215,7 +216,11 @@ try {
     }
   }
   const cold = await coldStart(gwNode, docker)
-  const rss = { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench`) }
+  // An upload answered with a short summary, then an echo: 1 GB up and the same 1 GB back down at once.
+  const rss = {
+    upload: { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/upload`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/upload`) },
+    echo: { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/raw/echo`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/raw/echo`) },
+  }
   const lookup = { at10: Math.round(lookupNs(10)), at10000: Math.round(lookupNs(10_000)) }
 
   // Report.
@@ -236,7 +241,7 @@ try {
   lines.push(
     '',
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
-    `1 GB upload through the gateway, peak RSS growth: Node ${rss.node} MB, Bun ${rss.bun} MB.`,
+    `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
     '',
     `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×.`,

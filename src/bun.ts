@@ -1,10 +1,10 @@
 import type { Context } from 'hono'
 import { getConnInfo } from 'hono/bun'
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js'
-import { UpstreamConnectError } from './errors.js'
+import { UpstreamConnectError, UpstreamTimeoutError } from './errors.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
 import type { DirectLane, DirectRoute } from './proxy/direct.js'
-import { toUpstreamError, type UpstreamFetch } from './upstream.js'
+import { toUpstreamError, type UpstreamFetch, type UpstreamRequest } from './upstream.js'
 import type { RunningServer } from './node.js'
 
 /** The subset of Bun's API this entry uses (keeps `bun-types` out of the build). */
@@ -148,14 +148,23 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
   return new Response(null)
 }
 
-/** Bun's `fetch`, told not to decompress, so bodies and `Content-Encoding` stay consistent. */
-export const bunUpstream: UpstreamFetch = async (url, { method, headers, body, signal }) => {
-  try {
-    return await fetch(url, { method, headers, body, signal, redirect: 'manual', decompress: false, duplex: 'half' } as RequestInit)
-  } catch (err) {
-    throw toUpstreamError(err)
-  }
-}
+/**
+ * Bun's `fetch`, told not to decompress, so bodies and `Content-Encoding` stay consistent. Its
+ * socket idle timer (5 minutes by default, which would cut quiet streams) is off, except for
+ * requests with a body: there it bounds the silence after the upload, so the body can be handed
+ * to Bun natively. Bun checks that timer every few seconds, so it fires up to ~8 s late.
+ */
+export const bunUpstream: UpstreamFetch = Object.assign(
+  async (url: string, { method, headers, body, signal, idleTimeoutMs }: UpstreamRequest) => {
+    try {
+      return await fetch(url, { method, headers, body, signal, redirect: 'manual', decompress: false, duplex: 'half', timeout: idleTimeoutMs ?? false } as RequestInit)
+    } catch (err) {
+      if (!signal.aborted && (err as Error)?.name === 'TimeoutError') throw new UpstreamTimeoutError('the container stayed silent too long', { cause: err })
+      throw toUpstreamError(err)
+    }
+  },
+  { timesSilence: true },
+)
 
 /** The remote address of a request served by `Bun.serve`. */
 export function bunClientAddress(c: Context): string | undefined {

@@ -7,6 +7,12 @@ export interface UpstreamRequest {
   body: ReadableStream<Uint8Array> | null
   /** Aborted when the client leaves or the header timeout fires. */
   signal: AbortSignal
+  /**
+   * Only for clients marked {@link UpstreamFetch.timesSilence}, and only for requests with a body:
+   * fail with {@link UpstreamTimeoutError} once the connection has been silent this long (no byte
+   * sent or received). Once the body is sent, that bounds the wait for response headers.
+   */
+  idleTimeoutMs?: number
 }
 
 /**
@@ -15,7 +21,15 @@ export interface UpstreamRequest {
  * when the connection is refused or dropped before a response arrives.
  * Runtime entries inject faster or more faithful clients than the default.
  */
-export type UpstreamFetch = (url: string, request: UpstreamRequest) => Promise<Response>
+export interface UpstreamFetch {
+  (url: string, request: UpstreamRequest): Promise<Response>
+  /**
+   * The client enforces {@link UpstreamRequest.idleTimeoutMs} itself (Bun's fetch has a socket idle
+   * timer). The core then hands request bodies over untouched rather than reading them in
+   * JavaScript to learn when they end, so a large upload flows natively, with flat memory.
+   */
+  timesSilence?: boolean
+}
 
 const CONNECT_ERROR_CODES = new Set([
   // Node / undici

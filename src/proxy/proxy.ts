@@ -157,7 +157,8 @@ export interface Forwarding {
  * Send one request to a running container and relay its answer, streaming both bodies: the
  * exchange every path shares once the container is resolved and access is granted. Records
  * history, holds activity until the response body ends, and maps failures through
- * {@link upstreamFailure}. The header timeout starts once the request body is sent.
+ * {@link upstreamFailure}. The header timeout starts once the request body is sent (measured
+ * here, or by a client that times silence itself, see {@link UpstreamFetch.timesSilence}).
  */
 export async function forwardRequest(request: Request, record: RunningRecord, forwarding: Forwarding, deps: ProxyDeps): Promise<Response> {
   const { manager } = deps
@@ -180,17 +181,27 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
     if (answered || controller.signal.aborted) return
     headerTimer = setTimeout(() => controller.abort(headersTimeoutError(name, deps.headersTimeoutMs)), deps.headersTimeoutMs)
   }
-  const requestBody = hasBody && request.body ? onStreamEnd(request.body, startHeaderTimer) : null
+  // A client that times silence itself gets the body untouched; otherwise the body is watched
+  // so that the header timer starts once it has been sent.
+  const clientTimesUpload = hasBody && request.body !== null && deps.fetch.timesSilence === true
+  const requestBody = hasBody && request.body ? (clientTimesUpload ? request.body : onStreamEnd(request.body, startHeaderTimer)) : null
   if (!requestBody) startHeaderTimer()
 
   let upstream: Response
   try {
-    upstream = await deps.fetch(upstreamUrl, { method: request.method, headers, body: requestBody, signal: controller.signal })
+    upstream = await deps.fetch(upstreamUrl, {
+      method: request.method,
+      headers,
+      body: requestBody,
+      signal: controller.signal,
+      ...(clientTimesUpload ? { idleTimeoutMs: deps.headersTimeoutMs } : {}),
+    })
   } catch (err) {
     release()
     request.signal.removeEventListener('abort', onClientAbort)
     const reason: unknown = controller.signal.reason
-    return upstreamFailure(request, name, reason instanceof UpstreamTimeoutError ? reason : err, request.signal.aborted, deps)
+    const failure = reason instanceof UpstreamTimeoutError ? reason : clientTimesUpload && err instanceof UpstreamTimeoutError ? headersTimeoutError(name, deps.headersTimeoutMs) : err
+    return upstreamFailure(request, name, failure, request.signal.aborted, deps)
   } finally {
     answered = true
     clearTimeout(headerTimer)

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { readdir } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { request } from 'undici'
 import WebSocket from 'ws'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
@@ -60,12 +61,17 @@ export function streamingSuite(runtime: Runtime): void {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
     beforeAll(async () => {
-      gw = await startGateway(runtime, {
-        listen: { idleTimeoutSeconds: 2 },
-        hostSuffix: '.docker.localhost',
-        cookies: { strip: ['sessionid'] },
-        upstream: { headersTimeoutMs: 1_500 },
-      })
+      gw = await startGateway(
+        runtime,
+        {
+          listen: { idleTimeoutSeconds: 2 },
+          hostSuffix: '.docker.localhost',
+          cookies: { strip: ['sessionid'] },
+          upstream: { headersTimeoutMs: 1_500 },
+        },
+        // Bun's fetch cuts connections silent for this many seconds unless told otherwise (default 300).
+        { BUN_CONFIG_HTTP_IDLE_TIMEOUT: '1' },
+      )
       name = uniqueName('stream')
       const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name }) })
       expect(res.status).toBe(201)
@@ -182,6 +188,34 @@ export function streamingSuite(runtime: Runtime): void {
       const cookies = res.headers['set-cookie'] as string[]
       expect(cookies).toEqual([`sid=abc; Path=/docker/${name}/; HttpOnly`, `pref=1; Path=/docker/${name}/settings`])
       expect(await res.body.text()).toBe('cookie seen: theme=dark')
+    })
+
+    it('keeps a response open while it is quiet for longer than the HTTP client\'s own idle timer', { timeout: 30_000 }, async () => {
+      // Bun's fetch is told to give up on silent connections after 1 s here (it checks every few
+      // seconds); the gateway must turn that timer off for the exchange.
+      const quiet = await fetch(`${gw.url}/docker/${name}/sse?n=1&delayMs=10000&gapMs=1`)
+      expect(quiet.status).toBe(200)
+      expect(await quiet.text()).toContain('data: event 1')
+    })
+
+    it('counts the headers timeout from when an upload has been sent: a slow upload passes, silence after it is a 504', { timeout: 30_000 }, async () => {
+      // 3 s of upload against a 1.5 s headers timeout.
+      const slowBody = async function* () {
+        for (let i = 0; i < 6; i++) {
+          await sleep(500)
+          yield Buffer.from(`part ${i};`)
+        }
+      }
+      const uploaded = await request(`${gw.url}/docker/${name}/upload`, { method: 'POST', body: Readable.from(slowBody()) })
+      expect(uploaded.statusCode).toBe(200)
+      expect(((await uploaded.body.json()) as Json).bodyLength).toBe(42)
+
+      const started = Date.now()
+      const silent = await request(`${gw.url}/docker/${name}/hang`, { method: 'POST', body: 'a small upload' })
+      expect(silent.statusCode).toBe(504)
+      expect(((await silent.body.json()) as Json).error.code).toBe('upstream_timeout')
+      // Node's timer is exact; Bun's fetch checks its idle timer every few seconds.
+      expect(Date.now() - started).toBeLessThan(runtime === 'bun' ? 12_000 : 5_000)
     })
 
     it('answers 504 when the container does not answer in time', async () => {
