@@ -183,8 +183,9 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
   }
   // A client that times silence itself gets the body untouched; otherwise the body is watched
   // so that the header timer starts once it has been sent.
-  const clientTimesUpload = hasBody && request.body !== null && deps.fetch.timesSilence === true
-  const requestBody = hasBody && request.body ? (clientTimesUpload ? request.body : onStreamEnd(request.body, startHeaderTimer)) : null
+  const uploadBody = hasBody ? request.body : null
+  const clientTimesUpload = uploadBody !== null && deps.fetch.timesSilence === true
+  const requestBody = uploadBody && !clientTimesUpload ? onStreamEnd(uploadBody, startHeaderTimer) : uploadBody
   if (!requestBody) startHeaderTimer()
 
   let upstream: Response
@@ -200,8 +201,9 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
     release()
     request.signal.removeEventListener('abort', onClientAbort)
     const reason: unknown = controller.signal.reason
-    const failure = reason instanceof UpstreamTimeoutError ? reason : clientTimesUpload && err instanceof UpstreamTimeoutError ? headersTimeoutError(name, deps.headersTimeoutMs) : err
-    return upstreamFailure(request, name, failure, request.signal.aborted, deps)
+    // Our own header timer, or the client's silence timer after an upload: the same 504.
+    const timedOut = reason instanceof UpstreamTimeoutError ? reason : clientTimesUpload && err instanceof UpstreamTimeoutError ? headersTimeoutError(name, deps.headersTimeoutMs) : undefined
+    return upstreamFailure(request, name, timedOut ?? err, request.signal.aborted, deps)
   } finally {
     answered = true
     clearTimeout(headerTimer)
