@@ -14,8 +14,6 @@ export interface BackendTestOptions {
   logLine: string
   /** A fresh container name per call. */
   newName: () => string
-  /** Tests this backend cannot run, each with its reason. */
-  skip?: Record<string, string>
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -34,22 +32,19 @@ export function testBackend(options: BackendTestOptions): void {
     launched.push(name)
     return { name, image: options.image, port: options.port, env: {}, labels: { 'hde.test': 'suite' }, cpus: 0.5, memReservationMb: 16, extraDirectories: [], ...overrides }
   }
-  // A backend may skip a test only by naming its reason, which the report shows; none does today.
-  const test = (title: string, fn: () => Promise<void>) =>
-    options.skip?.[title] ? it.skip(`${title} (skipped: ${options.skip[title]})`, fn) : it(title, fn)
 
   describe(`backend conformance: ${options.name}`, () => {
     afterAll(async () => {
       for (const name of launched) await backend.remove(name).catch(() => {})
     })
 
-    test('ping reports a version', async () => {
+    it('ping reports a version', async () => {
       const info = await backend.ping()
       expect(info.version).toEqual(expect.any(String))
       expect(info.version.length).toBeGreaterThan(0)
     })
 
-    test('launch returns a running record with an upstream', async () => {
+    it('launch returns a running record with an upstream', async () => {
       const s = spec()
       const record = await backend.launch(s)
       expect(record).toMatchObject({ name: s.name, image: options.image, state: 'running', port: options.port, memReservationMb: 16 })
@@ -59,7 +54,7 @@ export function testBackend(options: BackendTestOptions): void {
       expect(record.createdAt.endsWith('Z')).toBe(true)
     })
 
-    test('inspect finds a launched container by exact name only', async () => {
+    it('inspect finds a launched container by exact name only', async () => {
       const s = spec()
       const record = await backend.launch(s)
       expect((await backend.inspect(s.name))?.id).toBe(record.id)
@@ -67,20 +62,20 @@ export function testBackend(options: BackendTestOptions): void {
       expect(await backend.inspect(`${s.name}x`)).toBeUndefined()
     })
 
-    test('list includes launched containers', async () => {
+    it('list includes launched containers', async () => {
       const s = spec()
       await backend.launch(s)
       const names = (await backend.list()).map((r) => r.name)
       expect(names).toContain(s.name)
     })
 
-    test('a second launch with the same name is a NameConflictError', async () => {
+    it('a second launch with the same name is a NameConflictError', async () => {
       const s = spec()
       await backend.launch(s)
       await expect(backend.launch({ ...s })).rejects.toBeInstanceOf(NameConflictError)
     })
 
-    test('remove removes, then reports false', async () => {
+    it('remove removes, then reports false', async () => {
       const s = spec()
       await backend.launch(s)
       expect(await backend.remove(s.name)).toBe(true)
@@ -89,7 +84,7 @@ export function testBackend(options: BackendTestOptions): void {
       expect(await backend.remove(s.name)).toBe(false)
     })
 
-    test('logs stream what the container printed', async () => {
+    it('logs stream what the container printed', async () => {
       const s = spec()
       await backend.launch(s)
       let text = ''
@@ -100,8 +95,8 @@ export function testBackend(options: BackendTestOptions): void {
       expect(text).toContain(options.logLine)
     })
 
-    test('stop and start: the container keeps its name, loses and regains its upstream', async () => {
-      if (!backend.stop || !backend.start) throw new Error('stop/start not implemented; pass a skip reason instead')
+    it('stop and start: the container keeps its name, loses and regains its upstream', async () => {
+      if (!backend.stop || !backend.start) throw new Error('stop/start not implemented: every backend must scale to zero')
       const s = spec({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
       const launched = await backend.launch(s)
       expect(launched).toMatchObject({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
@@ -117,8 +112,8 @@ export function testBackend(options: BackendTestOptions): void {
       await expect(backend.start(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
     })
 
-    test('watch reports start and destroy of managed containers', async () => {
-      if (!backend.watch) throw new Error('watch not implemented; pass a skip reason instead')
+    it('watch reports start and destroy of managed containers', async () => {
+      if (!backend.watch) throw new Error('watch not implemented: every backend must report changes made behind its back')
       const events: { action: string; name: string }[] = []
       const controller = new AbortController()
       const watching = backend.watch((event) => events.push(event), controller.signal)
@@ -134,7 +129,7 @@ export function testBackend(options: BackendTestOptions): void {
       expect(mine).toContain('destroy')
     })
 
-    test('logs of an unknown container is a ContainerNotFoundError', async () => {
+    it('logs of an unknown container is a ContainerNotFoundError', async () => {
       await expect(backend.logs(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
     })
   })
