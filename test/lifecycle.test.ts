@@ -8,6 +8,7 @@ import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { fileStore } from '../src/stores/file.js'
 import { reap } from '../src/lifecycle/reaping.js'
+import { HistoryRecorder } from '../src/lifecycle/history.js'
 import { memoryStore, type ContainerStore } from '../src/store.js'
 import { useTestUpstream } from './helpers/upstream.js'
 
@@ -75,6 +76,31 @@ describe('activity and history', () => {
     await third.launch({ name: 'h3' })
     const after = (await (await third.app.request('/api/containers/h3/history')).json()) as { entries: unknown[] }
     expect(after.entries).toEqual([])
+  })
+
+  it('keeps the file history bounded whether entries come in small batches or one large one', async () => {
+    const store = fileStore({ dir: await mkdtemp(join(tmpdir(), 'hde-store-')), maxEntries: 5 })
+    const entries = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ time: new Date(0).toISOString(), method: 'GET', path: `/p${from + i}` }))
+    const paths = async () => (await store.readHistory('c1', 100)).map((e) => e.path)
+    await store.appendHistory('c1', entries(0, 3))
+    await store.appendHistory('c1', entries(3, 4))
+    expect(await paths()).toEqual(['/p0', '/p1', '/p2', '/p3', '/p4', '/p5', '/p6'])
+    await store.appendHistory('c1', entries(7, 4))
+    expect(await paths()).toEqual(['/p6', '/p7', '/p8', '/p9', '/p10'])
+    // A batch as large as the whole history replaces what was there.
+    await store.appendHistory('c1', entries(20, 8))
+    expect(await paths()).toEqual(['/p23', '/p24', '/p25', '/p26', '/p27'])
+    await store.appendHistory('c1', entries(30, 1))
+    expect((await paths()).slice(-2)).toEqual(['/p27', '/p30'])
+  })
+
+  it('writes only the newest entries of a burst larger than the history', async () => {
+    const batches: string[][] = []
+    const store: ContainerStore = { ...memoryStore(3), appendHistory: async (_id, entries) => void batches.push(entries.map((e) => e.path)) }
+    const recorder = new HistoryRecorder({ store, logger: silentLogger, maxEntries: 3, flushIntervalMs: 60_000 })
+    for (let i = 0; i < 40; i++) recorder.record('c1', 'GET', `/q${i}`)
+    await recorder.flush()
+    expect(batches).toEqual([['/q37', '/q38', '/q39']])
   })
 
   it('exposes lastActivity, and counts an open stream as activity until it ends', async () => {

@@ -41,9 +41,11 @@ export class HistoryRecorder {
     let list = this.#pending.get(id)
     if (!list) this.#pending.set(id, (list = []))
     list.push({ at: time ? time.getTime() : Date.now(), method, path })
-    // Never buffer more than a container's history can hold.
-    if (list.length > this.#options.maxEntries) list.shift()
-    else this.#pendingCount++
+    this.#pendingCount++
+    // Never buffer much more than a container's history can hold: older entries are dropped
+    // in bulk (amortised O(1) per request), the flush writes the newest `maxEntries`.
+    const { maxEntries } = this.#options
+    if (list.length >= 2 * maxEntries) list.splice(0, list.length - maxEntries)
     if (this.#pendingCount >= FLUSH_THRESHOLD) void this.flush()
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushIntervalMs)
@@ -59,7 +61,8 @@ export class HistoryRecorder {
     this.#pending = new Map()
     this.#pendingCount = 0
     this.#flushing = this.#flushing.then(async () => {
-      for (const [id, entries] of batch) {
+      for (const [id, buffered] of batch) {
+        const entries = buffered.length > this.#options.maxEntries ? buffered.slice(-this.#options.maxEntries) : buffered
         try {
           await this.#options.store.appendHistory(
             id,

@@ -14,7 +14,8 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 /**
  * A {@link ContainerStore} on the local filesystem: `<dir>/history/<id>.ndjson` (one JSON entry
- * per line, appended; compacted to the newest `maxEntries` once it holds twice that) and
+ * per line, appended; compacted to the newest `maxEntries` once it holds twice that, or replaced
+ * by a batch that holds that many by itself) and
  * `<dir>/meta/<id>.json` (replaced atomically).
  */
 export function fileStore(options: FileStoreOptions): ContainerStore {
@@ -62,6 +63,13 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
       if (entries.length === 0) return
       await ensureDirs()
       const file = historyFile(id)
+      if (entries.length >= maxEntries) {
+        // A batch that fills the history by itself (a busy container) replaces the file.
+        const kept = entries.slice(-maxEntries)
+        await writeAtomically(file, kept.map((e) => `${JSON.stringify(e)}\n`).join(''))
+        lineCounts.set(id, kept.length)
+        return
+      }
       await appendFile(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
       const count = (lineCounts.get(id) ?? (await readLines(id)).length - entries.length) + entries.length
       if (count <= 2 * maxEntries) {
