@@ -1,4 +1,4 @@
-import type { Backend, BackendEvent, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from './backend.js'
+import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from './backend.js'
 import type { Config } from './config.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError } from './errors.js'
 import { makeRoom } from './lifecycle/eviction.js'
@@ -7,6 +7,7 @@ import { sameSecret } from './secrets.js'
 import { AccessControl } from './access.js'
 import { Activity } from './lifecycle/activity.js'
 import { HistoryRecorder } from './lifecycle/history.js'
+import { StoppedByGateway } from './lifecycle/stopped.js'
 import type { Logger } from './logger.js'
 import type { GatewayMetrics } from './metrics.js'
 import { Readiness, type ContainerStatus } from './readiness.js'
@@ -41,9 +42,8 @@ export class ContainerManager {
   /** The validated configuration in force. */
   readonly config: Config
   readonly #logger: Logger
-  /** Ids the gateway stopped itself (scale to zero): woken by the next request. */
-  readonly #stopped = new Set<string>()
-  readonly #stoppedLoaded = new Set<string>()
+  /** Containers the gateway stopped itself (scale to zero): woken by the next request. */
+  readonly #stopped: StoppedByGateway
   readonly #waking = new Map<string, Promise<ContainerRecord>>()
   /** What each launch in progress is doing, for the please-wait page. */
   readonly #launching = new Map<string, string>()
@@ -75,6 +75,7 @@ export class ContainerManager {
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
+    this.#stopped = new StoppedByGateway(options.store)
     this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
   }
 
@@ -166,11 +167,7 @@ export class ContainerManager {
   }
 
   /** Whether the gateway stopped this container itself (so a request may wake it). */
-  async isStoppedByGateway(id: string): Promise<boolean> {
-    if (!this.#stoppedLoaded.has(id)) {
-      this.#stoppedLoaded.add(id)
-      if ((await this.#store.readMeta(id)).stoppedByGateway) this.#stopped.add(id)
-    }
+  isStoppedByGateway(id: string): Promise<boolean> {
     return this.#stopped.has(id)
   }
 
@@ -215,17 +212,14 @@ export class ContainerManager {
     this.activity.forget(id)
     this.access.forget(id)
     this.#startedAt.delete(id)
-    this.#stopped.delete(id)
-    this.#stoppedLoaded.delete(id)
+    this.#stopped.forget(id)
     await this.history.remove(id)
   }
 
   /** Stop a container to scale it to zero; its next request wakes it. */
   async scaleToZero(record: ContainerRecord): Promise<void> {
     if (!this.backend.stop) throw new BackendError(`The ${this.backend.name} backend cannot stop containers`)
-    await this.#store.writeMeta(record.id, { stoppedByGateway: true })
-    this.#stopped.add(record.id)
-    this.#stoppedLoaded.add(record.id)
+    await this.#stopped.mark(record.id)
     await this.backend.stop(record.name)
     this.routes.invalidate(record.name)
     this.readiness.reset(record.id)
@@ -244,8 +238,7 @@ export class ContainerManager {
       if (!this.backend.start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
       const began = performance.now()
       const record = await this.backend.start(name)
-      this.#stopped.delete(record.id)
-      await this.#store.writeMeta(record.id, { stoppedByGateway: false })
+      await this.#stopped.unmark(record.id)
       this.readiness.reset(record.id)
       this.#started(record.id, began)
       this.routes.remember(name, record)
@@ -295,36 +288,11 @@ export class ContainerManager {
     }
   }
 
-  /** Apply one engine event to the gateway's view. */
-  applyEvent(event: BackendEvent): void {
-    switch (event.action) {
-      case 'destroy':
-        this.routes.invalidate(event.name)
-        // Removed behind our back? Its named volumes would be left over.
-        clearTimeout(this.#pruneTimer)
-        this.#pruneTimer = setTimeout(() => void this.#pruneVolumes(), 5_000)
-        ;(this.#pruneTimer as { unref?: () => void }).unref?.()
-        void this.forget(event.id).catch((err) => this.#logger.warn('cleanup failed', { id: event.id, error: String(err) }))
-        break
-      case 'die':
-      case 'stop':
-      case 'kill':
-      case 'oom':
-      case 'pause':
-        this.routes.invalidate(event.name)
-        this.readiness.reset(event.id)
-        break
-      case 'rename':
-        this.routes.clear()
-        break
-      case 'start':
-      case 'unpause':
-      case 'restart':
-        this.routes.invalidate(event.name)
-        break
-      default:
-      // exec_*, attach, health_status, …: nothing routing-relevant changed.
-    }
+  /** Remove orphaned volumes a few seconds from now (debounced: one pass after a burst of removals). */
+  scheduleVolumePrune(): void {
+    clearTimeout(this.#pruneTimer)
+    this.#pruneTimer = setTimeout(() => void this.#pruneVolumes(), 5_000)
+    ;(this.#pruneTimer as { unref?: () => void }).unref?.()
   }
 
   /** Stop background work and write buffered history. */

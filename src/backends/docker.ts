@@ -2,61 +2,15 @@ import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './docker-archive.js'
 import { recordMapper, type Reach } from './docker-records.js'
-import { isLoopbackHost, resolveConnection, type DockerTls } from './docker-connection.js'
+import { isLoopbackHost, resolveConnection } from './docker-connection.js'
+import { createBody, type VolumeMount } from './docker-create.js'
+import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './docker-options.js'
 import { pullError, pullEvents } from './docker-pull.js'
 import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
 import { BackendError, ConfigError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
 import { mapDockerError, statusOf } from './docker-errors.js'
 
-/** The label namespace django_docker_engine used; kept so existing containers are recognised. */
-export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engine'
-
-/** Options for {@link docker}. */
-export interface DockerBackendOptions {
-  /** Unix socket of the engine. Without it, `host`, or `DOCKER_HOST`, the local default socket. */
-  socketPath?: string
-  /** Engine address: `unix:///path`, `tcp://host:port`, `https://host:port`. Overrides `DOCKER_HOST`. */
-  host?: string
-  /** TLS material (PEM contents) for a `tcp://` engine. */
-  tls?: DockerTls
-  /** Environment to read `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` from (default: the process's). */
-  env?: Record<string, string | undefined>
-  /** Root of the ownership labels. */
-  labelRoot?: string
-  /**
-   * How the gateway reaches containers. `published` (default): a port Docker publishes on the
-   * host. `network`: the container's own address on a Docker network, with no host port at all
-   * and no `docker-proxy` hop; the gateway must run on the Docker host (Linux) or in a container
-   * attached to that network.
-   */
-  reach?: 'published' | 'network'
-  /** Docker network containers are attached to (`--network`); without it, the engine's default bridge. */
-  network?: string
-  /** Host address container ports are published on (default 127.0.0.1; 0.0.0.0 for a remote engine). */
-  publishHost?: string
-  /** Host the gateway uses to reach published ports; the engine's host when remote, else from `publishHost`. */
-  upstreamHost?: string
-  /** Upper bound for one engine call (log streams and pulls excepted). */
-  apiTimeoutMs?: number
-  /** Upper bound for pulling a missing image during a launch. */
-  pullTimeoutMs?: number
-  /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
-  stopTimeoutSeconds?: number
-  /** Set `no-new-privileges` (setuid binaries cannot raise privileges). Default `true`. */
-  noNewPrivileges?: boolean
-  /** Linux capabilities removed from every container. Default {@link DEFAULT_CAP_DROP}. */
-  capDrop?: string[]
-  /** Orphaned volumes younger than this are kept (a launch creates them just before its container). */
-  orphanVolumeMinAgeMs?: number
-}
-
-/**
- * Capabilities dropped by default: raw sockets (spoofing), device nodes, chroot, audit and
- * capability editing. What root-run web apps rely on (binding port 80, chown, setuid to a
- * service user, kill) stays, so existing images keep working.
- */
-export const DEFAULT_CAP_DROP = ['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP', 'SETPCAP']
-
+export { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions }
 
 /**
  * A backend driving a Docker Engine through dockerode. The only module that imports dockerode.
@@ -137,44 +91,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     for await (const event of await startPull(image, AbortSignal.timeout(pullTimeoutMs))) onProgress?.(event)
   }
 
-  const create = (spec: LaunchSpec, mounts: Docker.MountSettings[]) => {
-    const portKey = `${spec.port}/tcp`
-    return client.createContainer({
-      name: spec.name,
-      Image: spec.image,
-      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: {
-        ...spec.labels,
-        [root]: 'true',
-        [`${root}.port`]: String(spec.port),
-        [`${root}.mem_reservation_mb`]: String(spec.memReservationMb),
-        ...(spec.idleTimeoutSeconds ? { [`${root}.idle_timeout_seconds`]: String(spec.idleTimeoutSeconds) } : {}),
-        ...(spec.readinessPath ? { [`${root}.readiness_path`]: spec.readinessPath } : {}),
-        ...(spec.access === 'token' ? { [`${root}.access`]: 'token' } : {}),
-      },
-      ExposedPorts: { [portKey]: {} },
-      HostConfig: {
-        ...(reach.kind === 'published' ? { PortBindings: { [portKey]: [{ HostIp: publishHost, HostPort: '' }] } } : {}),
-        ...(options.network ? { NetworkMode: options.network } : {}),
-        NanoCpus: Math.round(spec.cpus * 1e9),
-        ...(spec.memReservationMb ? { MemoryReservation: spec.memReservationMb * 1024 * 1024 } : {}),
-        ...(spec.memLimitMb ? { Memory: spec.memLimitMb * 1024 * 1024 } : {}),
-        ...(spec.pidsLimit ? { PidsLimit: spec.pidsLimit } : {}),
-        ...(spec.readOnlyRootfs ? { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' } } : {}),
-        // An init process as PID 1 forwards signals and reaps zombies, so stops are prompt.
-        Init: true,
-        Privileged: false,
-        ...(capDrop.length ? { CapDrop: capDrop } : {}),
-        ...(noNewPrivileges ? { SecurityOpt: ['no-new-privileges:true'] } : {}),
-        // Lets a container reach the gateway by name (e.g. an input URL) on Linux too.
-        ExtraHosts: ['host.docker.internal:host-gateway'],
-        Mounts: mounts,
-      },
-      StopTimeout: stopTimeoutSeconds,
-      abortSignal: timeout(),
-    } as Docker.ContainerCreateOptions)
-  }
+  const creation = { root, reach, publishHost, capDrop, noNewPrivileges, stopTimeoutSeconds, ...(options.network ? { network: options.network } : {}) }
+  const create = (spec: LaunchSpec, mounts: VolumeMount[]) =>
+    client.createContainer({ ...createBody(spec, mounts, creation), abortSignal: timeout() } as Docker.ContainerCreateOptions)
 
   return {
     name: 'docker',

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js'
 import type { ContainerManager } from '../manager.js'
 import { reap } from './reaping.js'
+import { applyEngineEvent } from './engine-events.js'
 import { sleep } from '../sleep.js'
 
 /** Options for {@link startBackground}. */
@@ -44,7 +45,7 @@ async function followEvents(manager: ContainerManager, logger: Logger, signal: A
   while (!signal.aborted) {
     const connectedAt = Date.now()
     // Settle into a value at once, so a stream that breaks during the re-list is never an unhandled rejection.
-    const watching = manager.backend.watch!((event) => manager.applyEvent(event), signal).then(
+    const watching = manager.backend.watch!((event) => applyEngineEvent(manager, event, logger), signal).then(
       () => undefined,
       (err: unknown) => err,
     )

@@ -1,0 +1,36 @@
+import type { BackendEvent } from '../backend.js'
+import type { ContainerManager } from '../manager.js'
+import type { Logger } from '../logger.js'
+
+/**
+ * Apply one engine event to the gateway's view: routes of containers that stopped, started or
+ * vanished are re-read on their next request, and state of removed containers is dropped.
+ */
+export function applyEngineEvent(manager: ContainerManager, event: BackendEvent, logger: Logger): void {
+  switch (event.action) {
+    case 'destroy':
+      manager.routes.invalidate(event.name)
+      // Removed behind the gateway's back? Its named volumes would be left over.
+      manager.scheduleVolumePrune()
+      void manager.forget(event.id).catch((err: unknown) => logger.warn('cleanup failed', { id: event.id, error: String(err) }))
+      break
+    case 'die':
+    case 'stop':
+    case 'kill':
+    case 'oom':
+    case 'pause':
+      manager.routes.invalidate(event.name)
+      manager.readiness.reset(event.id)
+      break
+    case 'rename':
+      manager.routes.clear()
+      break
+    case 'start':
+    case 'unpause':
+    case 'restart':
+      manager.routes.invalidate(event.name)
+      break
+    default:
+    // exec_*, attach, health_status, …: nothing routing-relevant changed.
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The proxy's own answers when a container cannot serve a request: not running yet (a
+ * "please wait" page or 503), exited, failed, silent too long, or refusing connections. Every
+ * path and transport maps its failures here, so they all answer alike.
+ */
+import type { ContainerRecord } from '../backend.js'
+import { BackendUnavailableError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import { pleaseWaitResponse } from './please-wait.js'
+import type { ProxyDeps } from './proxy.js'
+
+/** A JSON error answer that is never cached. */
+export function json(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}
+
+function exitedResponse(record: ContainerRecord): Response {
+  const code = record.exitCode === undefined ? '' : ` with code ${record.exitCode}`
+  return json(502, 'container_exited', `Container "${record.name}" exited${code}; relaunch it to use it again`)
+}
+
+/** Answer for a container that is not (or no longer) serving. */
+export function unavailable(request: Request, record: ContainerRecord | undefined, name: string, deps: ProxyDeps): Response {
+  if (!record) {
+    const phase = deps.manager.launchPhase(name)
+    return pleaseWaitResponse(request, phase ? `"${name}" ${phase}` : `no container named "${name}" is running yet`, deps.pleaseWait)
+  }
+  if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
+  if (record.state === 'running') {
+    const failure = deps.manager.readiness.failure(record.id)
+    if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
+    return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+  }
+  return pleaseWaitResponse(request, `"${name}" is ${record.state}`, deps.pleaseWait)
+}
+
+/** The error an exchange ends with when its container sends no response headers in time. */
+export function headersTimeoutError(name: string, ms: number): UpstreamTimeoutError {
+  return new UpstreamTimeoutError(`"${name}" did not answer within ${ms} ms`)
+}
+
+/**
+ * The answer when an exchange failed before response headers arrived: 504 for a timeout,
+ * 499 when the client left, the container's state after a refused connection, else 502.
+ * Every transport maps its failures here, so all paths answer alike.
+ */
+export function upstreamFailure(request: Request, name: string, err: unknown, clientGone: boolean, deps: ProxyDeps): Response | Promise<Response> {
+  if (err instanceof UpstreamTimeoutError) return json(504, 'upstream_timeout', err.message)
+  if (clientGone) return json(499, 'client_closed', 'The client closed the request')
+  if (err instanceof UpstreamConnectError) return afterConnectFailure(request, name, deps)
+  deps.onError('upstream request failed', { container: name, error: String(err) })
+  return json(502, 'upstream_error', `The request to "${name}" failed before a response arrived`)
+}
+
+/** The upstream refused or dropped the connection: re-read the container to explain why. */
+export async function afterConnectFailure(request: Request, name: string, deps: ProxyDeps): Promise<Response> {
+  deps.manager.routes.invalidate(name)
+  let record: ContainerRecord | undefined
+  try {
+    record = await deps.manager.routes.refresh(name)
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) {
+      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+    }
+    throw err
+  }
+  if (record?.state === 'running') {
+    // Running but refusing: still starting (or failed). Do not cache it as a stable route.
+    deps.manager.routes.invalidate(name)
+    deps.manager.readiness.watch(record)
+  }
+  return unavailable(request, record, name, deps)
+}
