@@ -3,6 +3,15 @@
  * point under `/docker/<name>/` and cannot reach the parent app or other containers.
  */
 
+/** The origin of a URL as the URL standard serialises it (default port dropped); itself if unparsable. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
 /**
  * Rewrite a `Location` that points at the container itself — absolute to its upstream
  * origin, or root-relative — to the public prefix. Relative locations and ones already under
@@ -17,7 +26,8 @@ export function rewriteLocation(location: string, upstreamOrigin: string, prefix
     } catch {
       return location
     }
-    if (url.origin !== upstreamOrigin) return location
+    // Compared as URL origins, so `http://172.17.0.2:80` and `http://172.17.0.2` are the same.
+    if (url.origin !== upstreamOrigin && url.origin !== originOf(upstreamOrigin)) return location
     path = `${url.pathname}${url.search}${url.hash}`
   } else if (!location.startsWith('/') || location.startsWith('//')) {
     return location

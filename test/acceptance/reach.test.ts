@@ -49,6 +49,10 @@ if (await dockerReady('reach: network acceptance')) {
         expect(seen).toMatchObject({ method: 'GET', rawPath: '/seen', query: '?q=1' })
         expect(seen.headers['x-forwarded-prefix']).toBe(`/docker/${name}`)
         expect(await dockerCli('port', name)).toBe('')
+        // An absolute redirect to itself, built from the Host it was reached at (no ":80"), stays under the prefix.
+        const redirect = await fetch(`${gw.url}/docker/${name}/redirect?to=${encodeURIComponent('http://{host}/next?x=1')}`, { redirect: 'manual' })
+        expect(redirect.status).toBe(302)
+        expect(redirect.headers.get('location')).toBe(`/docker/${name}/next?x=1`)
         expect(await echoOverSocket(`${gw.url.replace(/^http/, 'ws')}/docker/${name}/socket`, 'over the bridge')).toBe('over the bridge')
 
         // Idle stop, then a request wakes it; Docker may hand out another address on start.

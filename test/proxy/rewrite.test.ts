@@ -19,6 +19,13 @@ describe('rewriteLocation', () => {
   ])('%s → %s', (location, expected) => {
     expect(rewriteLocation(location, origin, '/docker/app')).toBe(expected)
   })
+  it('matches the upstream origin with or without its default port', () => {
+    // Reached at a container address on port 80 (docker.reach "network"), apps redirect without ":80".
+    expect(rewriteLocation('http://172.17.0.2/login?x', 'http://172.17.0.2:80', '/docker/app')).toBe('/docker/app/login?x')
+    expect(rewriteLocation('http://172.17.0.2:80/login', 'http://172.17.0.2:80', '/docker/app')).toBe('/docker/app/login')
+    expect(rewriteLocation('http://[fd00::2]/a', 'http://[fd00::2]:80', '/docker/app')).toBe('/docker/app/a')
+    expect(rewriteLocation('http://172.17.0.2:8080/login', 'http://172.17.0.2:80', '/docker/app')).toBe('http://172.17.0.2:8080/login')
+  })
   it('only strips the upstream origin under hostname routing', () => {
     expect(rewriteLocation('/x', origin, '')).toBe('/x')
     expect(rewriteLocation('http://127.0.0.1:32768/y', origin, '')).toBe('/y')
