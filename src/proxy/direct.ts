@@ -1,7 +1,7 @@
 import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config.js'
 import { NAME_PATTERN } from '../api/schemas.js'
-import { forwardedRequestPairs, returnedResponsePairs, type HeaderPairs } from './headers.js'
+import { forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext, type HeaderPairs } from './headers.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { headersTimeoutError, upstreamFailure } from './answers.js'
 import type { UpstreamTimeoutError } from '../errors.js'
@@ -87,15 +87,14 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   const hostSuffix = config.hostSuffix
   const report = (err: unknown, route: DirectRoute) =>
     deps.onError('fast path failed', { container: route.name, error: String(err), stack: (err as Error)?.stack })
-  const requestHeaders = (route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient) =>
-    forwardedRequestPairs(incoming, {
-      clientAddress: client.address,
-      host: client.host,
-      proto: client.proto,
-      prefix: route.prefix,
-      trustProxy: deps.trustProxy,
-      strippedCookies: deps.strippedCookies,
-    })
+  const forwarding = (route: DirectRoute, client: DirectClient): ForwardingContext => ({
+    clientAddress: client.address,
+    host: client.host,
+    proto: client.proto,
+    prefix: route.prefix,
+    trustProxy: deps.trustProxy,
+    strippedCookies: deps.strippedCookies,
+  })
   return {
     headersTimeoutMs: deps.headersTimeoutMs,
     route(method, rawUrl, host) {
@@ -111,7 +110,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       if (!manager.readiness.isReady(record.id)) return undefined
       return { name, record, origin: record.upstream, path: rawUrl.slice(slash), prefix: `${config.proxyPrefix}/${name}` }
     },
-    requestHeaders,
+    requestHeaders(route, incoming, client) {
+      return forwardedRequestPairs(incoming, forwarding(route, client))
+    },
     responseHeaders(route, upstream) {
       return returnedResponsePairs(upstream, route.origin, route.prefix)
     },
@@ -126,11 +127,11 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     },
     async forward(route, request, client) {
       const started = performance.now()
-      const headers = new Headers(requestHeaders(route, request.headers, client))
-      const forwarding = { name: route.name, prefix: route.prefix, pathAndQuery: route.path, upstreamUrl: `${route.origin}${route.path}`, headers }
+      const headers = upstreamRequestHeaders(request.headers, forwarding(route, client))
+      const exchange = { name: route.name, prefix: route.prefix, pathAndQuery: route.path, upstreamUrl: `${route.origin}${route.path}`, headers }
       let response: Response
       try {
-        response = await forwardRequest(request, route.record as RunningRecord, forwarding, deps)
+        response = await forwardRequest(request, route.record as RunningRecord, exchange, deps)
       } catch (err) {
         report(err, route)
         const { status, body } = toErrorResponse(err)

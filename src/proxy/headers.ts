@@ -66,14 +66,7 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
     }
     out.push([name, value])
   }
-  const trusted = (name: string) => (ctx.trustProxy ? fields.get(name) : undefined)
-  const priorFor = trusted('x-forwarded-for')
-  const forwardedFor = priorFor && ctx.clientAddress ? `${priorFor}, ${ctx.clientAddress}` : priorFor || ctx.clientAddress
-  if (forwardedFor) out.push(['x-forwarded-for', forwardedFor])
-  out.push(['x-forwarded-host', trusted('x-forwarded-host') || ctx.host])
-  out.push(['x-forwarded-proto', trusted('x-forwarded-proto') || ctx.proto])
-  const prefix = `${(trusted('x-forwarded-prefix') ?? '').replace(/\/+$/, '')}${ctx.prefix}`
-  if (prefix) out.push(['x-forwarded-prefix', prefix])
+  out.push(...forwardedFields((name) => (ctx.trustProxy ? fields.get(name) : undefined), ctx))
   // Any other X-Forwarded-* the client sent passes through unchanged.
   for (const [name, value] of fields) {
     if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named)) out.push([name, value])
@@ -84,9 +77,42 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
 /** The `X-Forwarded-*` headers the gateway sets itself. */
 const FORWARDED_OWN = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix'])
 
-/** Build the headers sent upstream: client headers minus hop-by-hop and `Host`, plus `X-Forwarded-*`. */
+/**
+ * The `X-Forwarded-*` fields the gateway sets: the client's address appended to a trusted chain,
+ * and the public host, scheme and prefix. `trusted` reads the client's own value, when trusted.
+ */
+function forwardedFields(trusted: (name: string) => string | undefined, ctx: ForwardingContext): HeaderPairs {
+  const fields: HeaderPairs = []
+  const priorFor = trusted('x-forwarded-for')
+  const forwardedFor = priorFor && ctx.clientAddress ? `${priorFor}, ${ctx.clientAddress}` : priorFor || ctx.clientAddress
+  if (forwardedFor) fields.push(['x-forwarded-for', forwardedFor])
+  fields.push(['x-forwarded-host', trusted('x-forwarded-host') || ctx.host])
+  fields.push(['x-forwarded-proto', trusted('x-forwarded-proto') || ctx.proto])
+  const prefix = `${(trusted('x-forwarded-prefix') ?? '').replace(/\/+$/, '')}${ctx.prefix}`
+  if (prefix) fields.push(['x-forwarded-prefix', prefix])
+  return fields
+}
+
+/**
+ * The headers sent upstream, by the rules of {@link forwardedRequestPairs}, applied to a copy of
+ * the client's `Headers` with the runtime's own operations: cheaper per request than rebuilding
+ * them pair by pair.
+ */
 export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext): Headers {
-  return new Headers(forwardedRequestPairs(incoming, ctx))
+  const headers = new Headers(incoming)
+  const named = connectionTokens(incoming.get('connection') ?? undefined)
+  for (const name of HOP_BY_HOP) headers.delete(name)
+  if (named) for (const name of named) headers.delete(name)
+  headers.delete('host')
+  const cookie = headers.get('cookie')
+  if (cookie !== null) {
+    const kept = stripCookies(cookie, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
+    if (kept) headers.set('cookie', kept)
+    else headers.delete('cookie')
+  }
+  for (const name of FORWARDED_OWN) headers.delete(name)
+  for (const [name, value] of forwardedFields((name) => (ctx.trustProxy ? (incoming.get(name) ?? undefined) : undefined), ctx)) headers.set(name, value)
+  return headers
 }
 
 /**
@@ -114,8 +140,21 @@ export function returnedResponsePairs(upstream: Iterable<[string, string]>, upst
 
 /**
  * Headers returned to the client: upstream headers minus hop-by-hop ones, with `Location`
- * and `Set-Cookie` kept inside the container's prefix.
+ * and `Set-Cookie` kept inside the container's prefix. The same rules as
+ * {@link returnedResponsePairs}, applied to a copy of the upstream's `Headers` with the runtime's
+ * own operations: cheaper per request than rebuilding them pair by pair.
  */
 export function downstreamResponseHeaders(upstream: Headers, upstreamOrigin: string, prefix: string): Headers {
-  return new Headers(returnedResponsePairs(upstream, upstreamOrigin, prefix))
+  const headers = new Headers(upstream)
+  const named = connectionTokens(headers.get('connection') ?? undefined)
+  for (const name of HOP_BY_HOP) headers.delete(name)
+  if (named) for (const name of named) headers.delete(name)
+  const location = headers.get('location')
+  if (location !== null) headers.set('location', rewriteLocation(location, upstreamOrigin, prefix))
+  const cookies = headers.getSetCookie()
+  if (cookies.length) {
+    headers.delete('set-cookie')
+    for (const cookie of cookies) headers.append('set-cookie', scopeSetCookie(cookie, prefix))
+  }
+  return headers
 }

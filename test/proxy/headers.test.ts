@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { downstreamResponseHeaders, forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext } from '../../src/proxy/headers.js'
+
+/** Headers as sorted pairs, the way both builders are compared. */
+const sorted = (pairs: Iterable<[string, string]>) => [...new Headers([...pairs])]
+
+describe('header policy: the pair builders (Node fast path) and the Headers builders agree', () => {
+  const contexts: ForwardingContext[] = [
+    { clientAddress: '10.0.0.9', host: 'gw.example:8000', proto: 'http', prefix: '/docker/app', trustProxy: false, strippedCookies: new Set(['sessionid']) },
+    { clientAddress: '10.0.0.9', host: 'gw.example', proto: 'https', prefix: '/viz/docker/app', trustProxy: true },
+    { host: 'gw.example', proto: 'http', prefix: '', trustProxy: true },
+  ]
+  const requests: [string, string][][] = [
+    [['host', 'gw.example'], ['accept', 'text/html'], ['user-agent', 'ua']],
+    [
+      ['host', 'gw.example'], ['connection', 'keep-alive, X-Secret, x-forwarded-extra'], ['x-secret', 's'], ['keep-alive', 'timeout=5'],
+      ['te', 'trailers'], ['upgrade', 'h2c'], ['proxy-authorization', 'Basic x'], ['expect', '100-continue'],
+      ['cookie', 'sessionid=parent; theme=dark; hde_access_app=tok'], ['accept', 'a'], ['accept', 'b'],
+      ['x-forwarded-for', '1.1.1.1, 2.2.2.2'], ['x-forwarded-host', 'outer.example'], ['x-forwarded-proto', 'https'],
+      ['x-forwarded-prefix', '/outer/'], ['x-forwarded-port', '443'], ['x-forwarded-extra', 'hop'],
+    ],
+    [['cookie', 'sessionid=only'], ['x-forwarded-for', ''], ['x-forwarded-host', '']],
+  ]
+  for (const [i, ctx] of contexts.entries()) {
+    for (const [j, request] of requests.entries()) {
+      it(`request ${j} in context ${i}`, () => {
+        const incoming = new Headers(request)
+        const fromPairs = sorted(forwardedRequestPairs(incoming, ctx))
+        expect([...upstreamRequestHeaders(incoming, ctx)]).toEqual(fromPairs)
+        // What the policy promises, whichever builder ran.
+        const names = fromPairs.map(([name]) => name)
+        for (const hop of ['host', 'connection', 'keep-alive', 'te', 'upgrade', 'proxy-authorization', 'expect', 'x-secret', 'x-forwarded-extra']) expect(names).not.toContain(hop)
+        expect(new Headers(fromPairs).get('x-forwarded-prefix')).toBe(ctx.trustProxy && j === 1 ? `/outer${ctx.prefix}` : ctx.prefix || null)
+      })
+    }
+  }
+
+  it('strips parent-app and access cookies the same way', () => {
+    const ctx = contexts[0]!
+    const incoming = new Headers([['cookie', 'sessionid=parent; theme=dark; hde_access_app=tok']])
+    expect(upstreamRequestHeaders(incoming, ctx).get('cookie')).toBe('theme=dark')
+    expect(new Headers(forwardedRequestPairs(incoming, ctx)).get('cookie')).toBe('theme=dark')
+  })
+
+  const responses: [string, string][][] = [
+    [['content-type', 'text/plain'], ['content-length', '2']],
+    [
+      ['connection', 'keep-alive, X-Internal'], ['keep-alive', 'timeout=5'], ['x-internal', '1'], ['transfer-encoding', 'chunked'],
+      ['location', 'http://172.17.0.2:80/next?q=1'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2'], ['content-type', 'text/html'],
+    ],
+    [['location', '/login'], ['trailer', 'x-checksum'], ['proxy-authenticate', 'Basic']],
+  ]
+  for (const [j, response] of responses.entries()) {
+    it(`response ${j}`, () => {
+      const upstream = new Headers(response)
+      const fromPairs = sorted(returnedResponsePairs(upstream, 'http://172.17.0.2:80', '/docker/app'))
+      const fromHeaders = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
+      expect([...fromHeaders]).toEqual(fromPairs)
+      expect(fromHeaders.getSetCookie()).toEqual(new Headers(fromPairs).getSetCookie())
+      for (const hop of ['connection', 'keep-alive', 'x-internal', 'transfer-encoding', 'trailer', 'proxy-authenticate']) expect(fromHeaders.has(hop)).toBe(false)
+    })
+  }
+
+  it('keeps Location and Set-Cookie inside the prefix', () => {
+    const upstream = new Headers([['location', 'http://172.17.0.2:80/next'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2']])
+    const headers = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
+    expect(headers.get('location')).toBe('/docker/app/next')
+    expect(headers.getSetCookie()).toEqual(['a=1; Path=/docker/app/', 'b=2; Path=/docker/app/'])
+  })
+})
