@@ -5,6 +5,7 @@
  *   nginx    — Debian nginx-light as a reverse proxy with upstream keep-alive
  *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
  *   node/bun — this gateway on Node and on Bun
+ *   bun-bare — for small GETs only: Bun.serve + fetch with no gateway logic, Bun's own floor
  * Every proxy reaches the container at the same address: the gateways run with
  * `docker.reach: "network"`, and nginx and configurable-http-proxy point at the same bridge address.
  * Load loops are bounded in time. Results: bench/results/<time>.json and bench/results/latest.md.
@@ -20,6 +21,7 @@ import { memory } from '../src/backends/memory.js'
 import { RouteTable } from '../src/route-table.js'
 import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
+import { cpuPerRequest, type CpuShare } from './cpu.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
@@ -33,6 +35,7 @@ interface Contestant {
   pid?: number
 }
 interface Result {
+  requests: number
   rps: number
   p50: number
   p99: number
@@ -92,6 +95,15 @@ async function startChp(upstream: string): Promise<Contestant> {
   return { name: 'chp', base, pid: child.pid! }
 }
 
+async function startBareBun(upstream: string): Promise<Contestant> {
+  const port = await freePort()
+  const child = spawn(join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'bench/bare-bun.ts'), String(port), `http://${upstream}`, '/docker/bench'], { stdio: 'ignore' })
+  children.push(child)
+  const base = `http://127.0.0.1:${port}/docker/bench`
+  await waitFor(`${base}/`)
+  return { name: 'bun-bare', base, pid: child.pid! }
+}
+
 /** A wrk duration in its own units (us, ms, s), as milliseconds. */
 const millis = (text: string) => {
   const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text) ?? []
@@ -109,6 +121,7 @@ async function load(url: string, options: { method?: string; body?: Buffer } = {
   const count = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0)
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((sum, n) => sum + Number(n), 0) ?? 0
   return {
+    requests: count(/(\d+) requests in/),
     rps: Math.round(count(/Requests\/sec:\s+([\d.]+)/)),
     p50: Math.round(millis(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '') * 100) / 100,
     p99: Math.round(millis(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '') * 100) / 100,
@@ -136,7 +149,7 @@ async function wsEcho(url: string): Promise<Result> {
   }))
   latencies.sort((a, b) => a - b)
   const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100
-  return { rps: Math.round(latencies.length / SECONDS), p50: at(0.5), p99: at(0.99), errors: 0 }
+  return { requests: latencies.length, rps: Math.round(latencies.length / SECONDS), p50: at(0.5), p99: at(0.99), errors: 0 }
 }
 
 async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gatewayMs: number; dockerMs: number }> {
@@ -185,6 +198,8 @@ function lookupNs(count: number): number {
 }
 
 const results: Record<string, Record<string, Result>> = {}
+/** CPU per request of each contestant for small GETs. */
+const cpu: Record<string, CpuShare> = {}
 const docker = new Docker()
 try {
   // Node runs the compiled package, as in production (no TypeScript loader in the request path).
@@ -204,17 +219,25 @@ try {
     { name: 'node', base: `${gwNode.url}/docker/bench`, pid: gwNode.pid },
     { name: 'bun', base: `${gwBun.url}/docker/bench`, pid: gwBun.pid },
   ]
+  const container = docker.getContainer('bench')
+  const smallGet = async (c: Contestant) => {
+    await load(`${c.base}/`) // warm-up, not reported
+    const { result, cpu: share } = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
+    cpu[c.name] = share
+    return result
+  }
   const post = Buffer.alloc(64 * 1024, 97)
   for (const c of contestants) {
     console.error(`measuring ${c.name}…`)
-    await load(`${c.base}/`) // warm-up, not reported
     results[c.name] = {
-      'small GET': await load(`${c.base}/`),
+      'small GET': await smallGet(c),
       '1 MB GET': await load(`${c.base}/bytes?n=1048576`),
       '64 KB POST echo': await load(`${c.base}/raw/echo`, { method: 'POST', body: post }),
       'WebSocket echo': await wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`),
     }
   }
+  console.error('measuring bun-bare…')
+  const floor = await smallGet(await startBareBun(upstream))
   const cold = await coldStart(gwNode, docker)
   // An upload answered with a short summary, then an echo: 1 GB up and the same 1 GB back down at once.
   const rss = {
@@ -240,6 +263,19 @@ try {
   }
   lines.push(
     '',
+    `CPU per small GET, in µs: the proxy's own processes, the container, and the whole machine (load generator and kernel included). "At full machine" is the req/s the same costs would give with every core busy (${cpus().length} cores × 1 s ÷ machine µs per request).`,
+    '',
+    '| contestant | req/s | proxy µs | container µs | machine µs | machine busy | at full machine |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  )
+  for (const [name, share] of Object.entries(cpu)) {
+    const rps = name === 'bun-bare' ? floor.rps : results[name]!['small GET']!.rps
+    const full = share.machineUs ? Math.round((cpus().length * 1e6) / share.machineUs) : 0
+    lines.push(`| ${name} | ${rps} | ${share.proxyUs} | ${share.containerUs} | ${share.machineUs} | ${share.busyPercent}% | ${full} |`)
+  }
+  lines.push(
+    '',
+    `bun-bare is Bun.serve handing each request to fetch with no gateway logic (bench/bare-bun.ts): the least a Bun proxy costs here. Small GET ${floor.rps} req/s, p99 ${floor.p99} ms, ${ratio(floor.rps, results.nginx!['small GET']!.rps)}× nginx.`,
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
@@ -250,7 +286,7 @@ try {
   console.log(report)
   await mkdir(join(ROOT, 'bench/results'), { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  await writeFile(join(ROOT, `bench/results/${stamp}.json`), JSON.stringify({ results, cold, rss, lookup, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version } }, null, 2))
+  await writeFile(join(ROOT, `bench/results/${stamp}.json`), JSON.stringify({ results, cpu, floor, cold, rss, lookup, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version } }, null, 2))
   await writeFile(join(ROOT, 'bench/results/latest.md'), `${report}\n`)
   await gwNode.stop()
   await gwBun.stop()
