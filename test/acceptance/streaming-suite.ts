@@ -254,10 +254,12 @@ export function streamingSuite(runtime: Runtime): void {
       for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) received += part.length
       expect(received).toBe(size)
       const grown = (await peakRss(gw.pid)) - before
-      // A buffering proxy would grow by the whole 256 MB (twice). Node stays within a few MB;
-      // Bun's fetch and server keep up to ~90 MB of transfer buffers here (measured, more under
-      // parallel load), so its bound is looser. The benchmark reports both for a 1 GB upload.
-      expect(grown).toBeLessThan((runtime === 'bun' ? 128 : 48) * 1024 * 1024)
+      // A buffering proxy would grow by the whole 256 MB (twice). Node usually stays within a few
+      // MB, but freed buffers are returned at the collector's pace: under the parallel load of a
+      // full test run it has reached 48 MB, so its bound is the benchmark's 64 MB target. Bun's
+      // fetch and server keep up to ~90 MB of transfer buffers here (measured, more under parallel
+      // load), so its bound is looser. The benchmark reports both for a 1 GB upload.
+      expect(grown).toBeLessThan((runtime === 'bun' ? 128 : 64) * 1024 * 1024)
     })
 
     it('does not buffer a large response for a slow client', async () => {
