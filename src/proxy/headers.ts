@@ -25,8 +25,12 @@ function connectionTokens(value: string | undefined): ReadonlySet<string> | unde
   // The usual values name no other header.
   const plain = value.toLowerCase()
   if (plain === 'keep-alive' || plain === 'close') return undefined
-  return new Set(value.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean))
+  // A token that is not a valid field name cannot name a header (and `Headers.delete` would throw on it).
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()).filter((token) => FIELD_NAME.test(token)))
 }
+
+/** A field name as RFC 9110 §5.1 allows it (a `token`), lower-cased. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
 
 /** What the proxy knows about the client side of a request. */
 export interface ForwardingContext {
@@ -47,7 +51,8 @@ export interface ForwardingContext {
 /**
  * The header pairs sent upstream: the client's minus hop-by-hop ones and `Host`, plus
  * `X-Forwarded-*`, without the gateway's access cookies or the parent app's named cookies.
- * Both the general path and the Node fast path build their upstream headers here.
+ * The Node fast path builds its upstream headers here; {@link upstreamRequestHeaders} applies
+ * the same rules to Web `Headers`.
  */
 export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx: ForwardingContext): HeaderPairs {
   const fields = new Map<string, string>()

@@ -20,6 +20,8 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['x-forwarded-prefix', '/outer/'], ['x-forwarded-port', '443'], ['x-forwarded-extra', 'hop'],
     ],
     [['cookie', 'sessionid=only'], ['x-forwarded-for', ''], ['x-forwarded-host', '']],
+    // Tokens that are no field name cannot name a header; they must not break either builder.
+    [['connection', 'keep-alive, x y, @, , X-Secret'], ['x-secret', 's'], ['accept', '*/*']],
   ]
   for (const [i, ctx] of contexts.entries()) {
     for (const [j, request] of requests.entries()) {
@@ -49,6 +51,7 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['location', 'http://172.17.0.2:80/next?q=1'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2'], ['content-type', 'text/html'],
     ],
     [['location', '/login'], ['trailer', 'x-checksum'], ['proxy-authenticate', 'Basic']],
+    [['connection', 'close, bad name, X-Internal'], ['x-internal', '1'], ['content-type', 'text/plain']],
   ]
   for (const [j, response] of responses.entries()) {
     it(`response ${j}`, () => {
