@@ -141,7 +141,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now()
     const response = await proxyRequest(c, target, proxyDeps)
     const seconds = (performance.now() - started) / 1000
-    const known = await manager.routes.lookup(target.name).then(Boolean, () => false)
+    // The exchange has just looked the name up, so the route cache usually answers; a name it
+    // dropped meanwhile (e.g. a container refusing connections) is looked up again.
+    const known = manager.routes.peek(target.name) !== undefined || (await manager.routes.lookup(target.name).then(Boolean, () => false))
     observe(target.name, known, c.req.method, target.path || '/', response.status, seconds)
     return response
   }

@@ -27,7 +27,7 @@ export function rewriteLocation(location: string, upstreamOrigin: string, prefix
       return location
     }
     // Compared as URL origins, so `http://172.17.0.2:80` and `http://172.17.0.2` are the same.
-    if (url.origin !== upstreamOrigin && url.origin !== originOf(upstreamOrigin)) return location
+    if (url.origin !== originOf(upstreamOrigin)) return location
     path = `${url.pathname}${url.search}${url.hash}`
   } else if (!location.startsWith('/') || location.startsWith('//')) {
     return location
