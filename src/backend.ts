@@ -107,6 +107,11 @@ export interface BackendEvent {
   id: string
   /** Container name after the event. */
   name: string
+  /**
+   * When it happened, in milliseconds since the epoch by the engine's clock (the clock of
+   * {@link ContainerRecord.startedAt}). Lets a late report be told from a current one.
+   */
+  time?: number
 }
 
 /** Options for {@link Backend.logs}. */

@@ -221,10 +221,13 @@ export class ContainerManager {
     if (!this.backend.stop) throw new BackendError(`The ${this.backend.name} backend cannot stop containers`)
     await this.#stopped.mark(record.id)
     await this.backend.stop(record.name)
-    this.routes.invalidate(record.name)
-    this.readiness.reset(record.id)
     this.#metrics.stops.inc({ reason: 'idle' })
     this.#logger.info('stopped', { name: record.name, reason: 'idle' })
+    // The engine may answer the stop after a request has already woken the container again;
+    // then its route and readiness belong to the new start and stay.
+    if (this.#waking.has(record.name) || !(await this.#stopped.has(record.id))) return
+    this.routes.invalidate(record.name)
+    this.readiness.reset(record.id)
   }
 
   /**

@@ -1,39 +1,19 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { memory, type MemoryBackend } from '../src/backends/memory.js'
-import type { ConfigInput } from '../src/config.js'
+import { describe, expect, it } from 'vitest'
+import { memory } from '../src/backends/memory.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { fileStore } from '../src/stores/file.js'
-import { reap } from '../src/lifecycle/reaping.js'
 import { HistoryRecorder } from '../src/lifecycle/history.js'
 import { memoryStore, type ContainerStore } from '../src/store.js'
-import { useTestUpstream } from './helpers/upstream.js'
+import { useMemoryGateways } from './helpers/memory-gateway.js'
 
-const shared = useTestUpstream()
+const { shared, gateways, setup } = useMemoryGateways()
 const client = shared.client
 
 type Json = Record<string, any>
-
-const gateways: { close(): Promise<void> }[] = []
-afterAll(async () => {
-  for (const gateway of gateways) await gateway.close()
-})
-
-function setup(config: ConfigInput = {}, options: { store?: ContainerStore; backend?: MemoryBackend; background?: boolean } = {}) {
-  const backend = options.backend ?? memory({ upstreams: () => shared.upstream.url })
-  const gateway = createGateway({ backend, config, fetch: client, logger: silentLogger, background: options.background ?? false, ...(options.store ? { store: options.store } : {}) })
-  gateways.push(gateway)
-  const app = gateway.app
-  const launch = async (body: Json) => {
-    const res = await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
-    return { status: res.status, body: (await res.json()) as Json }
-  }
-  const show = async (name: string) => (await (await app.request(`/api/containers/${name}`)).json()) as Json
-  return { backend, gateway, app, launch, show, manager: gateway.manager }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -143,55 +123,6 @@ describe('purge', () => {
     expect((await manager.list()).map((r) => r.name)).toEqual(['l3'])
     expect((await purge({})).status).toBe(400)
     expect((await purge({ inactiveSeconds: -1 })).status).toBe(400)
-  })
-})
-
-describe('idle reaping and scale-to-zero', () => {
-  it('removes containers idle past their own timeout', async () => {
-    const { launch, manager } = setup()
-    await launch({ name: 'short', idleTimeoutSeconds: 1 })
-    await launch({ name: 'forever' })
-    expect(await reap(manager, silentLogger)).toEqual([])
-    await sleep(1_100)
-    expect(await reap(manager, silentLogger)).toEqual(['short'])
-    expect((await manager.list()).map((r) => r.name)).toEqual(['forever'])
-  })
-
-  it('stops idle containers with action stop, and the next request wakes them', async () => {
-    const { app, launch, show, manager, backend } = setup({ idle: { timeoutSeconds: 1, action: 'stop', checkIntervalSeconds: 3600 } }, { background: true })
-    await launch({ name: 'sleepy' })
-    await sleep(1_100)
-    expect(await reap(manager, silentLogger)).toEqual(['sleepy'])
-    expect((await show('sleepy')).status).toBe('stopped')
-    const waiting = await app.request('/docker/sleepy/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
-    expect(waiting.status).toBe(503)
-    expect(await waiting.text()).toContain('waking up')
-    let res: Response | undefined
-    for (let i = 0; i < 50; i++) {
-      res = await app.request('/docker/sleepy/')
-      if (res.status === 200) break
-      await sleep(20)
-    }
-    expect(res?.status).toBe(200)
-    expect(backend.calls.start).toBe(1)
-    // A container that exited on its own (the engine reports it) is not restarted.
-    await launch({ name: 'crashed' })
-    expect((await app.request('/docker/crashed/')).status).toBe(200)
-    backend.setState('crashed', 'exited', 1)
-    const crashed = await app.request('/docker/crashed/')
-    expect(crashed.status).toBe(502)
-    expect(((await crashed.json()) as Json).error.message).toContain('exited with code 1')
-    expect(backend.calls.start).toBe(1)
-  })
-
-  it('starts a stopped container exactly once for 200 concurrent first requests, and serves them all', async () => {
-    const { app, launch, manager, backend } = setup({ idle: { action: 'stop' } })
-    await launch({ name: 'cold' })
-    await manager.scaleToZero((await manager.get('cold'))!)
-    backend.setStartDelay(200)
-    const responses = await Promise.all(Array.from({ length: 200 }, () => app.request('/docker/cold/', { headers: { prefer: 'wait=10' } })))
-    expect(backend.calls.start).toBe(1)
-    expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200))
   })
 })
 

@@ -12,6 +12,16 @@ import { mapDockerError, statusOf } from './docker-errors.js'
 
 export { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions }
 
+/** One message of the engine's event stream, as far as the gateway reads it. */
+interface DockerEvent {
+  Action?: string
+  Actor?: { ID?: string; Attributes?: Record<string, string> }
+  /** Seconds since the epoch. */
+  time?: number
+  /** Nanoseconds since the epoch. */
+  timeNano?: number
+}
+
 /**
  * A backend driving a Docker Engine through dockerode. The only module that imports dockerode.
  *
@@ -232,10 +242,12 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         client.modem.followProgress(
           stream,
           (err: unknown) => (err && !signal.aborted ? reject(mapDockerError(err, apiTimeoutMs)) : resolve()),
-          (event: { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } }) => {
+          (event: DockerEvent) => {
             const id = event.Actor?.ID
             const eventName = event.Actor?.Attributes?.name
-            if (event.Action && id && eventName) onEvent({ action: event.Action, id, name: eventName } satisfies BackendEvent)
+            if (!event.Action || !id || !eventName) return
+            const time = event.timeNano ? event.timeNano / 1e6 : event.time ? event.time * 1000 : undefined
+            onEvent({ action: event.Action, id, name: eventName, ...(time ? { time } : {}) } satisfies BackendEvent)
           },
         )
       })

@@ -26,6 +26,11 @@ export interface MemoryBackend extends Backend {
   endWatches(): void
   /** Make `start` take this long (to test concurrent wakes). */
   setStartDelay(ms: number): void
+  /**
+   * Make `stop` answer this long after the container has exited, as an engine whose answer
+   * arrives late (to test a wake while the stop is still being answered).
+   */
+  setStopDelay(ms: number): void
   /** How many engine calls were made, by method. */
   readonly calls: Record<string, number>
 }
@@ -48,6 +53,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
   let unavailable = false
   let sequence = 0
   let startDelayMs = 0
+  let stopDelayMs = 0
   const watchers = new Set<(event: BackendEvent) => void>()
   const endings = new Set<() => void>()
   const emit = (event: BackendEvent) => {
@@ -91,7 +97,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         ...(upstream ? { upstream } : {}),
       }
       entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n`, upstream })
-      emit({ action: 'start', id: record.id, name: spec.name })
+      emit({ action: 'start', id: record.id, name: spec.name, time: Date.now() })
       return copy(record)
     },
     async inspect(name) {
@@ -108,7 +114,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       const entry = entries.get(name)
       if (!entry) return false
       entries.delete(name)
-      emit({ action: 'destroy', id: entry.record.id, name })
+      emit({ action: 'destroy', id: entry.record.id, name, time: Date.now() })
       return true
     },
     async start(name) {
@@ -120,7 +126,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         entry.record.startedAt = new Date().toISOString()
         delete entry.record.exitCode
         if (entry.upstream) entry.record.upstream = entry.upstream
-        emit({ action: 'start', id: entry.record.id, name })
+        emit({ action: 'start', id: entry.record.id, name, time: Date.now() })
       }
       return copy(entry.record)
     },
@@ -131,7 +137,8 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       entry.record.state = 'exited'
       entry.record.exitCode = 0
       delete entry.record.upstream
-      emit({ action: 'die', id: entry.record.id, name })
+      emit({ action: 'die', id: entry.record.id, name, time: Date.now() })
+      if (stopDelayMs) await new Promise((r) => setTimeout(r, stopDelayMs))
     },
     watch(onEvent, signal) {
       call('watch')
@@ -171,8 +178,8 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       if (state !== 'running') delete record.upstream
       else if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
       // Report the change as an engine would.
-      if (wasRunning && state !== 'running') emit({ action: 'die', id: record.id, name })
-      if (!wasRunning && state === 'running') emit({ action: 'start', id: record.id, name })
+      if (wasRunning && state !== 'running') emit({ action: 'die', id: record.id, name, time: Date.now() })
+      if (!wasRunning && state === 'running') emit({ action: 'start', id: record.id, name, time: Date.now() })
     },
     emit,
     endWatches() {
@@ -180,6 +187,9 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
     },
     setStartDelay(ms) {
       startDelayMs = ms
+    },
+    setStopDelay(ms) {
+      stopDelayMs = ms
     },
     writeLog(name, text) {
       mustGet(name).log += text

@@ -19,6 +19,8 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
     case 'kill':
     case 'oom':
     case 'pause':
+      // A late report of a stop from before the container's current start changes nothing.
+      if (predatesCurrentStart(manager, event)) break
       manager.routes.invalidate(event.name)
       manager.readiness.reset(event.id)
       break
@@ -33,4 +35,14 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
     default:
     // exec_*, attach, health_status, …: nothing routing-relevant changed.
   }
+}
+
+/**
+ * Whether the event happened before the cached record of its container last started: the
+ * engine's report of a stop that a wake has already undone, delivered late.
+ */
+function predatesCurrentStart(manager: ContainerManager, event: BackendEvent): boolean {
+  const current = manager.routes.peek(event.name)
+  if (event.time === undefined || current?.id !== event.id || !current.startedAt) return false
+  return event.time < Date.parse(current.startedAt)
 }

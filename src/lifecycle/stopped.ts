@@ -6,7 +6,8 @@ import type { ContainerStore } from '../store.js'
  */
 export class StoppedByGateway {
   readonly #stopped = new Set<string>()
-  readonly #loaded = new Set<string>()
+  /** Ids read from the store, or being read: concurrent first callers share one read. */
+  readonly #loaded = new Map<string, Promise<void>>()
   readonly #store: ContainerStore
 
   constructor(store: ContainerStore) {
@@ -15,10 +16,18 @@ export class StoppedByGateway {
 
   /** Whether the gateway stopped this container. */
   async has(id: string): Promise<boolean> {
-    if (!this.#loaded.has(id)) {
-      this.#loaded.add(id)
-      if ((await this.#store.readMeta(id)).stoppedByGateway) this.#stopped.add(id)
+    let loading = this.#loaded.get(id)
+    if (!loading) {
+      loading = this.#store.readMeta(id).then((meta) => {
+        if (meta.stoppedByGateway && this.#loaded.get(id) === loading) this.#stopped.add(id)
+      })
+      this.#loaded.set(id, loading)
+      // A failed read is tried again by the next caller.
+      loading.catch(() => {
+        if (this.#loaded.get(id) === loading) this.#loaded.delete(id)
+      })
     }
+    await loading
     return this.#stopped.has(id)
   }
 
@@ -26,12 +35,13 @@ export class StoppedByGateway {
   async mark(id: string): Promise<void> {
     await this.#store.writeMeta(id, { stoppedByGateway: true })
     this.#stopped.add(id)
-    this.#loaded.add(id)
+    this.#loaded.set(id, Promise.resolve())
   }
 
   /** The container runs again. */
   async unmark(id: string): Promise<void> {
     this.#stopped.delete(id)
+    this.#loaded.set(id, Promise.resolve())
     await this.#store.writeMeta(id, { stoppedByGateway: false })
   }
 

@@ -1,14 +1,15 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
-import { BackendUnavailableError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import { UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
 import type { ContainerManager } from '../manager.js'
 import type { UpstreamFetch } from '../upstream.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { pleaseWaitResponse, type PleaseWaitOptions } from './please-wait.js'
-import { afterConnectFailure, headersTimeoutError, json, unavailable, upstreamFailure } from './answers.js'
-import { checkProxyAccess, type AuthorizeHook } from './access-check.js'
-import { onStreamEnd, requestedWaitMs } from './track.js'
+import type { PleaseWaitOptions } from './please-wait.js'
+import { afterConnectFailure, headersTimeoutError, json, upstreamFailure } from './answers.js'
+import type { AuthorizeHook } from './access-check.js'
+import { resolveContainer } from './resolve.js'
+import { onStreamEnd } from './track.js'
 import { isWebSocketUpgrade, offeredProtocols, type WebSocketProxy } from './websocket.js'
 
 /** Everything the proxy handler needs; supplied by `createGateway`. */
@@ -62,41 +63,11 @@ export function parseProxyPath(pathname: string, publicProxyPrefix: string): Pro
  * engine trouble: those become 502/503/504 answers with a reason.
  */
 export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<Response> {
+  const resolved = await resolveContainer(c, target, deps)
+  if (resolved instanceof Response) return resolved
+  const record = resolved
   const request = c.req.raw
   const { name } = target
-  const { manager } = deps
-  const waitMs = requestedWaitMs(request.headers, deps.maxWaitSeconds)
-  const waitUntil = Date.now() + waitMs
-  let record: ContainerRecord | undefined
-  try {
-    record = await manager.routes.lookup(name)
-    if (record) {
-      // Access first: nobody wakes or reaches a container they may not use.
-      const refusal = await checkProxyAccess(c, record, target.prefix, manager.access, deps.authorize)
-      if (refusal) return refusal
-    }
-    if (record && record.state !== 'running' && (await manager.isWakeable(record))) {
-      // Scale from zero: one start however many requests arrive (single-flight per name).
-      const waking = manager.wake(name)
-      waking.catch((err: unknown) => deps.onError('wake failed', { container: name, error: String(err) }))
-      if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
-      record = await waking
-    }
-  } catch (err) {
-    if (err instanceof BackendUnavailableError) {
-      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
-    }
-    throw err
-  }
-  if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
-  if (waitMs && !manager.readiness.isReady(record.id)) {
-    // The client asked to be held (`Prefer: wait=N`) rather than told to retry.
-    manager.readiness.watch(record)
-    if (!(await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now())))) {
-      return unavailable(request, record, name, deps)
-    }
-  }
-
   const url = new URL(request.url)
   const upstreamUrl = `${record.upstream}${target.path || '/'}${url.search}`
   const headers = upstreamRequestHeaders(request.headers, {
@@ -109,7 +80,7 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   })
   if (isWebSocketUpgrade(request)) return proxyWebSocket(c, record, upstreamUrl, headers, target, deps)
   const pathAndQuery = `${target.path || '/'}${url.search}`
-  return forwardRequest(request, record as RunningRecord, { name, prefix: target.prefix, pathAndQuery, upstreamUrl, headers }, deps)
+  return forwardRequest(request, record, { name, prefix: target.prefix, pathAndQuery, upstreamUrl, headers }, deps)
 }
 
 /** A container record known to be reachable. */

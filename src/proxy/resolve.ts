@@ -1,0 +1,52 @@
+import type { Context } from 'hono'
+import type { ContainerRecord } from '../backend.js'
+import { BackendUnavailableError } from '../errors.js'
+import { unavailable } from './answers.js'
+import { checkProxyAccess } from './access-check.js'
+import { pleaseWaitResponse } from './please-wait.js'
+import type { ProxyDeps, ProxyTarget, RunningRecord } from './proxy.js'
+import { requestedWaitMs } from './track.js'
+
+/**
+ * Find the running container a proxied request goes to, or the answer to send instead.
+ *
+ * Access is checked first: nobody wakes or reaches a container they may not use. A container
+ * the gateway scaled to zero is started (one start however many requests arrive). A client that
+ * asked to be held (`Prefer: wait=N`) waits until the container is ready rather than being told
+ * to retry; when readiness starts over meanwhile (the engine reported a stop or a restart), the
+ * container is looked up again and waited for while the client's time lasts.
+ */
+export async function resolveContainer(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<RunningRecord | Response> {
+  const request = c.req.raw
+  const { name } = target
+  const { manager } = deps
+  const waitMs = requestedWaitMs(request.headers, deps.maxWaitSeconds)
+  const waitUntil = Date.now() + waitMs
+  let checkedId: string | undefined
+  try {
+    for (;;) {
+      let record: ContainerRecord | undefined = await manager.routes.lookup(name)
+      if (record && record.id !== checkedId) {
+        const refusal = await checkProxyAccess(c, record, target.prefix, manager.access, deps.authorize)
+        if (refusal) return refusal
+        checkedId = record.id
+      }
+      if (record && record.state !== 'running' && (await manager.isWakeable(record))) {
+        const waking = manager.wake(name)
+        waking.catch((err: unknown) => deps.onError('wake failed', { container: name, error: String(err) }))
+        if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
+        record = await waking
+      }
+      if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
+      if (!waitMs || manager.readiness.isReady(record.id)) return record as RunningRecord
+      manager.readiness.watch(record)
+      if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now()))) return record as RunningRecord
+      if (manager.readiness.failure(record.id) || Date.now() >= waitUntil) return unavailable(request, record, name, deps)
+    }
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) {
+      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+    }
+    throw err
+  }
+}
