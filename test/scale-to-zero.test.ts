@@ -133,6 +133,22 @@ describe('idle reaping and scale-to-zero', () => {
     expect(backend.calls.start).toBe(1)
   })
 
+  it('holds a waiting request through an unreachable engine, and tells one that does not wait to retry', async () => {
+    const { app, launch, manager, backend } = setup({ idle: { action: 'stop' } })
+    await launch({ name: 'offline' })
+    await manager.scaleToZero((await manager.get('offline'))!)
+    backend.setUnavailable(true)
+    const impatient = await app.request('/docker/offline/')
+    expect(impatient.status).toBe(503)
+    expect(await impatient.text()).toContain('cannot be reached')
+    const held = app.request('/docker/offline/', { headers: { prefer: 'wait=10' } })
+    await sleep(700)
+    backend.setUnavailable(false)
+    const res = await held
+    expect(res.status).toBe(200)
+    expect(backend.calls.start).toBe(1)
+  })
+
   it('answers concurrent first questions about a container stopped before a restart alike', async () => {
     const store = memoryStore()
     await store.writeMeta('restarted', { stoppedByGateway: true })

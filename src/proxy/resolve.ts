@@ -1,11 +1,15 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import { BackendUnavailableError } from '../errors.js'
+import { sleep } from '../sleep.js'
 import { unavailable } from './answers.js'
 import { checkProxyAccess } from './access-check.js'
 import { pleaseWaitResponse } from './please-wait.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './proxy.js'
 import { requestedWaitMs } from './track.js'
+
+/** How long a held request pauses before asking an unreachable engine again. */
+const ENGINE_RETRY_MS = 500
 
 /**
  * Find the running container a proxied request goes to, or the answer to send instead.
@@ -14,7 +18,8 @@ import { requestedWaitMs } from './track.js'
  * the gateway scaled to zero is started (one start however many requests arrive). A client that
  * asked to be held (`Prefer: wait=N`) waits until the container is ready rather than being told
  * to retry; when readiness starts over meanwhile (the engine reported a stop or a restart), the
- * container is looked up again and waited for while the client's time lasts.
+ * container is looked up again and waited for while the client's time lasts. The same holds
+ * through engine trouble: a held request asks the engine again until its time is up.
  */
 export async function resolveContainer(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<RunningRecord | Response> {
   const request = c.req.raw
@@ -23,8 +28,8 @@ export async function resolveContainer(c: Context, target: ProxyTarget, deps: Pr
   const waitMs = requestedWaitMs(request.headers, deps.maxWaitSeconds)
   const waitUntil = Date.now() + waitMs
   let checkedId: string | undefined
-  try {
-    for (;;) {
+  for (;;) {
+    try {
       let record: ContainerRecord | undefined = await manager.routes.lookup(name)
       if (record && record.id !== checkedId) {
         const refusal = await checkProxyAccess(c, record, target.prefix, manager.access, deps.authorize)
@@ -42,11 +47,12 @@ export async function resolveContainer(c: Context, target: ProxyTarget, deps: Pr
       manager.readiness.watch(record)
       if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now()))) return record as RunningRecord
       if (manager.readiness.failure(record.id) || Date.now() >= waitUntil) return unavailable(request, record, name, deps)
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err
+      if (waitUntil - Date.now() <= ENGINE_RETRY_MS || request.signal.aborted) {
+        return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+      }
+      await sleep(ENGINE_RETRY_MS, request.signal)
     }
-  } catch (err) {
-    if (err instanceof BackendUnavailableError) {
-      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
-    }
-    throw err
   }
 }
