@@ -224,4 +224,21 @@ describe('engine events', () => {
     expect(backend.calls.list).toBeGreaterThan(listsBefore)
     expect(await store.ids!()).not.toContain(id)
   })
+  it('keeps a container ready through a signal, and probes one restarted behind its back when a request comes', async () => {
+    const { app, launch, manager, backend } = setup({}, { background: true })
+    await launch({ name: 'hup', readinessPath: '/status/204' })
+    const id = (await backend.inspect('hup'))!.id
+    expect(await manager.readiness.whenReady(id, 2_000)).toBe(true)
+    for (let i = 0; i < 20 && !backend.calls.watch; i++) await sleep(10)
+    // `docker kill -s HUP` (a reload) reports `kill`, and the container runs on.
+    backend.emit({ action: 'kill', id, name: 'hup', time: Date.now() })
+    backend.emit({ action: 'oom', id, name: 'hup', time: Date.now() })
+    expect(manager.readiness.isReady(id)).toBe(true)
+    // A crash and a restart by the engine's restart policy: readiness starts over.
+    backend.setState('hup', 'exited', 137)
+    backend.setState('hup', 'running')
+    expect(manager.readiness.isReady(id)).toBe(false)
+    expect((await app.request('/docker/hup/')).status).toBe(200)
+    expect(await manager.readiness.whenReady(id, 2_000)).toBe(true)
+  })
 })

@@ -16,8 +16,6 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
       break
     case 'die':
     case 'stop':
-    case 'kill':
-    case 'oom':
     case 'pause':
       // A late report of a stop from before the container's current start changes nothing.
       if (predatesCurrentStart(manager, event)) break
@@ -33,6 +31,7 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
       manager.routes.invalidate(event.name)
       break
     default:
+    // kill and oom (a signal or one killed process, maybe not fatal: a death reports `die`),
     // exec_*, attach, health_status, …: nothing routing-relevant changed.
   }
 }

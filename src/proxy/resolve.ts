@@ -43,8 +43,10 @@ export async function resolveContainer(c: Context, target: ProxyTarget, deps: Pr
         record = await waking
       }
       if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
-      if (!waitMs || manager.readiness.isReady(record.id)) return record as RunningRecord
+      if (manager.readiness.isReady(record.id)) return record as RunningRecord
+      // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
       manager.readiness.watch(record)
+      if (!waitMs) return record as RunningRecord
       if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now()))) return record as RunningRecord
       if (manager.readiness.failure(record.id) || Date.now() >= waitUntil) return unavailable(request, record, name, deps)
     } catch (err) {
