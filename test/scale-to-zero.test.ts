@@ -149,6 +149,23 @@ describe('idle reaping and scale-to-zero', () => {
     expect(backend.calls.start).toBe(1)
   })
 
+  it('tells a request that reached a container as it was being scaled to zero to retry, and the retry wakes it', async () => {
+    // Its port is closed: a request that still finds it routed is refused, as by a stopping app.
+    const backend = memory({ upstreams: () => 'http://127.0.0.1:1' })
+    const { app, launch, manager } = setup({ idle: { action: 'stop' } }, { backend })
+    await launch({ name: 'napping' })
+    backend.setStopDelay(300)
+    const stopping = manager.scaleToZero((await manager.get('napping'))!)
+    while ((await backend.inspect('napping'))!.state === 'running') await sleep(5)
+    const res = await app.request('/docker/napping/')
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBeTruthy()
+    expect(await res.text()).toContain('starts again on the next request')
+    await stopping
+    expect((await app.request('/docker/napping/')).status).toBe(503)
+    expect(backend.calls.start).toBe(1)
+  })
+
   it('answers concurrent first questions about a container stopped before a restart alike', async () => {
     const store = memoryStore()
     await store.writeMeta('restarted', { stoppedByGateway: true })

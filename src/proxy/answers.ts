@@ -66,6 +66,10 @@ export async function afterConnectFailure(request: Request, name: string, deps: 
     }
     throw err
   }
+  if (record && record.state !== 'running' && (await deps.manager.isWakeable(record))) {
+    // Scaled to zero while this request was on its way: the next one starts it again.
+    return pleaseWaitResponse(request, `"${name}" was stopped while idle and starts again on the next request`, deps.pleaseWait)
+  }
   if (record?.state === 'running') {
     // Running but refusing: still starting (or failed). Do not cache it as a stable route.
     deps.manager.routes.invalidate(name)
