@@ -1,4 +1,8 @@
 import { dockerReady } from '../helpers/docker.js'
+import { resilienceSuite } from './resilience-suite.js'
 import { acceptanceSuite } from './suite.js'
 
-if (await dockerReady('acceptance on bun')) acceptanceSuite('bun')
+if (await dockerReady('acceptance on bun')) {
+  acceptanceSuite('bun')
+  resilienceSuite('bun')
+}

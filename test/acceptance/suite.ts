@@ -1,52 +1,25 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEFAULT_LABEL_ROOT } from '../../src/backends/docker.js'
-import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
-import { startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
-import { startSocketRelay, type SocketRelay } from '../helpers/socket-relay.js'
+import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, eventually, uniqueName } from '../helpers/docker.js'
+import { startGateway, type Runtime } from '../helpers/gateway-process.js'
+import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
 import { askFor, comparable, withoutInventedType, type AskOptions } from '../helpers/answers.js'
 
 type Json = Record<string, any>
 
 /**
  * End-to-end acceptance on a real Docker Engine: the gateway runs as its own process through
- * the CLI on `runtime`, reaching Docker through a relay the last test cuts.
+ * the CLI on `runtime`, reaching Docker through a relay that counts its calls.
  */
 export function acceptanceSuite(runtime: Runtime): void {
   describe(`acceptance on ${runtime} with a real Docker Engine`, () => {
-    let gw: GatewayProcess
-    let relay: SocketRelay
-
-    beforeAll(async () => {
-      relay = await startSocketRelay()
-      gw = await startGateway(runtime, { docker: { socketPath: relay.path, apiTimeoutMs: 3_000 }, pleaseWait: { retryAfterSeconds: 1 } })
-    })
-    afterAll(async () => {
-      await gw?.stop()
-      await relay?.close()
-      await removeRunContainers()
-    })
-
-    const api = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init)
-    const launch = (body: Json) =>
-      api('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    const launchOk = async (body: Json): Promise<Json> => {
-      const res = await launch(body)
-      const json = (await res.json()) as Json
-      expect(res.status, JSON.stringify(json)).toBe(201)
-      return json
-    }
-    /** First non-503 answer from the container's root. */
-    const whenServing = (name: string, path = '/') =>
-      eventually(async () => {
-        const res = await fetch(`${gw.url}/docker/${name}${path}`)
-        if (res.status === 503) {
-          await res.body?.cancel()
-          return false
-        }
-        return res
-      }, 20_000, `${name} to serve`)
+    const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
+      docker: { socketPath, apiTimeoutMs: 3_000 },
+      pleaseWait: { retryAfterSeconds: 1 },
+    }))
+    const { api, launch, launchOk, whenServing } = fixture
 
     it('launches a static site, serves its page, and passes the upstream 404 through', async () => {
       const name = uniqueName('static')
@@ -55,7 +28,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       const page = await whenServing(name)
       expect(page.status).toBe(200)
       expect(await page.text()).toContain('Welcome to the hde static test page')
-      const missing = await fetch(`${gw.url}/docker/${name}/bad-path`)
+      const missing = await fetch(`${fixture.gw.url}/docker/${name}/bad-path`)
       expect(missing.status).toBe(404)
       await missing.body?.cancel()
       const shown = (await (await api(`/api/containers/${name}`)).json()) as Json
@@ -88,7 +61,7 @@ export function acceptanceSuite(runtime: Runtime): void {
           ['/sse?n=2&gapMs=50', {}],
         ]
         for (const [path, init] of cases) {
-          const viaFast = await askFor(`${gw.url}/docker/${name}${path}`, init)
+          const viaFast = await askFor(`${fixture.gw.url}/docker/${name}${path}`, init)
           const viaGeneral = withoutInventedType(viaFast, await askFor(`${general.url}/docker/${name}${path}`, init))
           expect(comparable(viaFast), path).toEqual(comparable(viaGeneral))
         }
@@ -105,7 +78,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       await whenServing(name)
       for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
         const body = ['GET', 'HEAD'].includes(method) ? undefined : `body of ${method}`
-        const res = await fetch(`${gw.url}/docker/${name}/some/path%20x?q=1&r=%2F`, { method, body })
+        const res = await fetch(`${fixture.gw.url}/docker/${name}/some/path%20x?q=1&r=%2F`, { method, body })
         expect(res.status, method).toBe(200)
         if (method === 'HEAD') {
           expect(await res.text()).toBe('')
@@ -126,7 +99,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       await launchOk({ image: ECHO_IMAGE, name })
       await whenServing(name)
       const body = randomBytes(10 * 1024 * 1024)
-      const res = await fetch(`${gw.url}/docker/${name}/raw/blob`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
+      const res = await fetch(`${fixture.gw.url}/docker/${name}/raw/blob`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
       expect(res.status).toBe(200)
       const back = Buffer.from(await res.arrayBuffer())
       expect(back.length).toBe(body.length)
@@ -136,13 +109,13 @@ export function acceptanceSuite(runtime: Runtime): void {
     it('answers please-wait 503 for an unknown name: HTML to browsers, JSON to others', async () => {
       const name = uniqueName('nobody')
       // fetch() would overwrite Sec-Fetch-Mode; send the browser's navigation headers as they are.
-      const page = await request(`${gw.url}/docker/${name}/`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
+      const page = await request(`${fixture.gw.url}/docker/${name}/`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
       expect(page.statusCode).toBe(503)
       expect(page.headers['retry-after']).toBe('1')
       expect(page.headers['cache-control']).toBe('no-store')
       expect(page.headers['content-type']).toContain('text/html')
       expect(await page.body.text()).toContain('Please wait')
-      const json = await fetch(`${gw.url}/docker/${name}/data.json`)
+      const json = await fetch(`${fixture.gw.url}/docker/${name}/data.json`)
       expect(json.status).toBe(503)
       expect(((await json.json()) as Json).error.message).toMatch(/^Container not yet available/)
     })
@@ -151,7 +124,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       const name = uniqueName('mute')
       await launchOk({ image: ECHO_IMAGE, name, env: { ECHO_MODE: 'never-listen' } })
       await eventually(async () => (await dockerCli('logs', name)).includes('mode=never-listen'), 10_000, 'container start')
-      const res = await fetch(`${gw.url}/docker/${name}/`)
+      const res = await fetch(`${fixture.gw.url}/docker/${name}/`)
       expect(res.status).toBe(503)
       expect(((await res.json()) as Json).error.message).toContain('not yet listening')
       expect(((await (await api(`/api/containers/${name}`)).json()) as Json).status).toBe('starting')
@@ -166,7 +139,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       }, 15_000, 'container exit')
       expect(shown.exitCode).toBe(3)
       const res = await eventually(async () => {
-        const r = await fetch(`${gw.url}/docker/${name}/`)
+        const r = await fetch(`${fixture.gw.url}/docker/${name}/`)
         return r.status === 502 && r
       }, 5_000, '502')
       const body = (await res.json()) as Json
@@ -178,7 +151,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       const name = uniqueName('talker')
       await launchOk({ image: ECHO_IMAGE, name })
       await whenServing(name)
-      await fetch(`${gw.url}/docker/${name}/first-marker`).then((r) => r.text())
+      await fetch(`${fixture.gw.url}/docker/${name}/first-marker`).then((r) => r.text())
       // Docker writes a container's output to its log asynchronously: wait for the marker line.
       const text = await eventually(async () => {
         const logs = await api(`/api/containers/${name}/logs?timestamps=1`)
@@ -198,7 +171,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       const controller = new AbortController()
       const follow = await api(`/api/containers/${name}/logs?follow=1`, { signal: controller.signal })
       const reader = follow.body!.getReader()
-      await fetch(`${gw.url}/docker/${name}/live-marker`).then((r) => r.text())
+      await fetch(`${fixture.gw.url}/docker/${name}/live-marker`).then((r) => r.text())
       let streamed = ''
       const decoder = new TextDecoder()
       while (!streamed.includes('live-marker')) {
@@ -234,7 +207,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       expect(list.containers.map((c: Json) => c.name)).not.toContain(name)
       expect((await api(`/api/containers/${name}`)).status).toBe(404)
       expect((await api(`/api/containers/${name}`, { method: 'DELETE' })).status).toBe(404)
-      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(503)
+      expect((await fetch(`${fixture.gw.url}/docker/${name}/`)).status).toBe(503)
       expect(await dockerCli('inspect', '--format', '{{.State.Status}}', name)).toBe('running')
       // Its name is still taken, so a launch with it is a conflict, not a takeover.
       expect((await launch({ image: STATIC_IMAGE, name })).status).toBe(409)
@@ -263,67 +236,6 @@ export function acceptanceSuite(runtime: Runtime): void {
       expect(body.error.message).toContain('127.0.0.1:9/hde-missing:1')
       expect(Date.now() - started).toBeLessThan(20_000)
       expect(await dockerCli('ps', '-aq', '--filter', `name=^/${missingName}$`)).toBe('')
-    })
-
-    it('rebuilds its routes from Docker labels after a restart', async () => {
-      const name = uniqueName('survives')
-      await launchOk({ image: STATIC_IMAGE, name })
-      await whenServing(name)
-      const second = await startGateway(runtime, { docker: { socketPath: relay.path } })
-      try {
-        const list = (await (await fetch(`${second.url}/api/containers`)).json()) as Json
-        expect(list.containers.map((c: Json) => c.name)).toContain(name)
-        const page = await fetch(`${second.url}/docker/${name}/`)
-        expect(page.status).toBe(200)
-        expect(await page.text()).toContain('Welcome to the hde static test page')
-      } finally {
-        await second.stop()
-      }
-    })
-
-    it('shrugs off a client that leaves in the middle of a streamed response', async () => {
-      const name = uniqueName('stream')
-      await launchOk({ image: ECHO_IMAGE, name })
-      await whenServing(name)
-      for (let i = 0; i < 5; i++) {
-        const controller = new AbortController()
-        const res = await fetch(`${gw.url}/docker/${name}/sse?n=1000&gapMs=20`, { signal: controller.signal })
-        const reader = res.body!.getReader()
-        const first = await reader.read()
-        expect(new TextDecoder().decode(first.value)).toContain('data: event 1')
-        controller.abort()
-      }
-      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
-      expect((await api('/api/health')).status).toBe(200)
-      expect(gw.output()).not.toMatch(/Controller is already closed|Unhandled|ERR_/)
-    })
-
-    it('keeps answering when the Docker socket is gone, and recovers when it is back', async () => {
-      const name = uniqueName('survivor')
-      await launchOk({ image: STATIC_IMAGE, name })
-      expect((await whenServing(name)).status).toBe(200)
-
-      await relay.cut()
-      const health = await api('/api/health')
-      expect(health.status).toBe(503)
-      expect(await health.json()).toMatchObject({ ok: false, backend: { reachable: false } })
-      const list = await api('/api/containers')
-      expect(list.status).toBe(503)
-      const listBody = (await list.json()) as Json
-      expect(listBody.error.code).toBe('backend_unavailable')
-      expect(listBody.error.message).toMatch(/Docker Engine/)
-      expect(JSON.stringify(listBody)).not.toMatch(/node_modules|\.ts:\d+/)
-      const launchWhileDown = await launch({ image: STATIC_IMAGE, name: uniqueName('down') })
-      expect(launchWhileDown.status).toBe(503)
-      // Known containers keep being proxied from the route cache.
-      expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
-      // Unknown ones get a please-wait, not a 500.
-      expect((await fetch(`${gw.url}/docker/${uniqueName('unknown')}/`)).status).toBe(503)
-
-      await relay.restore()
-      await eventually(async () => (await api('/api/health')).status === 200, 10_000, 'recovery')
-      expect((await api('/api/containers')).status).toBe(200)
-      expect(gw.output()).not.toMatch(/Unhandled|uncaught/i)
     })
   })
 }
