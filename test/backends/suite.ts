@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Backend, LaunchSpec } from '../../src/backend.js'
+import type { Backend, BackendEvent, LaunchSpec } from '../../src/backend.js'
 import { ContainerNotFoundError, NameConflictError } from '../../src/errors.js'
 
 /** How to exercise one backend implementation. */
@@ -114,12 +114,12 @@ export function testBackend(options: BackendTestOptions): void {
 
     it('watch reports start and destroy of managed containers', async () => {
       if (!backend.watch) throw new Error('watch not implemented: every backend must report changes made behind its back')
-      const events: { action: string; name: string }[] = []
+      const events: BackendEvent[] = []
       const controller = new AbortController()
       const watching = backend.watch((event) => events.push(event), controller.signal)
       await new Promise((r) => setTimeout(r, 200))
       const s = spec()
-      await backend.launch(s)
+      const launched = await backend.launch(s)
       await backend.remove(s.name)
       for (let i = 0; i < 50 && !events.some((e) => e.name === s.name && e.action === 'destroy'); i++) await new Promise((r) => setTimeout(r, 50))
       controller.abort()
@@ -127,6 +127,11 @@ export function testBackend(options: BackendTestOptions): void {
       const mine = events.filter((e) => e.name === s.name).map((e) => e.action)
       expect(mine).toContain('start')
       expect(mine).toContain('destroy')
+      // Events are dated on the clock of `startedAt`, so a late report can be told from a current one.
+      const startedAt = Date.parse(launched.startedAt ?? '')
+      const startTime = events.find((e) => e.name === s.name && e.action === 'start')?.time ?? NaN
+      expect(startTime).toBeGreaterThanOrEqual(startedAt)
+      expect(startTime).toBeLessThan(startedAt + 10_000)
     })
 
     it('logs of an unknown container is a ContainerNotFoundError', async () => {
