@@ -74,7 +74,9 @@ export class Readiness {
   reset(id: string): void {
     this.#ready.delete(id)
     this.#failed.delete(id)
+    // The old probe is cancelled and forgotten at once, so that a watch right after starts anew.
     this.#probing.get(id)?.abort()
+    this.#probing.delete(id)
     this.#settle(id, false)
   }
 
@@ -134,6 +136,8 @@ export class Readiness {
       try {
         const response = await this.#options.fetch(`${upstream}${path ?? '/'}`, { method: 'GET', headers: new Headers(), body: null, signal: attempt })
         await response.body?.cancel().catch(() => {})
+        // An answer that arrives after a reset speaks for the container as it was.
+        if (signal.aborted) return
         if (!path || (response.status >= 200 && response.status < 400)) {
           this.markReady(id)
           return

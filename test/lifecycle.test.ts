@@ -8,6 +8,9 @@ import { silentLogger } from '../src/logger.js'
 import { fileStore } from '../src/stores/file.js'
 import { HistoryRecorder } from '../src/lifecycle/history.js'
 import { memoryStore, type ContainerStore } from '../src/store.js'
+import { Readiness } from '../src/readiness.js'
+import type { ContainerRecord } from '../src/backend.js'
+import type { UpstreamFetch } from '../src/upstream.js'
 import { useMemoryGateways } from './helpers/memory-gateway.js'
 
 const { shared, gateways, setup } = useMemoryGateways()
@@ -138,6 +141,31 @@ describe('readiness', () => {
     }
     expect(status).toBe('ready')
     expect((await show('r2')).status).toBe('starting')
+  })
+
+  it('starts a fresh probe when watched right after a reset, and never counts an answer to the old one', async () => {
+    // Probes that hang until answered, like a container still booting, even when aborted: an
+    // answer can be on its way as the probe is cancelled.
+    const probes: { answer(status: number): void; signal: AbortSignal }[] = []
+    const fetch: UpstreamFetch = (_url, init) =>
+      new Promise<Response>((resolve) => probes.push({ answer: (status) => resolve(new Response(null, { status })), signal: init.signal! }))
+    const readiness = new Readiness({ fetch })
+    const record = { id: 'c1', name: 'c1', state: 'running', upstream: 'http://127.0.0.1:1', image: 'x', labels: {} } as unknown as ContainerRecord
+    readiness.watch(record)
+    await sleep(0)
+    expect(probes).toHaveLength(1)
+    // The container restarted: its readiness starts over, and it is watched again at once.
+    readiness.reset('c1')
+    readiness.watch(record)
+    await sleep(0)
+    expect(probes).toHaveLength(2)
+    expect(probes[0]!.signal.aborted).toBe(true)
+    probes[0]!.answer(200)
+    await sleep(10)
+    expect(readiness.isReady('c1')).toBe(false)
+    probes[1]!.answer(200)
+    expect(await readiness.whenReady('c1', 1_000)).toBe(true)
+    readiness.close()
   })
 
   it('fails with a reason after the start timeout instead of starting forever', async () => {
