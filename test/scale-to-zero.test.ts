@@ -35,6 +35,9 @@ async function heldWake(count: number, options: { stopDelayMs?: number; hold?: b
   const backend = memory({ upstreams: () => gate.url })
   const { app, launch, manager } = setup({ idle: { action: 'stop' } }, { backend, background: true })
   await launch({ name: 'gated', readinessPath: '/ready' })
+  // The gateway follows engine events from here on.
+  for (let i = 0; i < 100 && !backend.calls.watch; i++) await sleep(10)
+  expect(backend.calls.watch).toBe(1)
   const before = (await backend.inspect('gated'))!
   expect(await manager.readiness.whenReady(before.id, 2_000)).toBe(true)
   gate.open = false
