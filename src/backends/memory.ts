@@ -59,6 +59,8 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
   const emit = (event: BackendEvent) => {
     for (const watcher of watchers) watcher(event)
   }
+  /** Report a change of this engine's own, dated now (the clock of `startedAt`). */
+  const report = (action: string, id: string, name: string) => emit({ action, id, name, time: Date.now() })
   const encoder = new TextEncoder()
 
   const call = (method: string) => {
@@ -97,7 +99,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         ...(upstream ? { upstream } : {}),
       }
       entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n`, upstream })
-      emit({ action: 'start', id: record.id, name: spec.name, time: Date.now() })
+      report('start', record.id, spec.name)
       return copy(record)
     },
     async inspect(name) {
@@ -114,7 +116,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       const entry = entries.get(name)
       if (!entry) return false
       entries.delete(name)
-      emit({ action: 'destroy', id: entry.record.id, name, time: Date.now() })
+      report('destroy', entry.record.id, name)
       return true
     },
     async start(name) {
@@ -126,7 +128,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         entry.record.startedAt = new Date().toISOString()
         delete entry.record.exitCode
         if (entry.upstream) entry.record.upstream = entry.upstream
-        emit({ action: 'start', id: entry.record.id, name, time: Date.now() })
+        report('start', entry.record.id, name)
       }
       return copy(entry.record)
     },
@@ -137,7 +139,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       entry.record.state = 'exited'
       entry.record.exitCode = 0
       delete entry.record.upstream
-      emit({ action: 'die', id: entry.record.id, name, time: Date.now() })
+      report('die', entry.record.id, name)
       if (stopDelayMs) await new Promise((r) => setTimeout(r, stopDelayMs))
     },
     watch(onEvent, signal) {
@@ -178,8 +180,8 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       if (state !== 'running') delete record.upstream
       else if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
       // Report the change as an engine would.
-      if (wasRunning && state !== 'running') emit({ action: 'die', id: record.id, name, time: Date.now() })
-      if (!wasRunning && state === 'running') emit({ action: 'start', id: record.id, name, time: Date.now() })
+      if (wasRunning && state !== 'running') report('die', record.id, name)
+      if (!wasRunning && state === 'running') report('start', record.id, name)
     },
     emit,
     endWatches() {
