@@ -8,7 +8,7 @@ import { ContainerManager } from './manager.js'
 import { memoryStore, type ContainerStore } from './store.js'
 import { fetchUpstream, type UpstreamFetch } from './upstream.js'
 import { toErrorResponse } from './api/errors.js'
-import { registerApi } from './api/routes.js'
+import { createApi } from './api/routes.js'
 import { parseProxyPath, proxyRequest, type ProxyDeps, type ProxyTarget } from './proxy/proxy.js'
 import { createDirectLane, type DirectLane, type ObserveExchange } from './proxy/direct.js'
 import { GatewayMetrics } from './metrics.js'
@@ -45,8 +45,15 @@ export interface GatewayOptions {
 
 /** A gateway: an embeddable Hono app plus its lifecycle. */
 export interface Gateway {
-  /** Serve it, or mount it: `parent.route('/viz', gateway.app)`. */
+  /** Serve it, or mount it: `parent.route('/viz', gateway.app)`. The API and the proxy together. */
   app: Hono
+  /**
+   * The JSON API and `/metrics` alone, to serve on an origin of their own. Containers' pages run
+   * on the proxy's origin: nothing that trusts a cookie there may share it (see README, Origins).
+   */
+  api: Hono
+  /** The proxy alone (`/docker/<name>/…`, and hostname routing when configured). */
+  proxy: Hono
   /** The validated configuration in force. */
   config: Config
   /** The backend it drives. */
@@ -106,13 +113,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     return base === '/' ? '' : base
   }
 
-  const app = new Hono()
-
-  app.onError((err, c) => {
+  const answerError = (err: Error, c: Context) => {
     const { status, body, known } = toErrorResponse(err)
-    if (!known) logger.error('unhandled error', { method: c.req.method, path: c.req.path, error: String(err), stack: (err as Error)?.stack })
+    if (!known) logger.error('unhandled error', { method: c.req.method, path: c.req.path, error: String(err), stack: err?.stack })
     return c.json(body, status, { 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
-  })
+  }
 
   const proxyDeps: ProxyDeps = {
     manager,
@@ -148,11 +153,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     return response
   }
 
+  const proxy = new Hono()
+  proxy.onError(answerError)
   if (config.hostSuffix) {
     const suffix = config.hostSuffix
     // Hostname routing: `<name><suffix>` serves the container at the root, so apps that use
     // absolute paths work. Registered first, so every path on such a host is the container's.
-    app.use(async (c, next) => {
+    proxy.use(async (c, next) => {
       const host = (c.req.header('host') ?? '').replace(/:\d+$/, '').toLowerCase()
       if (!host.endsWith(suffix)) return next()
       const name = host.slice(0, -suffix.length)
@@ -161,7 +168,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
   }
 
-  registerApi(app, {
+  const auth = { tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) }
+  const api = createApi({
     manager,
     apiPrefix: config.apiPrefix,
     proxyPrefix: config.proxyPrefix,
@@ -170,13 +178,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),
     pullPolicy: config.images.pull,
     defaultAccess: config.defaultAccess,
-    auth: { tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) },
+    auth,
     onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,
   })
 
-  app.all(`${config.proxyPrefix}/:name/*`, async (c) => {
+  api.onError(answerError)
+
+  proxy.all(`${config.proxyPrefix}/:name/*`, async (c) => {
     const publicPrefix = `${mountBase(c)}${config.proxyPrefix}`
     const target = parseProxyPath(c.req.path, publicPrefix)
     if (!target) {
@@ -192,13 +202,21 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   if (config.metrics.enabled) {
     // Prometheus scrapes with the API's credentials (or from loopback when there are none).
-    app.get('/metrics', apiAuth({ tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) }), async (c) =>
+    api.get('/metrics', apiAuth(auth), async (c) =>
       c.body(await metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }),
     )
   }
 
+  // Hostname routing first: on a container's host every path, `/api/…` included, is the container's.
+  const app = new Hono()
+  app.onError(answerError)
+  app.route('/', proxy)
+  app.route('/', api)
+
   return {
     app,
+    api,
+    proxy,
     config,
     backend,
     manager,

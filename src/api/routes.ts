@@ -1,4 +1,4 @@
-import type { Context, Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
 import { ACCESS_PARAM } from '../access.js'
@@ -7,7 +7,7 @@ import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
 import { prepareInput, type InputSettings, type PreparedInput } from '../input.js'
 import type { ContainerManager } from '../manager.js'
-import { apiAuth, type ApiAuthOptions } from './auth.js'
+import { apiAuth, browserGuard, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from './errors.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { openApiDocument } from './openapi.js'
@@ -47,8 +47,12 @@ export interface ApiDeps {
 /** A container as the API shows it. */
 export type ContainerView = v.InferOutput<typeof ContainerViewSchema>
 
-/** Register the JSON API routes on `app`. */
-export function registerApi(app: Hono, deps: ApiDeps): void {
+/**
+ * The JSON API as its own Hono app, routes under `deps.apiPrefix`. Mount it with the proxy
+ * (`gateway.app`) or on an origin of its own (`gateway.api`).
+ */
+export function createApi(deps: ApiDeps): Hono {
+  const app = new Hono()
   const { manager } = deps
   const p = deps.apiPrefix
   const view = async (record: ContainerRecord, mount: string): Promise<ContainerView> => {
@@ -84,6 +88,9 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
       throw new ApiError(413, 'body_too_large', `The request body exceeds ${deps.bodyLimitBytes} bytes`)
     },
   })
+
+  // Browsers acting for a page need a token on every route, the credential-free ones included.
+  app.use(`${p}/*`, browserGuard(deps.auth))
 
   app.get(`${p}/health`, async (c) => {
     try {
@@ -202,6 +209,7 @@ export function registerApi(app: Hono, deps: ApiDeps): void {
   app.all(`${p}/*`, (c) => {
     throw new ApiError(404, 'not_found', `No API route ${c.req.method} ${c.req.path}`)
   })
+  return app
 }
 
 async function readJson<S extends v.GenericSchema>(request: Request, schema: S, what: string): Promise<v.InferOutput<S>> {
