@@ -3,7 +3,8 @@
 #   1. installs dependencies when node_modules is missing or older than package-lock.json;
 #   2. makes sure a Docker Engine answers: installs docker.io (Debian) when dockerd is missing,
 #      starts dockerd in the background when the socket does not answer, and waits for it;
-#   3. with --test-images, builds the test images from local files (nothing is pulled).
+#   3. with --test-images, installs Chromium for the browser tests and builds the test images from
+#      local files (nothing is pulled).
 # Without root, steps that need it are skipped with a loud reason; with CI=true they fail the run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,8 @@ if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
 # The benchmark compares against nginx on loopback, with wrk as the load generator.
 if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
 if $want_bench && ! command -v wrk >/dev/null 2>&1; then missing_packages+=(wrk); fi
+# The browser tests drive Debian's Chromium with playwright-core (no browser download).
+if $want_images && [ ! -x /usr/bin/chromium ]; then missing_packages+=(chromium); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then

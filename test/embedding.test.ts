@@ -108,3 +108,22 @@ describe('embedding with WebSockets on Node', () => {
     }
   })
 })
+
+describe('the API and the proxy on separate origins', () => {
+  it('serves containers on one host and the API on another, and neither answers for the other', async () => {
+    const gateway = createGateway({ backend: memory({ upstreams: () => shared.upstream.url }), fetch: client, logger: silentLogger, background: false })
+    const tools = new Hono().route('/', gateway.proxy)
+    const admin = new Hono().route('/', gateway.api)
+    const app = new Hono().all('*', (c) => (new URL(c.req.url).host === 'tools.example.org' ? tools : admin).fetch(c.req.raw, c.env))
+    const launched = await app.request('http://admin.example.org/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'tool:1', name: 'split' }),
+    })
+    expect(launched.status).toBe(201)
+    expect((await app.request('http://tools.example.org/docker/split/x')).status).toBe(200)
+    expect((await app.request('http://tools.example.org/api/containers')).status).toBe(404)
+    expect((await app.request('http://admin.example.org/docker/split/x')).status).toBe(404)
+    await gateway.close()
+  })
+})

@@ -61,7 +61,7 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'One of auth.tokens; without tokens the API answers loopback clients only.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'One of auth.tokens; without tokens the API answers loopback clients only, and never a browser acting for a page (a request with Origin, or Sec-Fetch-Site other than none: 403 api_browser_refused).' },
       },
     },
     paths: {

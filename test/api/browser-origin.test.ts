@@ -124,4 +124,32 @@ describe('the API and browsers (same-origin safety)', () => {
     expect((await gateway.proxy.request('/metrics')).status).toBe(404)
     expect((await gateway.proxy.request('/docker/planted')).status).toBe(308)
   })
+
+  it('writes no secret into any answer of its own on a container\'s origin (please-wait, errors, denials)', async () => {
+    const { backend, gateway } = loopbackGateway({ auth: { tokens: [TOKEN] } })
+    const auth = { authorization: `Bearer ${TOKEN}`, ...json }
+    const launch = async (body: object) =>
+      (await (await gateway.app.request('/api/containers', { method: 'POST', headers: auth, body: JSON.stringify({ image: 'tool:1', ...body }) })).json()) as Json
+    const secret = await launch({ name: 'secret', access: 'token' })
+    const oneTimeToken = new URL(secret.url, 'http://x').searchParams.get('hde_access')
+    expect(oneTimeToken).toMatch(/^[0-9a-f]{64}$/)
+    await launch({ name: 'starting' })
+    await launch({ name: 'crashed' })
+    backend.setState('crashed', 'exited', 3)
+    const navigation = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin' }
+    const answers = await Promise.all(
+      ['/docker/starting/', '/docker/secret/', '/docker/crashed/', '/docker/missing/', '/docker/secret/?hde_access=wrong'].flatMap((path) => [
+        gateway.app.request(path, { headers: navigation }),
+        gateway.app.request(path),
+      ]),
+    )
+    // Each is the gateway's own answer (no container was ever reached).
+    for (const res of answers) expect(res.status).toBeGreaterThanOrEqual(400)
+    for (const res of answers) {
+      const everything = `${[...res.headers].join('\n')}\n${await res.text()}`
+      expect(everything).not.toContain(TOKEN)
+      expect(everything).not.toContain(oneTimeToken)
+      expect(everything).not.toMatch(/hde_access=|secret\/\?/)
+    }
+  })
 })

@@ -7,6 +7,7 @@
 //   GET /sse?n=3&gapMs=200&delayMs=0 → n server-sent events, gapMs apart, after delayMs
 //   GET /redirect?to=<location> → 302 to that location ("{host}" → the Host it was reached at)
 //   GET /cookie                 → sets cookies with Path and Domain attributes
+//   GET /page                   → the HTML document in PAGE_HTML (a page whose scripts a test controls)
 //   GET /gzip                   → a gzip-encoded body (Content-Encoding: gzip)
 //   GET /hang                   → never answers
 //   GET /input?mode=env|file|url → the input as received (url: fetched from INPUT_JSON_URL; &tamper=1 spoils the token)
@@ -67,6 +68,11 @@ if (mode === 'exit') {
       // "{host}" stands for the Host the container was reached at (an absolute self-redirect).
       res.writeHead(302, { location: (url.searchParams.get('to') ?? '/').replace('{host}', req.headers.host ?? '') })
       res.end()
+      return
+    }
+    if (url.pathname === '/page') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      res.end(process.env.PAGE_HTML ?? '<!doctype html><title>page</title><p>PAGE_HTML is not set</p>')
       return
     }
     if (url.pathname === '/cookie') {
