@@ -17,6 +17,7 @@ import { apiAuth } from './api/auth.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
 import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
+import { hostGuard, hostName } from './http/host.js'
 
 /** Options for {@link createGateway}. */
 export interface GatewayOptions {
@@ -155,12 +156,13 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const proxy = new Hono()
   proxy.onError(answerError)
+  proxy.use(hostGuard)
   if (config.hostSuffix) {
     const suffix = config.hostSuffix
     // Hostname routing: `<name><suffix>` serves the container at the root, so apps that use
     // absolute paths work. Registered first, so every path on such a host is the container's.
     proxy.use(async (c, next) => {
-      const host = (c.req.header('host') ?? '').replace(/:\d+$/, '').toLowerCase()
+      const host = hostName(c.req.header('host') ?? '')
       if (!host.endsWith(suffix)) return next()
       const name = host.slice(0, -suffix.length)
       if (!NAME_PATTERN.test(name)) return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)

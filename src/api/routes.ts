@@ -9,6 +9,7 @@ import { prepareInput, type InputSettings, type PreparedInput } from '../input.j
 import type { ContainerManager } from '../manager.js'
 import { apiAuth, browserGuard, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from './errors.js'
+import { hostGuard } from '../http/host.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { openApiDocument } from './openapi.js'
 import {
@@ -89,6 +90,7 @@ export function createApi(deps: ApiDeps): Hono {
     },
   })
 
+  app.use(hostGuard)
   // Browsers acting for a page need a token on every route, the credential-free ones included.
   app.use(`${p}/*`, browserGuard(deps.auth))
 

@@ -1,3 +1,4 @@
+import { hostName, isValidHost } from '../http/host.js'
 import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config.js'
 import { NAME_PATTERN } from '../api/schemas.js'
@@ -98,8 +99,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   return {
     headersTimeoutMs: deps.headersTimeoutMs,
     route(method, rawUrl, host) {
-      if (deps.authorize || method === 'CONNECT' || !host) return undefined
-      if (hostSuffix && host.replace(/:\d+$/, '').toLowerCase().endsWith(hostSuffix)) return undefined
+      // An invalid Host is left to the general path, which answers 400.
+      if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host)) return undefined
+      if (hostSuffix && hostName(host).endsWith(hostSuffix)) return undefined
       if (!rawUrl.startsWith(prefix) || !PLAIN_TARGET.test(rawUrl) || DOT_SEGMENT.test(rawUrl)) return undefined
       const slash = rawUrl.indexOf('/', prefix.length)
       if (slash === -1) return undefined

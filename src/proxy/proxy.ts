@@ -196,6 +196,7 @@ async function proxyWebSocket(
       url,
       headers,
       protocols: offeredProtocols(request.headers),
+      answerHeaders: (upstream) => downstreamResponseHeaders(upstream, record.upstream ?? url, target.prefix),
       onOpen: () => {
         if (release) return
         release = deps.manager.activity.hold(record.id)

@@ -8,6 +8,12 @@ export interface WebSocketTarget {
   headers: Headers
   /** Subprotocols the client offered, in order. */
   protocols: string[]
+  /**
+   * The gateway's response-header policy for this container (hop-by-hop dropped, `Location` and
+   * `Set-Cookie` kept inside its prefix): apply it to every header the container answers with,
+   * the `101` included, before any reaches the client.
+   */
+  answerHeaders(upstream: Headers): Headers
   /** Call once when the tunnel is open (activity starts). */
   onOpen(): void
   /** Call once when either side closed (activity ends). */
@@ -23,7 +29,15 @@ export type WebSocketProxy = (c: Context, target: WebSocketTarget) => Promise<Re
 
 /** A WebSocket handshake (RFC 6455 §4.1). */
 export function isWebSocketUpgrade(request: Request): boolean {
-  return request.method === 'GET' && (request.headers.get('upgrade') ?? '').toLowerCase() === 'websocket'
+  return isWebSocketHandshake(request.method, request.headers.get('upgrade'))
+}
+
+/**
+ * A WebSocket handshake by its method and `Upgrade` value: the one kind of upgrade the gateway
+ * tunnels. Any other (`h2c`, made-up protocols) is an ordinary request with hop-by-hop headers.
+ */
+export function isWebSocketHandshake(method: string | undefined, upgrade: string | null | undefined): boolean {
+  return method === 'GET' && (upgrade ?? '').trim().toLowerCase() === 'websocket'
 }
 
 /** Subprotocols offered in `Sec-WebSocket-Protocol`. */

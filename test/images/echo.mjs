@@ -13,8 +13,11 @@
 //   GET /input?mode=env|file|url → the input as received (url: fetched from INPUT_JSON_URL; &tamper=1 spoils the token)
 //   GET /bytes?n=N              → N bytes, with backpressure
 //   GET /die-mid-stream         → starts answering, then the process exits (code 9)
+//   GET /truncated              → promises Content-Length: 1000, sends 10 bytes, closes the connection
 //   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes;
-//                                 "flood:<n>:<size>" sends n numbered messages of size bytes
+//                                 "flood:<n>:<size>" sends n numbered messages of size bytes;
+//                                 /ws-cookie answers the handshake with cookies for / and another prefix;
+//                                 /ws-refuse refuses it with a 403 that sets such a cookie
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
@@ -119,6 +122,11 @@ if (mode === 'exit') {
       pump()
       return
     }
+    if (url.pathname === '/truncated') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1000 })
+      res.write(Buffer.alloc(10, 97), () => res.socket?.destroy())
+      return
+    }
     if (url.pathname === '/die-mid-stream') {
       res.writeHead(200, { 'content-type': 'text/plain' })
       res.write('partial answer\n')
@@ -145,7 +153,15 @@ if (mode === 'exit') {
   })
   try {
     const { WebSocketServer } = await import('ws')
-    const wss = new WebSocketServer({ server, handleProtocols: (protocols) => [...protocols][0] ?? false })
+    const cookies = ['wsid=1; Path=/; Domain=localhost', 'other=1; Path=/docker/someone-else/']
+    const wss = new WebSocketServer({
+      server,
+      handleProtocols: (protocols) => [...protocols][0] ?? false,
+      verifyClient: (info, done) => (info.req.url.startsWith('/ws-refuse') ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0] }) : done(true)),
+    })
+    wss.on('headers', (headers, req) => {
+      if (req.url.startsWith('/ws-cookie')) for (const cookie of cookies) headers.push(`Set-Cookie: ${cookie}`)
+    })
     wss.on('connection', (ws, req) => {
       console.log(`echo: websocket ${req.url} protocol=${ws.protocol}`)
       ws.on('message', (data, isBinary) => {
