@@ -57,6 +57,8 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
       `Refusing to listen on ${hostname} without API tokens: anyone who reaches it could launch containers. Set auth.tokens or HONO_DOCKER_ENGINE_TOKENS, or listen on 127.0.0.1.`,
     )
   }
+  // The API answers for the address it listens on (see listen.allowedHosts).
+  config.listen.hostname = hostname
   const port = values.port === undefined ? config.listen.port : parsePort(values.port)
   const tlsFiles = config.docker.tls
   const readPem = async (file: string | undefined) => (file ? await readFile(file) : undefined)

@@ -30,6 +30,14 @@ export const ConfigSchema = v.strictObject({
        * and undici on Node, no Hono routing on Bun). Answers are the same either way.
        */
       fastPath: v.optional(v.boolean(), true),
+      /**
+       * Host names the API, `/metrics` and the dashboard answer for (DNS rebinding defence):
+       * a browser tricked into sending `Host: attacker.example` to loopback gets `421`. Always
+       * allowed: `localhost`, `127.0.0.1`, `[::1]`, the listen address and the host of
+       * `input.publicApiUrl`. Without this key: only those while no `auth.tokens` are set, any
+       * host once they are (a request without a token gains nothing). `"*"` allows any host.
+       */
+      allowedHosts: v.optional(v.array(v.pipe(v.string(), v.nonEmpty(), v.regex(/^(\*|[^\s/:#?@]+|\[[0-9a-fA-F:.]+\])$/, 'must be a host name without port, "[v6]", or "*"')))),
     }),
     {},
   ),

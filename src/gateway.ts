@@ -17,7 +17,7 @@ import { apiAuth } from './api/auth.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
 import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
-import { hostGuard, hostName } from './http/host.js'
+import { hostAllowList, hostGuard, hostName } from './http/host.js'
 
 /** Options for {@link createGateway}. */
 export interface GatewayOptions {
@@ -181,6 +181,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     pullPolicy: config.images.pull,
     defaultAccess: config.defaultAccess,
     auth,
+    allowedHost: hostAllowList({
+      configured: config.listen.allowedHosts,
+      listenHostname: config.listen.hostname,
+      tokens: config.auth.tokens.length > 0,
+      extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host],
+    }),
     onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,

@@ -111,7 +111,13 @@ describe('embedding with WebSockets on Node', () => {
 
 describe('the API and the proxy on separate origins', () => {
   it('serves containers on one host and the API on another, and neither answers for the other', async () => {
-    const gateway = createGateway({ backend: memory({ upstreams: () => shared.upstream.url }), fetch: client, logger: silentLogger, background: false })
+    const gateway = createGateway({
+      backend: memory({ upstreams: () => shared.upstream.url }),
+      config: { listen: { allowedHosts: ['admin.example.org'] } },
+      fetch: client,
+      logger: silentLogger,
+      background: false,
+    })
     const tools = new Hono().route('/', gateway.proxy)
     const admin = new Hono().route('/', gateway.api)
     const app = new Hono().all('*', (c) => (new URL(c.req.url).host === 'tools.example.org' ? tools : admin).fetch(c.req.raw, c.env))

@@ -9,7 +9,7 @@ import { prepareInput, type InputSettings, type PreparedInput } from '../input.j
 import type { ContainerManager } from '../manager.js'
 import { apiAuth, browserGuard, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from './errors.js'
-import { hostGuard } from '../http/host.js'
+import { allowedHostsGuard, hostGuard } from '../http/host.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { openApiDocument } from './openapi.js'
 import {
@@ -37,6 +37,8 @@ export interface ApiDeps {
   pullPolicy: PullPolicy
   /** Who may use the API. */
   auth: ApiAuthOptions
+  /** The `Host` names the API answers for (DNS rebinding defence). */
+  allowedHost: (host: string) => boolean
   /** Proxy access for launches that do not say. */
   defaultAccess: 'public' | 'token'
   /** Report an unexpected error that surfaced inside a stream. */
@@ -91,6 +93,7 @@ export function createApi(deps: ApiDeps): Hono {
   })
 
   app.use(hostGuard)
+  app.use(allowedHostsGuard(deps.allowedHost))
   // Browsers acting for a page need a token on every route, the credential-free ones included.
   app.use(`${p}/*`, browserGuard(deps.auth))
 

@@ -32,3 +32,48 @@ export const hostGuard: MiddlewareHandler = async (c, next) => {
   }
   await next()
 }
+
+/** What {@link hostAllowList} builds the list from. */
+export interface HostAllowListOptions {
+  /** `listen.allowedHosts`, when configured. */
+  configured?: readonly string[] | undefined
+  /** The address the server listens on. */
+  listenHostname: string
+  /** Whether API tokens are configured. */
+  tokens: boolean
+  /** Further names that must be allowed (e.g. the host of `input.publicApiUrl`). */
+  extra?: readonly (string | undefined)[]
+}
+
+/** Host names that are loopback by definition (RFC 6761 §6.3 for `localhost`). */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]'])
+
+/**
+ * Which `Host` names the API answers for: a predicate over a `Host` header value. See the
+ * `listen.allowedHosts` configuration key for the rules.
+ */
+export function hostAllowList(options: HostAllowListOptions): (host: string) => boolean {
+  if (options.configured?.includes('*') || (options.configured === undefined && options.tokens)) return () => true
+  const listen = options.listenHostname.includes(':') && !options.listenHostname.startsWith('[') ? `[${options.listenHostname}]` : options.listenHostname
+  const names = new Set([...LOOPBACK_NAMES, ...(options.configured ?? []), ...(WILDCARD_ADDRESSES.has(listen) ? [] : [listen]), ...(options.extra ?? [])].filter((n): n is string => Boolean(n)).map(hostName))
+  return (host) => names.has(hostName(host))
+}
+
+/**
+ * Middleware: answer `421 Misdirected Request` unless the request's host is allowed. Behind DNS
+ * rebinding, a page on `attacker.example` whose name now resolves to 127.0.0.1 reaches the
+ * gateway as a loopback client, but with its own name in `Host`.
+ */
+export function allowedHostsGuard(allowed: (host: string) => boolean): MiddlewareHandler {
+  return async (c, next) => {
+    if (!allowed(c.req.header('host') ?? new URL(c.req.url).host)) {
+      return c.json(
+        { error: { code: 'host_not_allowed', message: 'This gateway does not answer the API for this host name: add it to listen.allowedHosts' } },
+        421,
+        { 'cache-control': 'no-store' },
+      )
+    }
+    await next()
+  }
+}
