@@ -44,6 +44,16 @@ export interface LaunchSpec {
   access?: 'public' | 'token'
 }
 
+/**
+ * Whether a caller's label key lies in a gateway's own namespace: a root itself (its ownership
+ * mark) or a key under it (`<root>.port`, `<root>.access`, …). Backends that keep settings in
+ * labels refuse such keys, so that only validated launch fields ever become settings.
+ */
+export function isReservedLabel(key: string, roots: readonly string[]): boolean {
+  const lower = key.toLowerCase()
+  return roots.some((root) => lower === root || lower.startsWith(`${root}.`))
+}
+
 /** When a launch pulls its image. */
 export type PullPolicy = 'missing' | 'always' | 'never'
 

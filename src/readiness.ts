@@ -134,7 +134,7 @@ export class Readiness {
     while (!signal.aborted && Date.now() < deadline) {
       const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)])
       try {
-        const response = await this.#options.fetch(`${upstream}${path ?? '/'}`, { method: 'GET', headers: new Headers(), body: null, signal: attempt })
+        const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), { method: 'GET', headers: new Headers(), body: null, signal: attempt })
         await response.body?.cancel().catch(() => {})
         // An answer that arrives after a reset speaks for the container as it was.
         if (signal.aborted) return
@@ -153,4 +153,18 @@ export class Readiness {
     this.#failed.set(id, `not ready within ${Math.round(this.#options.startTimeoutMs / 1000)} s: ${last}`)
     this.#settle(id, false)
   }
+}
+
+/**
+ * The URL of a readiness probe: the container's own origin with `path` as its path and query,
+ * set through the URL API so that no path (`@host:port/x`, `//host/x`) can change host, port or
+ * scheme.
+ */
+export function probeUrl(upstream: string, path: string): string {
+  const url = new URL(upstream)
+  const query = path.indexOf('?')
+  url.pathname = query === -1 ? path : path.slice(0, query)
+  url.search = query === -1 ? '' : path.slice(query)
+  url.hash = ''
+  return url.href
 }

@@ -209,6 +209,20 @@ describe('memory limit with LRU eviction', () => {
     const lax = setup({ memLimitMb: 35, memLimitPolicy: 'startAnyway' })
     expect((await lax.launch({ name: 'huge', memReservationMb: 50 })).status).toBe(201)
   })
+
+  it('evicts nobody for a launch that could not fit even on an empty host', async () => {
+    for (const memLimitPolicy of ['reject', 'startAnyway'] as const) {
+      const { launch, manager, app } = setup({ memLimitMb: 35, memLimitPolicy })
+      await launch({ name: 'a1', memReservationMb: 15 })
+      await launch({ name: 'a2', memReservationMb: 15 })
+      const res = await launch({ name: 'impossible', memReservationMb: 100_000 })
+      expect(res.status).toBe(memLimitPolicy === 'reject' ? 507 : 201)
+      if (memLimitPolicy === 'reject') expect(res.body.error.message).toContain('nothing was evicted')
+      const names = (await manager.list()).map((r) => r.name)
+      expect(names).toEqual(expect.arrayContaining(['a1', 'a2']))
+      expect((await app.request('/docker/a1/')).status).toBe(200)
+    }
+  })
 })
 
 describe('engine events', () => {

@@ -6,8 +6,8 @@ import { isLoopbackHost, resolveConnection } from './docker-connection.js'
 import { createBody, type VolumeMount } from './docker-create.js'
 import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './docker-options.js'
 import { pullError, pullEvents } from './docker-pull.js'
-import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
-import { BackendError, ConfigError, ContainerNotFoundError, ImageUnavailableError, NameConflictError } from '../errors.js'
+import { isReservedLabel, type Backend, type BackendEvent, type LaunchSpec, type LogOptions, type PullEvent } from '../backend.js'
+import { BackendError, ConfigError, ContainerNotFoundError, ImageUnavailableError, InvalidSpecError, NameConflictError } from '../errors.js'
 import { mapDockerError, statusOf } from './docker-errors.js'
 
 export { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions }
@@ -109,6 +109,11 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     name: 'docker',
 
     async launch(spec, launchOptions = {}) {
+      // The gateway's settings live in labels under its root: a caller's label never sets one.
+      const reserved = Object.keys(spec.labels).find((key) => isReservedLabel(key, [root, DEFAULT_LABEL_ROOT]))
+      if (reserved !== undefined) {
+        throw new InvalidSpecError(`labels: "${reserved}" is reserved for the gateway's own settings (keys under "${root}" and "${DEFAULT_LABEL_ROOT}"); use another key`)
+      }
       const volumes: string[] = []
       let container: Docker.Container | undefined
       try {

@@ -7,10 +7,18 @@ import type { ContainerManager } from '../manager.js'
  * Make room for `spec` under `memLimitMb` (the original's `mem_limit_mb`): remove the
  * least-recently-active running containers until its reservation fits. When nothing is left to
  * evict, `memLimitPolicy` decides: `reject` throws InsufficientMemoryError, `startAnyway` warns.
+ * A launch that would not fit even on an empty host evicts nothing.
  * Callers serialise launches, so concurrent ones cannot overshoot.
  */
 export async function makeRoom(manager: ContainerManager, spec: LaunchSpec, logger: Logger): Promise<void> {
   const limit = manager.config.memLimitMb!
+  if (spec.memReservationMb > limit) {
+    // Evicting every container would not make room: decide before touching any.
+    const message = `${spec.memReservationMb} MB requested exceeds the ${limit} MB limit even with nothing else running; nothing was evicted`
+    if (manager.config.memLimitPolicy === 'reject') throw new InsufficientMemoryError(message)
+    logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
+    return
+  }
   const running = (await manager.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
   let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
   if (total + spec.memReservationMb <= limit) return

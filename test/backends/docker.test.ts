@@ -33,6 +33,34 @@ if (await dockerReady('docker backend conformance')) {
     await backend.remove(kept)
   })
 
+  it('refuses a caller\'s label in the gateway\'s own namespace before creating anything', async () => {
+    const root = 'io.github.hde-test.labels'
+    const backend = docker({ labelRoot: root })
+    const name = uniqueName('labels')
+    const spec = (labels: Record<string, string>) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels, cpus: 0.5, memReservationMb: 0, extraDirectories: ['/data'] })
+    const attempts = [
+      { [`${root}.readiness_path`]: '@127.0.0.1:8199/probe' },
+      { [`${root}.access`]: 'public' },
+      { [`${root}.idle_timeout_seconds`]: '1' },
+      { [root]: 'true' },
+      { [`${root.toUpperCase()}.PORT`]: '1' },
+      // Another gateway on the default root would adopt the container.
+      { [DEFAULT_LABEL_ROOT]: 'true' },
+      { [`${DEFAULT_LABEL_ROOT}.port`]: '80' },
+    ]
+    for (const labels of attempts) {
+      const key = Object.keys(labels)[0]!
+      await expect(backend.launch(spec(labels)), key).rejects.toMatchObject({ name: 'InvalidSpecError', message: expect.stringContaining(`"${key}"`) })
+    }
+    expect(await dockerCli('ps', '-aq', '--filter', `name=${name}`)).toBe('')
+    expect(await dockerCli('volume', 'ls', '-q', '--filter', `label=${root}.container=${name}`)).toBe('')
+    // Labels that merely look alike are the caller's own; settings come only from the spec's fields.
+    const record = await backend.launch({ ...spec({ [`${root}x.port`]: '1', 'app.owner': 'alice' }), readinessPath: '/ready', access: 'token' })
+    expect(record).toMatchObject({ port: 80, readinessPath: '/ready', access: 'token' })
+    expect(record.labels['app.owner']).toBe('alice')
+    await backend.remove(name)
+  })
+
   describe('reach: network (the container\'s own address, no published port)', () => {
     testBackend({
       name: 'docker, reached on its network',
