@@ -100,6 +100,14 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Bounds on what one launch may ask for. */
+  limits: v.optional(
+    v.strictObject({
+      /** Most `extraDirectories` one launch may ask for (each is a volume on the engine). */
+      extraDirectories: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000)), 16),
+    }),
+    {},
+  ),
   /** How launch input reaches containers. */
   input: v.optional(
     v.strictObject({

@@ -19,6 +19,12 @@ import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
 import { hostAllowList, hostGuard, hostName } from './http/host.js'
 
+/** An error's cause as one line for the operator log. */
+function describeCause(cause: unknown): string {
+  const detail = (cause as { json?: { message?: unknown } } | undefined)?.json?.message
+  return typeof detail === 'string' ? detail : String(cause)
+}
+
 /** Options for {@link createGateway}. */
 export interface GatewayOptions {
   /** The container engine, e.g. `docker()` from `hono-docker-engine/docker`. */
@@ -114,9 +120,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     return base === '/' ? '' : base
   }
 
+  /** The operator's account of a failed request: all of an unknown error, the hidden cause of a known one. */
+  const reportError = (err: unknown, status: number, known: boolean, request: { method: string; path: string }) => {
+    if (!known) logger.error('unhandled error', { ...request, error: String(err), stack: (err as Error)?.stack })
+    // What the client is not told (an engine's own words, host paths) the operator is.
+    else if ((err as Error)?.cause !== undefined && status >= 400 && status !== 404) {
+      logger.warn('request failed', { ...request, status, error: (err as Error).message, cause: describeCause((err as Error).cause) })
+    }
+  }
   const answerError = (err: Error, c: Context) => {
     const { status, body, known } = toErrorResponse(err)
-    if (!known) logger.error('unhandled error', { method: c.req.method, path: c.req.path, error: String(err), stack: err?.stack })
+    reportError(err, status, known, { method: c.req.method, path: c.req.path })
     return c.json(body, status, { 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
   }
 
@@ -181,13 +195,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     pullPolicy: config.images.pull,
     defaultAccess: config.defaultAccess,
     auth,
+    maxExtraDirectories: config.limits.extraDirectories,
     allowedHost: hostAllowList({
       configured: config.listen.allowedHosts,
       listenHostname: config.listen.hostname,
       tokens: config.auth.tokens.length > 0,
       extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host],
     }),
-    onUnknownError: (err) => logger.error('unhandled error in a stream', { error: String(err), stack: (err as Error)?.stack }),
+    onStreamError: (err, status, known) => reportError(err, status, known, { method: 'stream', path: config.apiPrefix }),
     input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
     mountBase,
   })

@@ -3,9 +3,12 @@ import { toErrorResponse } from './errors.js'
 /**
  * A streamed `application/x-ndjson` answer: one JSON object per line, written as `produce`
  * goes. A failure after the stream started becomes a final `{ "error": { code, message } }`
- * line (the status is already sent), mapped like every other error.
+ * line (the status is already sent), mapped like every other error and reported to `onError`.
  */
-export function ndjsonResponse(produce: (write: (value: unknown) => void) => Promise<void>, onUnknownError: (err: unknown) => void): Response {
+export function ndjsonResponse(
+  produce: (write: (value: unknown) => void) => Promise<void>,
+  onError: (err: unknown, status: number, known: boolean) => void,
+): Response {
   const encoder = new TextEncoder()
   let open = true
   const stream = new ReadableStream<Uint8Array>({
@@ -16,8 +19,8 @@ export function ndjsonResponse(produce: (write: (value: unknown) => void) => Pro
       try {
         await produce(write)
       } catch (err) {
-        const { body, known } = toErrorResponse(err)
-        if (!known) onUnknownError(err)
+        const { status, body, known } = toErrorResponse(err)
+        onError(err, status, known)
         write(body)
       }
       if (open) controller.close()

@@ -35,14 +35,16 @@ export interface ApiDeps {
   input: InputSettings
   /** Pull policy for launches that do not say. */
   pullPolicy: PullPolicy
+  /** Most `extraDirectories` one launch may ask for. */
+  maxExtraDirectories: number
   /** Who may use the API. */
   auth: ApiAuthOptions
   /** The `Host` names the API answers for (DNS rebinding defence). */
   allowedHost: (host: string) => boolean
   /** Proxy access for launches that do not say. */
   defaultAccess: 'public' | 'token'
-  /** Report an unexpected error that surfaced inside a stream. */
-  onUnknownError: (err: unknown) => void
+  /** Report an error that surfaced inside a stream, after its status was sent (for the operator log). */
+  onStreamError: (err: unknown, status: number, known: boolean) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
   mountBase: (c: Context) => string
 }
@@ -122,6 +124,10 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
+    if (body.extraDirectories.length > deps.maxExtraDirectories) {
+      const message = `at most ${deps.maxExtraDirectories} directories (limits.extraDirectories)`
+      throw new ApiError(400, 'invalid_request', `Invalid launch request: extraDirectories: ${message}`, [{ path: 'extraDirectories', message }])
+    }
     const name = body.name ?? generateName()
     const input =
       body.input === undefined
@@ -146,7 +152,7 @@ export function createApi(deps: ApiDeps): Hono {
         const record = await manager.launch(spec, input?.served, (event) => write({ event: 'progress', ...event }))
         const shown = await view(record, mount)
         write({ event: 'launched', name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status })
-      }, deps.onUnknownError)
+      }, deps.onStreamError)
     }
     const record = await manager.launch(spec, input?.served)
     const shown = await view(record, mount)
@@ -165,7 +171,7 @@ export function createApi(deps: ApiDeps): Hono {
     return ndjsonResponse(async (write) => {
       for await (const event of events) write(event)
       write({ status: 'done', image })
-    }, deps.onUnknownError)
+    }, deps.onStreamError)
   })
 
   app.get(`${p}/containers`, async (c) => {
@@ -228,9 +234,27 @@ async function readJson<S extends v.GenericSchema>(request: Request, schema: S, 
   } catch {
     throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON')
   }
+  if (nestsDeeperThan(raw, MAX_JSON_DEPTH)) {
+    throw new ApiError(400, 'invalid_json', `The request body nests deeper than ${MAX_JSON_DEPTH} levels`)
+  }
   const result = v.safeParse(schema, raw)
   if (!result.success) throw validationError(result.issues, what)
   return result.output
+}
+
+/** How deep a JSON body may nest: far beyond any real input, far below what `JSON.stringify` survives. */
+const MAX_JSON_DEPTH = 64
+
+/** Whether a parsed JSON value nests deeper than `max` arrays or objects; walked without recursion. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [item, depth] = stack.pop()!
+    if (item === null || typeof item !== 'object') continue
+    if (depth >= max) return true
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+  }
+  return false
 }
 
 function toLaunchSpec(body: LaunchBody, name: string, input: PreparedInput | undefined, defaults: ApiDeps['defaults']): LaunchSpec {

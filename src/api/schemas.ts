@@ -25,6 +25,21 @@ const AbsolutePathSchema = v.pipe(
   v.check((path) => !path.split('/').includes('..'), (issue) => `"${String(issue.input)}" must not contain ".."`),
 )
 
+/** Kernel interfaces a volume must never shadow (and Docker refuses to mount over, with host paths in its error). */
+const SYSTEM_PATHS = ['/proc', '/sys', '/dev']
+
+const VolumePathSchema = v.pipe(
+  AbsolutePathSchema,
+  v.check((path) => path.replace(/\/+$/, '') !== '', 'must not be the root directory'),
+  v.check(
+    (path) => !SYSTEM_PATHS.some((system) => path === system || path.startsWith(`${system}/`)),
+    (issue) => `"${String(issue.input)}" is a kernel interface (${SYSTEM_PATHS.join(', ')}) and cannot hold a volume`,
+  ),
+)
+
+/** Largest memory figure a launch may name, in MiB (1 TiB): beyond any host, and beyond what the engine parses. */
+const MAX_MEMORY_MB = 1_048_576
+
 /**
  * The body of `POST /api/containers`. Unknown keys are rejected so a typo never launches
  * a container with silently missing settings.
@@ -57,11 +72,11 @@ export const LaunchBodySchema = v.pipe(
     /** CPU share (0.5 = half a core). */
     cpus: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024))),
     /** Soft memory reservation in MiB. */
-    memReservationMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    memReservationMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_MEMORY_MB))),
     /** Hard memory limit in MiB (Docker's minimum is 6). */
-    memLimitMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(6))),
-    /** Absolute in-container paths, each backed by a fresh volume. */
-    extraDirectories: v.optional(v.array(AbsolutePathSchema), []),
+    memLimitMb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(6), v.maxValue(MAX_MEMORY_MB))),
+    /** Absolute in-container paths, each backed by a fresh volume (at most `limits.extraDirectories`). */
+    extraDirectories: v.optional(v.array(VolumePathSchema), []),
     /** Idle seconds after which the reaper removes or stops this container (overrides `idle.timeoutSeconds`). */
     idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     /** Who may reach it: anyone (`public`) or holders of its one-time access link (`token`). Default `defaultAccess`. */

@@ -26,10 +26,11 @@ export function mapDockerError(err: unknown, timeoutMs: number): Error {
     }
     return new BackendUnavailableError('The connection to the Docker Engine failed', { cause: err })
   }
-  const detail = e.json?.message ?? 'no detail'
-  if (e.statusCode === 400) return new InvalidSpecError(`Docker rejected the container: ${detail}`, { cause: err })
-  return new BackendError(`Docker answered ${e.statusCode}: ${detail}`, { cause: err })
+  // The engine's own words name host paths and internals: they stay in `cause`, for the operator log.
+  if (e.statusCode === 400) return new InvalidSpecError("The Docker Engine refused the container's settings; the operator log has its reason", { cause: err })
+  return new BackendError(`The Docker Engine failed the request (HTTP ${e.statusCode}); the operator log has its reason`, { cause: err })
 }
+
 
 /** The HTTP status of a Docker error, if it has one. */
 export const statusOf = (err: unknown): number | undefined => (err as ModemError | undefined)?.statusCode

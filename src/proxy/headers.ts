@@ -50,7 +50,9 @@ export interface ForwardingContext {
 
 /**
  * The header pairs sent upstream: the client's minus hop-by-hop ones and `Host`, plus
- * `X-Forwarded-*`, without the gateway's access cookies or the parent app's named cookies.
+ * `X-Forwarded-*`, without the gateway's access cookies or the parent app's named cookies, and
+ * without the client's own claims about itself (`Forwarded`, `X-Real-IP`, `X-Forwarded-*`)
+ * unless `trustProxy` says a proxy in front sets them.
  * The Node fast path builds its upstream headers here; {@link upstreamRequestHeaders} applies
  * the same rules to Web `Headers`.
  */
@@ -64,6 +66,7 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
   const out: HeaderPairs = []
   for (const [name, value] of fields) {
     if (isHopByHop(name, named) || name === 'host' || name.startsWith('x-forwarded-')) continue
+    if (!ctx.trustProxy && CLIENT_FORWARDING.has(name)) continue
     if (name === 'cookie') {
       const kept = stripCookies(value, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
       if (kept) out.push([name, kept])
@@ -72,11 +75,24 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
     out.push([name, value])
   }
   out.push(...forwardedFields((name) => (ctx.trustProxy ? fields.get(name) : undefined), ctx))
-  // Any other X-Forwarded-* the client sent passes through unchanged.
-  for (const [name, value] of fields) {
-    if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named)) out.push([name, value])
+  // Any other X-Forwarded-* a trusted proxy sent passes through unchanged; an untrusted client's never.
+  if (ctx.trustProxy) {
+    for (const [name, value] of fields) {
+      if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named)) out.push([name, value])
+    }
   }
   return out
+}
+
+/**
+ * Headers by which a proxy in front tells the app who the client is, besides the `X-Forwarded-*`
+ * family: apps believe them (Tornado reads `X-Real-Ip`), so only a trusted proxy's reach a container.
+ */
+const CLIENT_FORWARDING = new Set(['forwarded', 'x-real-ip'])
+
+/** Whether a client's header claims something about the client that only a trusted proxy may claim. */
+function isClientForwarding(name: string): boolean {
+  return CLIENT_FORWARDING.has(name) || name.startsWith('x-forwarded-')
 }
 
 /** The `X-Forwarded-*` headers the gateway sets itself. */
@@ -116,6 +132,11 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
     else headers.delete('cookie')
   }
   for (const name of FORWARDED_OWN) headers.delete(name)
+  if (!ctx.trustProxy) {
+    const claims: string[] = []
+    for (const name of headers.keys()) if (isClientForwarding(name)) claims.push(name)
+    for (const name of claims) headers.delete(name)
+  }
   for (const [name, value] of forwardedFields((name) => (ctx.trustProxy ? (incoming.get(name) ?? undefined) : undefined), ctx)) headers.set(name, value)
   return headers
 }

@@ -54,10 +54,17 @@ export function scopeSetCookie(cookie: string, prefix: string): string {
   return [pair!.trim(), `Path=${scoped}`, ...kept].join('; ')
 }
 
+/**
+ * Between two cookies: `;`, or the `, ` that joins repeated `Cookie` header lines (as `Headers`
+ * combine fields) when a cookie name follows it. Cookie values cannot hold a comma (RFC 6265
+ * §4.1.1), and a loose one not followed by `name=` stays where it is.
+ */
+const COOKIE_SEPARATOR = /;|,(?=\s*[^\s=;,]+=)/
+
 /** Remove the named cookies (the parent app's, e.g. its session), and any starting with `prefix`, from a `Cookie` header. */
 export function stripCookies(cookieHeader: string, names: ReadonlySet<string>, prefix?: string): string {
   return cookieHeader
-    .split(';')
+    .split(COOKIE_SEPARATOR)
     .map((part) => part.trim())
     .filter((part) => {
       if (!part) return false

@@ -38,7 +38,7 @@ if (await dockerReady('docker backend conformance')) {
     const backend = docker({ labelRoot: root })
     const name = uniqueName('labels')
     const spec = (labels: Record<string, string>) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels, cpus: 0.5, memReservationMb: 0, extraDirectories: ['/data'] })
-    const attempts = [
+    const attempts: Record<string, string>[] = [
       { [`${root}.readiness_path`]: '@127.0.0.1:8199/probe' },
       { [`${root}.access`]: 'public' },
       { [`${root}.idle_timeout_seconds`]: '1' },

@@ -20,6 +20,8 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['x-forwarded-prefix', '/outer/'], ['x-forwarded-port', '443'], ['x-forwarded-extra', 'hop'],
     ],
     [['cookie', 'sessionid=only'], ['x-forwarded-for', ''], ['x-forwarded-host', '']],
+    // Two Cookie lines, and the client's own claims about itself.
+    [['cookie', 'theme=dark'], ['cookie', 'sessionid=parent'], ['forwarded', 'for=1.2.3.4'], ['x-real-ip', '1.2.3.4'], ['x-forwarded-port', '443'], ['X-Forwarded-Server', 'outer']],
     // Tokens that are no field name cannot name a header; they must not break either builder.
     [['connection', 'keep-alive, x y, @, , X-Secret'], ['x-secret', 's'], ['accept', '*/*']],
   ]
@@ -36,6 +38,27 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       })
     }
   }
+
+  it('drops the client\'s Forwarded, X-Real-IP and other X-Forwarded-* unless a proxy in front is trusted', () => {
+    const incoming = new Headers([['forwarded', 'for=1.2.3.4'], ['x-real-ip', '1.2.3.4'], ['x-forwarded-port', '443'], ['x-forwarded-ssl', 'on'], ['accept', '*/*']])
+    for (const trustProxy of [false, true]) {
+      const ctx = { ...contexts[0]!, trustProxy }
+      for (const built of [upstreamRequestHeaders(incoming, ctx), new Headers(forwardedRequestPairs(incoming, ctx))]) {
+        for (const claim of ['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-ssl']) expect(built.has(claim), `${claim} trusted=${trustProxy}`).toBe(trustProxy)
+        expect(built.get('x-forwarded-for')).toBe('10.0.0.9')
+        expect(built.get('accept')).toBe('*/*')
+      }
+    }
+  })
+
+  it('strips a parent-app cookie sent on a second Cookie line, on both builders', () => {
+    const ctx = contexts[0]!
+    const incoming = new Headers([['cookie', 'theme=dark'], ['cookie', 'sessionid=parent; hde_access_app=tok'], ['cookie', 'lang=en']])
+    expect(upstreamRequestHeaders(incoming, ctx).get('cookie')).toBe('theme=dark; lang=en')
+    expect(new Headers(forwardedRequestPairs([['cookie', 'theme=dark'], ['cookie', 'sessionid=parent; hde_access_app=tok'], ['cookie', 'lang=en']], ctx)).get('cookie')).toBe('theme=dark; lang=en')
+    // A loose comma inside a value is not a separator.
+    expect(upstreamRequestHeaders(new Headers([['cookie', 'list=a,b; sessionid=x']]), ctx).get('cookie')).toBe('list=a,b')
+  })
 
   it('strips parent-app and access cookies the same way', () => {
     const ctx = contexts[0]!
