@@ -146,6 +146,11 @@ export const ConfigSchema = v.strictObject({
       headersTimeoutMs: v.optional(PositiveIntSchema, 300_000),
       /** Time to wait for a TCP connection to a container before answering 504. */
       connectTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+      /**
+       * A client's request body may pause this long between bytes; then the exchange ends on
+       * both sides (`408`), so a stalled upload cannot hold a client and a container forever.
+       */
+      bodyIdleTimeoutMs: v.optional(PositiveIntSchema, 60_000),
     }),
     {},
   ),

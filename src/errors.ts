@@ -57,6 +57,11 @@ export class UpstreamTimeoutError extends Error {
   override name = 'UpstreamTimeoutError'
 }
 
+/** A client's request body stayed silent longer than the body idle timeout. */
+export class RequestBodyTimeoutError extends Error {
+  override name = 'RequestBodyTimeoutError'
+}
+
 /** A launch does not fit under the memory limit even after evicting idle containers. */
 export class InsufficientMemoryError extends Error {
   override name = 'InsufficientMemoryError'

@@ -140,6 +140,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxWaitSeconds: config.maxWaitSeconds,
     pleaseWait: config.pleaseWait,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
+    bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,
     strippedCookies: new Set(config.cookies.strip),
     ...(options.websocket ? { websocket: options.websocket } : {}),

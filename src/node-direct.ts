@@ -114,8 +114,16 @@ function carry(
     exchange.end()
   })
   const hasBody = method !== 'GET' && method !== 'HEAD'
-  if (hasBody) req.once('end', startTimer)
-  else startTimer()
+  if (hasBody && !req.complete) {
+    // A client that stops sending its body ends the exchange (408); the socket's own timer
+    // measures the silence, and is lifted once the body is in.
+    req.socket.setTimeout(lane.bodyIdleTimeoutMs)
+    req.once('timeout', () => abort(lane.bodyTimeoutError(route)))
+    req.once('end', () => {
+      req.socket.setTimeout(0)
+      startTimer()
+    })
+  } else startTimer()
   dispatcher.dispatch(
     { origin: route.origin, path: route.path, method: method as Dispatcher.HttpMethod, headers: flat(headers), body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0 },
     {

@@ -4,7 +4,7 @@
  * path and transport maps its failures here, so they all answer alike.
  */
 import type { ContainerRecord } from '../backend.js'
-import { BackendUnavailableError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import { BackendUnavailableError, RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
 import { pleaseWaitResponse } from './please-wait.js'
 import type { ProxyDeps } from './proxy.js'
 
@@ -41,12 +41,23 @@ export function headersTimeoutError(name: string, ms: number): UpstreamTimeoutEr
   return new UpstreamTimeoutError(`"${name}" did not answer within ${ms} ms`)
 }
 
+/** The error an exchange ends with when its client stops sending the request body. */
+export function bodyTimeoutError(name: string, ms: number): RequestBodyTimeoutError {
+  return new RequestBodyTimeoutError(`The request body to "${name}" stalled for ${ms} ms`)
+}
+
 /**
- * The answer when an exchange failed before response headers arrived: 504 for a timeout,
+ * The answer when an exchange failed before response headers arrived: 408 for a stalled request
+ * body (and the connection closes: the rest of that body is not awaited), 504 for a timeout,
  * 499 when the client left, the container's state after a refused connection, else 502.
  * Every transport maps its failures here, so all paths answer alike.
  */
 export function upstreamFailure(request: Request, name: string, err: unknown, clientGone: boolean, deps: ProxyDeps): Response | Promise<Response> {
+  if (err instanceof RequestBodyTimeoutError) {
+    const answer = json(408, 'request_body_timeout', err.message)
+    answer.headers.set('connection', 'close')
+    return answer
+  }
   if (err instanceof UpstreamTimeoutError) return json(504, 'upstream_timeout', err.message)
   if (clientGone) return json(499, 'client_closed', 'The client closed the request')
   if (err instanceof UpstreamConnectError) return afterConnectFailure(request, name, deps)

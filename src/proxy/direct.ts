@@ -4,8 +4,8 @@ import type { Config } from '../config.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext, type HeaderPairs } from './headers.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
-import { headersTimeoutError, upstreamFailure } from './answers.js'
-import type { UpstreamTimeoutError } from '../errors.js'
+import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
+import type { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
 import { toErrorResponse } from '../api/errors.js'
 
 /**
@@ -36,6 +36,10 @@ export interface DirectLane {
   timeoutError(route: DirectRoute): UpstreamTimeoutError
   /** How long a container may take to send response headers. */
   readonly headersTimeoutMs: number
+  /** The error to end an exchange with when the client's request body stalls. */
+  bodyTimeoutError(route: DirectRoute): RequestBodyTimeoutError
+  /** How long a client's request body may pause between bytes. */
+  readonly bodyIdleTimeoutMs: number
 }
 
 /** A request the lane accepted. */
@@ -98,6 +102,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   })
   return {
     headersTimeoutMs: deps.headersTimeoutMs,
+    bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
     route(method, rawUrl, host) {
       // An invalid Host is left to the general path, which answers 400.
       if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host)) return undefined
@@ -148,6 +153,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     },
     timeoutError(route) {
       return headersTimeoutError(route.name, deps.headersTimeoutMs)
+    },
+    bodyTimeoutError(route) {
+      return bodyTimeoutError(route.name, deps.bodyIdleTimeoutMs)
     },
   }
 }

@@ -1,15 +1,15 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
-import { UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import { RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
 import type { ContainerManager } from '../manager.js'
 import type { UpstreamFetch } from '../upstream.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import type { PleaseWaitOptions } from './please-wait.js'
-import { afterConnectFailure, headersTimeoutError, json, upstreamFailure } from './answers.js'
+import { afterConnectFailure, bodyTimeoutError, headersTimeoutError, json, upstreamFailure } from './answers.js'
 import type { AuthorizeHook } from './access-check.js'
 import { resolveContainer } from './resolve.js'
-import { onStreamEnd } from './track.js'
+import { onStreamEnd, withIdleLimit } from './track.js'
 import { isWebSocketUpgrade, offeredProtocols, type WebSocketProxy } from './websocket.js'
 
 /** Everything the proxy handler needs; supplied by `createGateway`. */
@@ -18,6 +18,8 @@ export interface ProxyDeps {
   fetch: UpstreamFetch
   pleaseWait: PleaseWaitOptions
   headersTimeoutMs: number
+  /** How long a client's request body may pause between bytes before the exchange ends (408). */
+  bodyIdleTimeoutMs: number
   /** Upper bound for `Prefer: wait=N`. */
   maxWaitSeconds: number
   trustProxy: boolean
@@ -128,7 +130,15 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
   }
   // A client that times silence itself gets the body untouched; otherwise the body is watched
   // so that the header timer starts once it has been sent.
-  const uploadBody = hasBody ? request.body : null
+  // A client that stops sending its body ends the exchange, on both sides.
+  const uploadBody =
+    hasBody && request.body
+      ? withIdleLimit(request.body, deps.bodyIdleTimeoutMs, () => {
+          const stalled = bodyTimeoutError(name, deps.bodyIdleTimeoutMs)
+          controller.abort(stalled)
+          return stalled
+        })
+      : null
   const clientTimesUpload = uploadBody !== null && deps.fetch.timesSilence === true
   const requestBody = uploadBody && !clientTimesUpload ? onStreamEnd(uploadBody, startHeaderTimer) : uploadBody
   if (!requestBody) startHeaderTimer()
@@ -146,6 +156,7 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
     release()
     request.signal.removeEventListener('abort', onClientAbort)
     const reason: unknown = controller.signal.reason
+    if (reason instanceof RequestBodyTimeoutError) return upstreamFailure(request, name, reason, false, deps)
     // Our own header timer, or the client's silence timer after an upload: the same 504.
     const timedOut = reason instanceof UpstreamTimeoutError ? reason : clientTimesUpload && err instanceof UpstreamTimeoutError ? headersTimeoutError(name, deps.headersTimeoutMs) : undefined
     return upstreamFailure(request, name, timedOut ?? err, request.signal.aborted, deps)

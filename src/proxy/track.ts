@@ -37,6 +37,61 @@ export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void)
 }
 
 /**
+ * Relay a request body, calling `onIdle` once if the client sends nothing for `idleMs` while a
+ * read waits on it (then the relay fails with the reason `onIdle` returns). Time the consumer
+ * spends not reading (a container applying backpressure) does not count. One timer per body,
+ * re-armed lazily: a chunk only records the time.
+ */
+export function withIdleLimit(body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  /** When the pending read began, or its latest chunk arrived; undefined while nobody reads. */
+  let waitingSince: number | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let failed: Error | undefined
+  let output: ReadableStreamDefaultController<Uint8Array>
+  const check = () => {
+    const quiet = waitingSince === undefined ? 0 : Date.now() - waitingSince
+    if (quiet < idleMs) {
+      timer = setTimeout(check, idleMs - quiet)
+      return
+    }
+    failed = onIdle()
+    output.error(failed)
+    reader.cancel(failed).catch(() => {})
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        output = controller
+        timer = setTimeout(check, idleMs)
+      },
+      async pull(controller) {
+        waitingSince = Date.now()
+        let result: ReadableStreamReadResult<Uint8Array>
+        try {
+          result = await reader.read()
+        } catch (err) {
+          clearTimeout(timer)
+          if (!failed) controller.error(err)
+          return
+        }
+        waitingSince = undefined
+        if (failed) return
+        if (result.done) {
+          clearTimeout(timer)
+          controller.close()
+        } else controller.enqueue(result.value)
+      },
+      cancel(reason) {
+        clearTimeout(timer)
+        return reader.cancel(reason).catch(() => {})
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/**
  * The wait a client asks for with `Prefer: wait=N` (RFC 7240), capped at `maxSeconds`;
  * 0 when it asks for none.
  */

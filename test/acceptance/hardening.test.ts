@@ -41,7 +41,7 @@ function hardeningSuite(runtime: Runtime) {
     let name: string
     let host: string
     beforeAll(async () => {
-      gw = await startGateway(runtime, { upstream: { headersTimeoutMs: 2_000 } })
+      gw = await startGateway(runtime, { upstream: { headersTimeoutMs: 2_000, bodyIdleTimeoutMs: 1_500 }, cookies: { strip: ['sessionid'] } })
       host = new URL(gw.url).host
       name = uniqueName('hard')
       const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name }) })
@@ -142,6 +142,39 @@ function hardeningSuite(runtime: Runtime) {
       }
       if (runtime === 'node') expect(accepted.cookies).toHaveLength(2)
       await alive()
+    })
+
+    it('ends an exchange whose request body stalls, on both sides, and lets a slow steady one through', async () => {
+      for (const path of [`/docker/${name}/upload`, `/docker/${name}/raw/stall`]) {
+        const started = Date.now()
+        const answer = await rawRequest(gw.url, head('POST', path, host, ['Content-Length: 1000000']) + 'ab', { waitMs: 15_000 })
+        expect(answer.ended, path).not.toBe('timeout')
+        // Before any answer: a 408 that closes; mid-answer (the raw echo streams back at once): the answer is cut.
+        if (path.endsWith('/upload')) expect(answer.status).toBe(408)
+        expect(Date.now() - started).toBeLessThan(10_000)
+      }
+      // 6 chunks 500 ms apart: slower in total than the idle limit, never silent that long.
+      let sent = 0
+      const slow = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, 500))
+          controller.enqueue(new Uint8Array(1000).fill(1))
+          if (++sent === 6) controller.close()
+        },
+      })
+      const res = await fetch(`${gw.url}/docker/${name}/upload`, { method: 'POST', body: slow, duplex: 'half' } as RequestInit)
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as Json).bodyLength).toBe(6000)
+      await alive()
+    })
+
+    it('keeps a parent-app cookie sent on a second Cookie line from the container, on every path', async () => {
+      for (const lines of [['Connection: close'], ['Connection: Upgrade, close', 'Upgrade: foo']]) {
+        const answer = await rawRequest(gw.url, head('GET', `/docker/${name}/cookies`, host, ['Cookie: theme=dark', 'Cookie: sessionid=parent', ...lines]), { waitMs: 5_000, keepBody: true })
+        expect(answer.status).toBe(200)
+        const seen = JSON.parse(answer.body!) as Json
+        expect(seen.headers.cookie).toBe('theme=dark')
+      }
     })
 
     it('survives random header combinations, upgrade variants included, against truncated and reset answers', { timeout: 120_000 }, async () => {
