@@ -3,12 +3,13 @@ import { memory } from '../src/backends/memory.js'
 import type { ConfigInput } from '../src/config.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
+import { memoryStore, type ContainerStore } from '../src/store.js'
 
 type Json = Record<string, any>
 
-function setup(config: ConfigInput = {}) {
+function setup(config: ConfigInput = {}, options: { store?: ContainerStore } = {}) {
   const backend = memory()
-  const gateway = createGateway({ backend, config, logger: silentLogger, background: false })
+  const gateway = createGateway({ backend, config, logger: silentLogger, background: false, ...options })
   const launch = async (body: Json) => {
     const res = await gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
     return { status: res.status, body: (await res.json()) as Json }
@@ -61,7 +62,41 @@ describe('input delivery', () => {
     expect((await app.request(`/api/containers/u1/input?token=${otherToken}`)).status).toBe(403)
 
     await app.request('/api/containers/u1', { method: 'DELETE' })
-    expect((await app.request(`/api/containers/u1/input?token=${token}`)).status).toBe(404)
+    expect((await app.request(`/api/containers/u1/input?token=${token}`)).status).toBe(403)
+  })
+
+  it('answers every failed input request alike, from memory: names cannot be enumerated', async () => {
+    const { launch, backend, app } = setup({ input: { publicApiUrl: 'http://host.docker.internal:8000/api' } })
+    await launch({ name: 'with-url', input: { a: 1 }, inputDelivery: 'url' })
+    await launch({ name: 'env-only', input: { a: 1 } })
+    await launch({ name: 'no-input' })
+    const before = { ...backend.calls }
+    const answers = await Promise.all(
+      ['with-url', 'env-only', 'no-input', 'never-existed', ...Array.from({ length: 50 }, (_, i) => `probe-${i}`)].map(async (name) => {
+        const res = await app.request(`/api/containers/${name}/input?token=${'0'.repeat(64)}`)
+        return `${res.status} ${await res.text()}`
+      }),
+    )
+    expect(new Set(answers).size).toBe(1)
+    expect(answers[0]).toMatch(/^403 /)
+    // 54 probes: no inspect, and one listing (the index's first load after start) at most.
+    expect(backend.calls.inspect ?? 0).toBe(before.inspect ?? 0)
+    expect((backend.calls.list ?? 0) - (before.list ?? 0)).toBeLessThanOrEqual(1)
+    await app.request('/api/containers/probe-x/input?token=x')
+    expect((backend.calls.list ?? 0) - (before.list ?? 0)).toBeLessThanOrEqual(1)
+  })
+
+  it('serves inputs of containers launched before a restart, read once from the store', async () => {
+    const store = memoryStore(100)
+    const config = { input: { publicApiUrl: 'http://host.docker.internal:8000/api' } }
+    const first = setup(config, { store })
+    await first.launch({ name: 'kept', input: { kept: true }, inputDelivery: 'url' })
+    const token = new URL(first.backend.specOf('kept')!.env.INPUT_JSON_URL!).searchParams.get('token')
+    const second = createGateway({ backend: first.backend, store, config, logger: silentLogger, background: false })
+    const res = await second.app.request(`/api/containers/kept/input?token=${token}`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ kept: true })
+    await second.close()
   })
 
   it('needs a public URL for url delivery', async () => {

@@ -113,7 +113,7 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
       },
       [`${p}/containers/{name}/input`]: {
         parameters: [nameParameter, { name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
-        get: { summary: "The launch input, for the container itself (its token is the credential)", responses: { 200: { description: 'The input JSON' }, 403: error('Wrong token'), 404: error('No input') } },
+        get: { summary: "The launch input, for the container itself (its token is the credential)", responses: { 200: { description: 'The input JSON' }, 403: error('Wrong token, unknown name or no input: one answer for all') } },
       },
       [`${p}/purge`]: {
         post: {

@@ -46,8 +46,10 @@ export async function checkProxyAccess(
     url.searchParams.delete(ACCESS_PARAM)
     const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https'
     const cookie = [`${cookieName}=${session}`, `Path=${prefix}/`, 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ')
-    // Back to the same page without the token, now holding the cookie.
-    return new Response(null, { status: 302, headers: { location: `${url.pathname}${url.search}`, 'set-cookie': cookie, 'cache-control': 'no-store' } })
+    // Back to the same page without the token, now holding the cookie. A path-absolute URL only:
+    // `//evil.example/x` (a path under hostname routing) would send the browser to another host.
+    const path = url.pathname.replace(/^[/\\]+/, '/')
+    return new Response(null, { status: 302, headers: { location: `${path}${url.search}`, 'set-cookie': cookie, 'cache-control': 'no-store' } })
   }
   const session = getCookie(c, cookieName)
   if (session && (await access.check(record.id, session))) return undefined

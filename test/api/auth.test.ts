@@ -24,7 +24,7 @@ describe('API authentication', () => {
     expect(launch.status).toBe(401)
     // Health and a container's own input URL carry no API credentials.
     expect((await app.request('/api/health')).status).toBe(200)
-    expect((await app.request('/api/containers/none/input?token=x')).status).toBe(404)
+    expect((await app.request('/api/containers/none/input?token=x')).status).toBe(403)
   })
 
   it('serves only loopback clients when no token is configured', async () => {

@@ -19,6 +19,25 @@ function setup(options: Partial<GatewayOptions> = {}) {
 }
 
 describe('per-container access tokens', () => {
+  it('redirects to a path on the same host only, under hostname routing too (no open redirect)', async () => {
+    const { app, launch } = setup({ config: { hostSuffix: '.docker.localhost' } })
+    for (const [path, expected] of [
+      ['//evil.example/landing', '/evil.example/landing'],
+      ['///evil.example/x', '/evil.example/x'],
+      ['/\\evil.example/x', '/evil.example/x'],
+      ['/plain/page', '/plain/page'],
+    ]) {
+      const launched = await launch({ access: 'token' })
+      const token = new URL(launched.url, 'http://x').searchParams.get('hde_access')
+      const res = await app.request(`http://x${path}?hde_access=${token}&q=1`, { headers: { host: `${launched.name}.docker.localhost` } })
+      expect(res.status, path).toBe(302)
+      const location = res.headers.get('location')!
+      expect(location, path).toBe(`${expected}?q=1`)
+      // Resolved against the page, it stays on the container's host.
+      expect(new URL(location, `http://${launched.name}.docker.localhost/`).host).toBe(`${launched.name}.docker.localhost`)
+    }
+  })
+
   it('trades the one-time link for a scoped HttpOnly cookie, and never forwards either', async () => {
     const { app, launch } = setup()
     const launched = await launch({ name: 'private', access: 'token' })
