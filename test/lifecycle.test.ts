@@ -179,6 +179,18 @@ describe('readiness', () => {
     expect(res.status).toBe(502)
     expect(((await res.json()) as Json).error.code).toBe('container_failed')
   })
+
+  it('does not proxy a container whose port answers but whose readiness path failed', async () => {
+    const { launch, show, app } = setup({ readiness: { startTimeoutSeconds: 1 } })
+    await launch({ name: 'unhealthy', readinessPath: '/status/500' })
+    await sleep(1_300)
+    expect((await show('unhealthy')).status).toBe('failed')
+    const res = await app.request('/docker/unhealthy/page')
+    expect(res.status).toBe(502)
+    const body = (await res.json()) as Json
+    expect(body.error.code).toBe('container_failed')
+    expect(body.error.message).toContain('/status/500 answered 500')
+  })
 })
 
 describe('memory limit with LRU eviction', () => {

@@ -44,6 +44,8 @@ export async function resolveContainer(c: Context, target: ProxyTarget, deps: Pr
       }
       if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
       if (manager.readiness.isReady(record.id)) return record as RunningRecord
+      // Failed its readiness check: answered as such (502 with the reason), never proxied.
+      if (manager.readiness.failure(record.id)) return unavailable(request, record, name, deps)
       // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
       manager.readiness.watch(record)
       if (!waitMs) return record as RunningRecord

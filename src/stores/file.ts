@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ContainerMeta, ContainerStore, HistoryEntry } from '../store.js'
 
@@ -24,7 +24,13 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
   const metaDir = join(options.dir, 'meta')
   const lineCounts = new Map<string, number>()
   let ready: Promise<unknown> | undefined
-  const ensureDirs = () => (ready ??= Promise.all([mkdir(historyDir, { recursive: true }), mkdir(metaDir, { recursive: true })]))
+  // Input documents and secret hashes live here: the owner only (directories made by an older
+  // version are tightened too, which also shields files they hold).
+  const privateDir = async (dir: string) => {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+  }
+  const ensureDirs = () => (ready ??= privateDir(options.dir).then(() => Promise.all([privateDir(historyDir), privateDir(metaDir)])))
   const checked = (id: string) => {
     if (!SAFE_ID.test(id)) throw new Error(`Invalid container id for the store: ${JSON.stringify(id)}`)
     return id
@@ -54,7 +60,7 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
 
   const writeAtomically = async (file: string, text: string) => {
     const temp = `${file}.${process.pid}.tmp`
-    await writeFile(temp, text)
+    await writeFile(temp, text, { mode: 0o600 })
     await rename(temp, file)
   }
 
@@ -70,7 +76,7 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
         lineCounts.set(id, kept.length)
         return
       }
-      await appendFile(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      await appendFile(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 })
       const count = (lineCounts.get(id) ?? (await readLines(id)).length - entries.length) + entries.length
       if (count <= 2 * maxEntries) {
         lineCounts.set(id, count)
