@@ -67,6 +67,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     labelRoot: config.labelRoot,
     reach: config.docker.reach,
     ...(config.docker.network ? { network: config.docker.network } : {}),
+    isolate: config.docker.isolate,
     ...(config.docker.publishHost ? { publishHost: config.docker.publishHost } : {}),
     ...(config.docker.host ? { host: config.docker.host } : {}),
     ...(tls ? { tls } : {}),

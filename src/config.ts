@@ -73,8 +73,14 @@ export const ConfigSchema = v.strictObject({
          * hop; the gateway must run on the Docker host or in a container on that network).
          */
         reach: v.optional(v.picklist(['published', 'network']), 'published'),
-        /** Docker network containers join (`docker run --network`); default: the engine's bridge. */
+        /** Docker network containers join (`docker run --network`), as you set it up; default: the gateway's isolated network. */
         network: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name'))),
+        /**
+         * Without `network`: attach containers to a bridge the gateway creates (`hde-isolated`) on
+         * which they cannot reach each other; the gateway reaches all of them. `false`: the
+         * engine's default bridge, where every container can open every other's ports.
+         */
+        isolate: v.optional(v.boolean(), true),
         /** Host address container ports are published on (default 127.0.0.1, or 0.0.0.0 for a remote engine). */
         publishHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
         /** Host the gateway uses to reach published ports; defaults to `publishHost`. */

@@ -26,8 +26,20 @@ export interface DockerBackendOptions {
    * attached to that network.
    */
   reach?: 'published' | 'network'
-  /** Docker network containers are attached to (`--network`); without it, the engine's default bridge. */
+  /**
+   * Docker network containers are attached to (`--network`), as you set it up. Without it, the
+   * gateway's own isolated network (see `isolate`), or the engine's default bridge.
+   */
   network?: string
+  /**
+   * Without `network`: attach containers to a bridge the gateway creates, on which they cannot
+   * reach each other (`com.docker.network.bridge.enable_icc=false`); the gateway reaches all of
+   * them. Default `true`; `false` uses the engine's default bridge, where every container can open
+   * every other's ports.
+   */
+  isolate?: boolean
+  /** Name of that isolated network (default `hde-isolated`). */
+  isolatedNetwork?: string
   /** Host address container ports are published on (default 127.0.0.1; 0.0.0.0 for a remote engine). */
   publishHost?: string
   /** Host the gateway uses to reach published ports; the engine's host when remote, else from `publishHost`. */

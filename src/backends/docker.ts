@@ -4,6 +4,7 @@ import { putFiles } from './docker-archive.js'
 import { recordMapper, type Reach } from './docker-records.js'
 import { isLoopbackHost, resolveConnection } from './docker-connection.js'
 import { createBody, type VolumeMount } from './docker-create.js'
+import { DEFAULT_ISOLATED_NETWORK, ensureIsolatedNetwork } from './docker-network.js'
 import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './docker-options.js'
 import { pullError, pullEvents } from './docker-pull.js'
 import { isReservedLabel, type Backend, type BackendEvent, type LaunchSpec, type LogOptions, type PullEvent } from '../backend.js'
@@ -101,7 +102,16 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     for await (const event of await startPull(image, AbortSignal.timeout(pullTimeoutMs))) onProgress?.(event)
   }
 
-  const creation = { root, reach, publishHost, capDrop, noNewPrivileges, stopTimeoutSeconds, ...(options.network ? { network: options.network } : {}) }
+  // Containers cannot reach each other unless the operator chose a network (or the default bridge).
+  const isolatedNetwork = options.network || options.isolate === false ? undefined : (options.isolatedNetwork ?? DEFAULT_ISOLATED_NETWORK)
+  let networkReady: Promise<void> | undefined
+  const ensureNetwork = () =>
+    (networkReady ??= ensureIsolatedNetwork(client, isolatedNetwork!, root, apiTimeoutMs).catch((err: unknown) => {
+      networkReady = undefined
+      throw err
+    }))
+  const network = options.network ?? isolatedNetwork
+  const creation = { root, reach, publishHost, capDrop, noNewPrivileges, stopTimeoutSeconds, ...(network ? { network } : {}) }
   const create = (spec: LaunchSpec, mounts: VolumeMount[]) =>
     client.createContainer({ ...createBody(spec, mounts, creation), abortSignal: timeout() } as Docker.ContainerCreateOptions)
 
@@ -114,6 +124,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       if (reserved !== undefined) {
         throw new InvalidSpecError(`labels: "${reserved}" is reserved for the gateway's own settings (keys under "${root}" and "${DEFAULT_LABEL_ROOT}"); use another key`)
       }
+      if (isolatedNetwork) await ensureNetwork()
       const volumes: string[] = []
       let container: Docker.Container | undefined
       try {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { docker } from '../../src/backends/docker.js'
 import { DEFAULT_LABEL_ROOT } from '../../src/backends/docker.js'
+import { DEFAULT_ISOLATED_NETWORK } from '../../src/backends/docker-network.js'
 import type { ContainerRecord } from '../../src/backend.js'
 import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { testBackend } from './suite.js'
@@ -58,6 +59,33 @@ if (await dockerReady('docker backend conformance')) {
     const record = await backend.launch({ ...spec({ [`${root}x.port`]: '1', 'app.owner': 'alice' }), readinessPath: '/ready', access: 'token' })
     expect(record).toMatchObject({ port: 80, readinessPath: '/ready', access: 'token' })
     expect(record.labels['app.owner']).toBe('alice')
+    await backend.remove(name)
+  })
+
+  it('puts containers on a network where they cannot reach each other, while the gateway reaches both', async () => {
+    const backend = docker()
+    const [a, b] = [uniqueName('icc-a'), uniqueName('icc-b')]
+    const spec = (name: string) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    const [recordA, recordB] = await Promise.all([backend.launch(spec(a)), backend.launch(spec(b))])
+    expect(await dockerCli('network', 'inspect', '-f', '{{index .Options "com.docker.network.bridge.enable_icc"}}', DEFAULT_ISOLATED_NETWORK)).toBe('false')
+    for (const name of [a, b]) expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toBe(DEFAULT_ISOLATED_NETWORK)
+    // The gateway's way in (a port published on loopback) reaches both.
+    for (const record of [recordA, recordB]) {
+      expect(record.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      await eventually(async () => (await fetch(`${record.upstream}/`)).ok, 20_000, `${record.name} from the gateway`)
+    }
+    // From inside a, b's address and port are closed.
+    const addressOfB = await dockerCli('inspect', '-f', `{{(index .NetworkSettings.Networks "${DEFAULT_ISOLATED_NETWORK}").IPAddress}}`, b)
+    const probe = `fetch('http://${addressOfB}:80/', { signal: AbortSignal.timeout(3000) }).then((r) => console.log('reached', r.status), (e) => console.log('blocked', e.name))`
+    expect(await dockerCli('exec', a, '/usr/local/bin/node', '-e', probe)).toBe('blocked TimeoutError')
+    await Promise.all([backend.remove(a), backend.remove(b)])
+  })
+
+  it('uses the engine\'s default bridge when isolation is off', async () => {
+    const backend = docker({ isolate: false })
+    const name = uniqueName('bridge')
+    await backend.launch({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toMatch(/^(default|bridge)$/)
     await backend.remove(name)
   })
 
