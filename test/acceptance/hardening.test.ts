@@ -55,7 +55,7 @@ function hardeningSuite(runtime: Runtime) {
     const alive = async () => {
       const health = await fetch(`${gw.url}/api/health`)
       expect(health.status).toBe(200)
-      const trouble = gw.output().split('\n').filter((line) => /unhandled|uncaught|SocketError/i.test(line))
+      const trouble = gw.output().split('\n').filter((line) => /unhandled|uncaught|fatal/i.test(line))
       expect(trouble, trouble.slice(0, 3).join('\n')).toEqual([])
     }
 
