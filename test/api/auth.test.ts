@@ -27,6 +27,21 @@ describe('API authentication', () => {
     expect((await app.request('/api/containers/none/input?token=x')).status).toBe(403)
   })
 
+  it('admits no path trick, query token or method past the token check', async () => {
+    const gateway = createGateway({ backend: memory(), config: { auth: { tokens: [TOKEN] } }, logger: silentLogger, background: false })
+    const app = gateway.app
+    const paths = ['/api/containers', '//api/containers', '/api//containers', '/api/%2e%2e/api/containers', '/api/./containers', '/API/containers',
+      '/Api/Containers', '/api/containers/..%2f..%2fapi%2fcontainers', '/api%2fcontainers', `/api/containers?token=${TOKEN}`, `/api/containers?access_token=${TOKEN}`, '/metrics', '//metrics', '/METRICS']
+    for (const path of paths) {
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']) {
+        const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, ...(method === 'GET' || method === 'HEAD' ? {} : { body: '{"image":"x:1"}' }) })
+        // Either refused, or not an API route at all (a 404 that serves nothing): never a 2xx.
+        expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400)
+      }
+    }
+    expect(await gateway.manager.list()).toEqual([])
+  })
+
   it('serves only loopback clients when no token is configured', async () => {
     let address = '10.1.2.3'
     const gateway = createGateway({ backend: memory(), logger: silentLogger, background: false, getClientAddress: () => address })
