@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { docker } from './backends/docker.js'
-import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config-file.js'
+import { docker } from './backends/docker/index.js'
+import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config/file.js'
 import { ConfigError } from './errors.js'
 import type { Gateway, GatewayOptions } from './gateway.js'
 import { consoleLogger } from './logger.js'
-import { isLoopbackAddress } from './secrets.js'
+import { isLoopbackAddress } from './util/secrets.js'
 import { fileStore } from './stores/file.js'
-import type { RunningServer } from './node.js'
+import type { RunningServer } from './adapter/node/index.js'
 import { CliError, EXIT, progressDone } from './cli/client.js'
 import { COMMANDS } from './cli/commands.js'
 
@@ -32,10 +32,10 @@ interface Runtime {
 
 async function loadRuntime(): Promise<Runtime> {
   if ('Bun' in globalThis) {
-    const bun = await import('./bun.js')
+    const bun = await import('./adapter/bun/index.js')
     return { name: 'bun', createGateway: bun.createBunGateway, serve: bun.serveBun }
   }
-  const node = await import('./node.js')
+  const node = await import('./adapter/node/index.js')
   return { name: 'node', createGateway: node.createNodeGateway, serve: node.serveNode }
 }
 

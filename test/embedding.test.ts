@@ -54,7 +54,7 @@ describe('embedding in a parent Hono app', () => {
   it('has no side effects at import', async () => {
     const before = process.listenerCount('SIGINT')
     await import('../src/index.js')
-    await import('../src/backends/docker.js')
+    await import('../src/backends/docker/index.js')
     expect(process.listenerCount('SIGINT')).toBe(before)
   })
 })
@@ -64,7 +64,7 @@ describe('embedding with WebSockets on Node', () => {
     const { createServer } = await import('node:http')
     const { WebSocketServer, default: WebSocket } = await import('ws')
     const { serve } = await import('@hono/node-server')
-    const { createNodeGateway, handleUpgrades } = await import('../src/node.js')
+    const { createNodeGateway, handleUpgrades } = await import('../src/adapter/node/index.js')
 
     const upstreamServer = createServer()
     const wss = new WebSocketServer({ server: upstreamServer, handleProtocols: (p) => [...p][0] ?? false })

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { isLoopbackAddress, matchesAny } from '../secrets.js'
-import { ApiError } from './errors.js'
+import { isLoopbackAddress, matchesAny } from '../util/secrets.js'
+import { ApiError } from '../http/errors.js'
 
 /** Options for {@link apiAuth}. */
 export interface ApiAuthOptions {

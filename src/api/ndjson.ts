@@ -1,4 +1,4 @@
-import { toErrorResponse } from './errors.js'
+import { toErrorResponse } from '../http/errors.js'
 
 /**
  * A streamed `application/x-ndjson` answer: one JSON object per line, written as `produce`

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { ParseArgsConfig } from 'node:util'
-import { describePull } from '../pull-progress.js'
+import { describePull } from '../containers/pull-progress.js'
 import { CliError, EXIT, call, ndjsonLines, progress, progressDone, table, type ClientOptions } from './client.js'
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js'
-import type { ContainerManager } from '../manager.js'
+import type { ContainerManager } from '../containers/manager.js'
 import { reap } from './reaping.js'
 import { applyEngineEvent } from './engine-events.js'
-import { sleep } from '../sleep.js'
+import { sleep } from '../util/sleep.js'
 
 /** Options for {@link startBackground}. */
 export interface BackgroundOptions {

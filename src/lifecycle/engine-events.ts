@@ -1,5 +1,5 @@
 import type { BackendEvent } from '../backend.js'
-import type { ContainerManager } from '../manager.js'
+import type { ContainerManager } from '../containers/manager.js'
 import type { Logger } from '../logger.js'
 
 /**

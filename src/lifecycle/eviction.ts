@@ -1,7 +1,15 @@
-import type { LaunchSpec } from '../backend.js'
+import type { Backend, ContainerRecord, LaunchSpec } from '../backend.js'
+import type { Config } from '../config/schema.js'
 import { InsufficientMemoryError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { ContainerManager } from '../manager.js'
+
+/** What eviction needs of the gateway's container manager. */
+export interface EvictionHost {
+  readonly config: Pick<Config, 'memLimitMb' | 'memLimitPolicy'>
+  readonly backend: Pick<Backend, 'list'>
+  readonly activity: { lastActivity(record: ContainerRecord): Promise<number> }
+  remove(name: string, reason: string): Promise<boolean>
+}
 
 /**
  * Make room for `spec` under `memLimitMb` (the original's `mem_limit_mb`): remove the
@@ -10,7 +18,7 @@ import type { ContainerManager } from '../manager.js'
  * A launch that would not fit even on an empty host evicts nothing.
  * Callers serialise launches, so concurrent ones cannot overshoot.
  */
-export async function makeRoom(manager: ContainerManager, spec: LaunchSpec, logger: Logger): Promise<void> {
+export async function makeRoom(manager: EvictionHost, spec: LaunchSpec, logger: Logger): Promise<void> {
   const limit = manager.config.memLimitMb!
   if (spec.memReservationMb > limit) {
     // Evicting every container would not make room: decide before touching any.

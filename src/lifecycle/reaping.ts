@@ -1,4 +1,4 @@
-import type { ContainerManager } from '../manager.js'
+import type { ContainerManager } from '../containers/manager.js'
 import type { Logger } from '../logger.js'
 
 /** Which containers a purge removes. */

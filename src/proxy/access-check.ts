@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { ACCESS_COOKIE_PREFIX, ACCESS_PARAM, type AccessControl } from '../access.js'
+import { ACCESS_COOKIE_PREFIX, ACCESS_PARAM, type AccessControl } from '../containers/access.js'
 import type { ContainerRecord } from '../backend.js'
 
 /** What an embedder's `authorize` hook sees of a container. */

@@ -5,8 +5,8 @@
  */
 import type { ContainerRecord } from '../backend.js'
 import { BackendUnavailableError, RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
-import { pleaseWaitResponse } from './please-wait.js'
-import type { ProxyDeps } from './proxy.js'
+import { pleaseWaitResponse } from '../http/please-wait.js'
+import type { ProxyDeps } from './types.js'
 
 /** A JSON error answer that is never cached. */
 export function json(status: number, code: string, message: string): Response {

@@ -1,12 +1,12 @@
 import { hostName, isValidHost } from '../http/host.js'
 import type { ContainerRecord } from '../backend.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/schema.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext, type HeaderPairs } from './headers.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
 import type { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
-import { toErrorResponse } from '../api/errors.js'
+import { toErrorResponse } from '../http/errors.js'
 
 /**
  * The direct lane: what a runtime adapter needs to carry a proxied request to its container

@@ -1,4 +1,4 @@
-import { ACCESS_COOKIE_PREFIX } from '../access.js'
+import { ACCESS_COOKIE_PREFIX } from '../containers/access.js'
 import { rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */

@@ -1,51 +1,16 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import { RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
-import type { ContainerManager } from '../manager.js'
-import type { UpstreamFetch } from '../upstream.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import type { PleaseWaitOptions } from './please-wait.js'
 import { afterConnectFailure, bodyTimeoutError, headersTimeoutError, json, upstreamFailure } from './answers.js'
-import type { AuthorizeHook } from './access-check.js'
 import { resolveContainer } from './resolve.js'
 import { onStreamEnd, withIdleLimit } from './track.js'
-import { isWebSocketUpgrade, offeredProtocols, type WebSocketProxy } from './websocket.js'
-
-/** Everything the proxy handler needs; supplied by `createGateway`. */
-export interface ProxyDeps {
-  manager: ContainerManager
-  fetch: UpstreamFetch
-  pleaseWait: PleaseWaitOptions
-  headersTimeoutMs: number
-  /** How long a client's request body may pause between bytes before the exchange ends (408). */
-  bodyIdleTimeoutMs: number
-  /** Upper bound for `Prefer: wait=N`. */
-  maxWaitSeconds: number
-  trustProxy: boolean
-  /** Parent-app cookies never forwarded to containers. */
-  strippedCookies: ReadonlySet<string>
-  /** An embedder's access decision, replacing per-container tokens. */
-  authorize?: AuthorizeHook
-  /** The runtime's WebSocket tunnel; without one, upgrades answer 501. */
-  websocket?: WebSocketProxy
-  getClientAddress?: (c: Context) => string | undefined
-  onError: (message: string, fields: Record<string, unknown>) => void
-  /** Told when a WebSocket tunnel opens (+1) or closes (-1). */
-  onWebSocket?: (delta: 1 | -1) => void
-}
+import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
+import { isWebSocketUpgrade, offeredProtocols } from './websocket.js'
 
 /** Statuses whose responses never carry a body (Fetch standard "null body status"). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
-
-/** Where a proxied request goes: the container name and the raw path after it. */
-export interface ProxyTarget {
-  name: string
-  /** Raw (still percent-encoded) path after `/<prefix>/<name>`, starting with `/`. */
-  path: string
-  /** Full public prefix, e.g. `/viz/docker/name`. */
-  prefix: string
-}
 
 /**
  * Split a request path under `<mount><proxyPrefix>/` into name and rest, without decoding:
@@ -85,8 +50,7 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   return forwardRequest(request, record, { name, prefix: target.prefix, pathAndQuery, upstreamUrl, headers }, deps)
 }
 
-/** A container record known to be reachable. */
-export type RunningRecord = ContainerRecord & { upstream: string }
+export type { ProxyDeps, ProxyTarget, RunningRecord }
 
 /** Where and what {@link forwardRequest} sends. */
 export interface Forwarding {

@@ -1,11 +1,11 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import { BackendUnavailableError } from '../errors.js'
-import { sleep } from '../sleep.js'
+import { sleep } from '../util/sleep.js'
 import { unavailable } from './answers.js'
 import { checkProxyAccess } from './access-check.js'
-import { pleaseWaitResponse } from './please-wait.js'
-import type { ProxyDeps, ProxyTarget, RunningRecord } from './proxy.js'
+import { pleaseWaitResponse } from '../http/please-wait.js'
+import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
 import { requestedWaitMs } from './track.js'
 
 /** How long a held request pauses before asking an unreachable engine again. */

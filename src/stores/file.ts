@@ -1,6 +1,6 @@
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ContainerMeta, ContainerStore, HistoryEntry } from '../store.js'
+import type { ContainerMeta, ContainerStore, HistoryEntry } from './store.js'
 
 /** Options for {@link fileStore}. */
 export interface FileStoreOptions {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LABEL_ROOT } from '../../src/backends/docker.js'
+import { DEFAULT_LABEL_ROOT } from '../../src/backends/docker/index.js'
 import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, eventually, uniqueName } from '../helpers/docker.js'
 import { startGateway, type Runtime } from '../helpers/gateway-process.js'
 import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'

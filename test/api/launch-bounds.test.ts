@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mapDockerError } from '../../src/backends/docker-errors.js'
+import { mapDockerError } from '../../src/backends/docker/errors.js'
 import { useMemoryGateways } from '../helpers/memory-gateway.js'
 
 const { setup } = useMemoryGateways()

@@ -1,9 +1,9 @@
 import { afterAll } from 'vitest'
 import { memory, type MemoryBackend } from '../../src/backends/memory.js'
-import type { ConfigInput } from '../../src/config.js'
+import type { ConfigInput } from '../../src/config/schema.js'
 import { createGateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
-import type { ContainerStore } from '../../src/store.js'
+import type { ContainerStore } from '../../src/stores/store.js'
 import { useTestUpstream } from './upstream.js'
 
 type Json = Record<string, any>

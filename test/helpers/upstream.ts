@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest'
-import { nodeUpstream } from '../../src/node-upstream.js'
+import { nodeUpstream } from '../../src/adapter/node/upstream.js'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'

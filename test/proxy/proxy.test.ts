@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memory } from '../../src/backends/memory.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
-import { nodeUpstream } from '../../src/node-upstream.js'
-import { serveNode, type RunningServer } from '../../src/node.js'
-import type { ConfigInput } from '../../src/config.js'
+import { nodeUpstream } from '../../src/adapter/node/upstream.js'
+import { serveNode, type RunningServer } from '../../src/adapter/node/index.js'
+import type { ConfigInput } from '../../src/config/schema.js'
 import { GZIP_BODY, startUpstream, type SeenRequest, type TestUpstream } from '../helpers/upstream.js'
 
 let upstream: TestUpstream

@@ -1,0 +1,184 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
+import type { DirectExchange, DirectLane, DirectRoute } from '../../proxy/direct.js'
+import type { HeaderPairs } from '../../proxy/headers.js'
+import { toUpstreamError } from '../../proxy/upstream.js'
+
+/** Handles a request and returns `true`, or returns `false` to leave it to the general path. */
+export type DirectListener = (req: IncomingMessage, res: ServerResponse) => boolean
+
+/**
+ * The Node fast path: plain requests to cached, running containers go from the server's
+ * `IncomingMessage` through undici's dispatcher to the `ServerResponse` as Node streams, with
+ * backpressure both ways and nothing buffered. Headers, bookkeeping and every failure answer
+ * come from the gateway's {@link DirectLane}, so clients see what the general path would send.
+ */
+export function directListener(lane: DirectLane, dispatcher: Dispatcher): DirectListener {
+  return (req, res) => {
+    const method = req.method ?? 'GET'
+    const host = hostOf(req.rawHeaders)
+    let route: DirectRoute | undefined
+    let headers: HeaderPairs
+    try {
+      route = lane.route(method, req.url ?? '', host)
+      if (!route || !host) return false
+      headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), {
+        address: req.socket.remoteAddress,
+        host,
+        proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      })
+    } catch (err) {
+      // Nothing has been sent: the general path answers instead.
+      if (route) lane.report(err, route)
+      return false
+    }
+    // A request arrived: from here on it may be quiet for as long as it needs.
+    req.socket.setTimeout(0)
+    const exchange = lane.begin(route, method)
+    try {
+      carry(lane, route, exchange, method, headers, req, res, dispatcher)
+    } catch (err) {
+      lane.report(err, route)
+      res.destroy()
+    }
+    return true
+  }
+}
+
+/** The `Host` header, read from the raw list (cheaper than materialising `req.headers`). */
+function hostOf(raw: string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === 4 && name.toLowerCase() === 'host') return raw[i + 1]
+  }
+  return undefined
+}
+
+/** Raw header list → lower-case pairs (repeated fields stay repeated; the lane joins them). */
+function rawPairs(raw: string[]): HeaderPairs {
+  const pairs: HeaderPairs = []
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+  return pairs
+}
+
+/** Response header object from undici → pairs, one per `Set-Cookie`. */
+function objectPairs(headers: Record<string, string | string[] | undefined>): HeaderPairs {
+  const pairs: HeaderPairs = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (typeof value === 'string') pairs.push([name, value])
+    else if (value) for (const item of value) pairs.push([name, item])
+  }
+  return pairs
+}
+
+/** Pairs → the flat `[name, value, …]` list Node and undici take (faster than `Array#flat`). */
+function flat(pairs: HeaderPairs): string[] {
+  const list = new Array<string>(pairs.length * 2)
+  for (let i = 0; i < pairs.length; i++) {
+    list[2 * i] = pairs[i]![0]
+    list[2 * i + 1] = pairs[i]![1]
+  }
+  return list
+}
+
+/** Carry one exchange; every outcome ends in `exchange.end()` once the client side closes. */
+function carry(
+  lane: DirectLane,
+  route: DirectRoute,
+  exchange: DirectExchange,
+  method: string,
+  headers: HeaderPairs,
+  req: IncomingMessage,
+  res: ServerResponse,
+  dispatcher: Dispatcher,
+): void {
+  let controller: Dispatcher.DispatchController | undefined
+  let failure: Error | undefined
+  let clientGone = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const abort = (reason: Error) => {
+    failure ??= reason
+    controller?.abort(reason)
+  }
+  // The wait for response headers starts once the request is sent, so long uploads are not cut.
+  const startTimer = () => {
+    if (!res.headersSent && !failure) timer = setTimeout(() => abort(lane.timeoutError(route)), lane.headersTimeoutMs)
+  }
+  res.once('close', () => {
+    clearTimeout(timer)
+    if (!res.writableFinished) {
+      clientGone = true
+      abort(new Error('The client closed the request'))
+    }
+    exchange.end()
+  })
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  if (hasBody && !req.complete) {
+    // A client that stops sending its body ends the exchange (408); the socket's own timer
+    // measures the silence, and is lifted once the body is in.
+    req.socket.setTimeout(lane.bodyIdleTimeoutMs)
+    req.once('timeout', () => abort(lane.bodyTimeoutError(route)))
+    req.once('end', () => {
+      req.socket.setTimeout(0)
+      startTimer()
+    })
+  } else startTimer()
+  dispatcher.dispatch(
+    { origin: route.origin, path: route.path, method: method as Dispatcher.HttpMethod, headers: flat(headers), body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0 },
+    {
+      onRequestStart(c) {
+        controller = c
+        if (failure) c.abort(failure)
+      },
+      onResponseStart(c, status, upstreamHeaders) {
+        if (status < 200) return // 1xx: informational, not relayed
+        clearTimeout(timer)
+        exchange.answered(status)
+        res.writeHead(status, flat(lane.responseHeaders(route, objectPairs(upstreamHeaders))))
+      },
+      onResponseData(c, chunk) {
+        if (res.write(chunk)) return
+        // The client reads slower than the container writes: wait for it.
+        c.pause()
+        res.once('drain', () => c.resume())
+      },
+      onResponseEnd() {
+        res.end()
+      },
+      onResponseError(_c, err) {
+        clearTimeout(timer)
+        if (res.headersSent) {
+          // The answer is under way: cut it, as the general path does when a body stream fails.
+          res.destroy()
+          return
+        }
+        const request = new Request(`http://gateway${route.prefix}${route.path}`, { method, headers: acceptHeaders(req) })
+        void Promise.resolve(lane.failure(route, failure ?? toUpstreamError(err), request, clientGone))
+          .then((answer) => send(res, answer, exchange))
+          .catch(() => res.destroy())
+      },
+    },
+  )
+}
+
+/** The request headers the failure answers look at (HTML for browsers, JSON otherwise). */
+function acceptHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of ['accept', 'sec-fetch-mode']) {
+    const value = req.headers[name]
+    if (typeof value === 'string') out[name] = value
+  }
+  return out
+}
+
+/** Write one of the gateway's own (small) answers, with its length, as the general path does. */
+async function send(res: ServerResponse, answer: Response, exchange: DirectExchange): Promise<void> {
+  exchange.answered(answer.status)
+  if (res.destroyed) return
+  const body = answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined
+  const headers = flat([...answer.headers])
+  if (body) headers.push('content-length', String(body.length))
+  res.writeHead(answer.status, headers)
+  res.end(body)
+}

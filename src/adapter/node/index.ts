@@ -1,0 +1,114 @@
+import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
+import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
+import { parseConfig } from '../../config/schema.js'
+import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.js'
+import { nodeUpstream } from './upstream.js'
+import { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
+import { directListener } from './fast-path.js'
+
+export { nodeUpstream } from './upstream.js'
+export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
+
+/**
+ * {@link createGateway} with Node's fast upstream client, WebSocket tunnel and client
+ * addresses wired in. When embedding, also call `handleUpgrades(server, app.fetch)`.
+ */
+export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
+  const config = parseConfig(options.config ?? {}, 'gateway options')
+  const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
+  const gateway = createGateway({ ...options, fetch: upstream, websocket: nodeWebSocketProxy, getClientAddress: nodeClientAddress })
+  const close = gateway.close
+  const nodeGateway = { ...gateway, close: async () => { await close(); await upstream.close() } }
+  upstreamDispatchers.set(nodeGateway, upstream.dispatcher)
+  return nodeGateway
+}
+
+/**
+ * The upstream pool of gateways built by {@link createNodeGateway}. Only those get the fast
+ * path: a gateway built with its own `fetch` keeps every request on that client.
+ */
+const upstreamDispatchers = new WeakMap<Gateway, Dispatcher>()
+
+/** The remote address of a request served by `@hono/node-server`. */
+export function nodeClientAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address
+  } catch {
+    return undefined
+  }
+}
+
+/** Options for {@link serveNode}. */
+export interface ServeNodeOptions {
+  gateway: Gateway
+  hostname?: string
+  /** 0 picks a free port. */
+  port?: number
+  /** Idle seconds before a connection with no request in flight is closed (default 120). */
+  idleTimeoutSeconds?: number
+  /**
+   * Carry plain requests to cached, running containers on Node streams, skipping Hono and Web
+   * stream conversions (default `true`; only for gateways from {@link createNodeGateway}).
+   * Answers are the same either way; `false` exists for comparison and diagnosis.
+   */
+  fastPath?: boolean
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8000`. */
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+/**
+ * Serve a gateway with `@hono/node-server`, WebSocket upgrades included. Timeouts are set on
+ * purpose: Node's 300 s `requestTimeout` is off so long uploads are not cut; a connection
+ * idle for `idleTimeoutSeconds` is closed, except while a request is in flight (streams,
+ * long polls and WebSocket tunnels are never cut for being quiet); headers must arrive
+ * within 60 s; idle keep-alive connections close after 5 s.
+ */
+export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
+  const hostname = options.hostname ?? '127.0.0.1'
+  const app = options.gateway.app
+  const dispatcher = options.fastPath === false ? undefined : upstreamDispatchers.get(options.gateway)
+  const direct = dispatcher && directListener(options.gateway.direct, dispatcher)
+  const createDirectServer = (serverOptions: ServerOptions, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer(serverOptions, direct ? (req, res) => direct(req, res) || listener(req, res) : listener)
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
+          // A request arrived: from here on it may be quiet for as long as it needs.
+          env.incoming.socket.setTimeout(0)
+          return app.fetch(request, env)
+        },
+        hostname,
+        port: options.port ?? 8000,
+        serverOptions: { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+        createServer: createDirectServer as typeof createServer,
+      },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
+        resolve({
+          url: `http://${host}:${info.port}`,
+          port: info.port,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done())
+              ;(server as import('node:http').Server).closeAllConnections?.()
+            }),
+        })
+      },
+    )
+    const httpServer = server as HttpServer
+    httpServer.timeout = (options.idleTimeoutSeconds ?? 120) * 1000
+    handleUpgrades(server, app.fetch)
+    server.once('error', reject)
+  })
+}

@@ -1,0 +1,203 @@
+import { request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { pipeline, Readable, type Duplex } from 'node:stream'
+import { isValidHost } from '../../http/host.js'
+import { toUpstreamError } from '../../proxy/upstream.js'
+import { isWebSocketHandshake, type WebSocketProxy } from '../../proxy/websocket.js'
+
+const UPGRADE = Symbol.for('hono-docker-engine.upgrade')
+
+/** The raw client socket of an upgrade request, handed to the app through `c.env`. */
+interface UpgradeSlot {
+  socket: Duplex
+  head: Buffer
+  /** Set once the socket belongs to a tunnel; the app's Response is then ignored. */
+  tunnelled: boolean
+}
+
+type FetchLike = (request: Request, env: Record<string | symbol, unknown>) => Response | Promise<Response>
+
+/** Any Node server that emits `upgrade` (what `@hono/node-server`'s `serve` returns). */
+export interface UpgradeEmitter {
+  on(event: 'upgrade', listener: (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown
+  emit(event: 'connection', socket: Duplex): boolean
+}
+
+/**
+ * Route WebSocket upgrades on a Node server through a Hono app's `fetch`, so mounting, auth
+ * middleware and the gateway's wake logic apply to them as to any request. A handler that
+ * does not tunnel (an error, a please-wait) has its Response streamed to the socket, which closes.
+ *
+ * Node hands every request with `Connection: Upgrade` to this listener, whatever the protocol.
+ * Only WebSocket handshakes are tunnelled; any other (`h2c`, made-up protocols) is handed back
+ * to the server's ordinary request handling with its upgrade headers dropped, as hop-by-hop.
+ *
+ * @example handleUpgrades(server, app.fetch) // app: your Hono app with the gateway mounted
+ */
+export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
+  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isWebSocketHandshake(incoming.method, incoming.headers.upgrade)) {
+      replayWithoutUpgrade(server, incoming, socket, head)
+      return
+    }
+    socket.on('error', () => socket.destroy())
+    const slot: UpgradeSlot = { socket, head, tunnelled: false }
+    const host = incoming.headers.host
+    if (!host || !isValidHost(host)) {
+      void writeResponse(socket, Response.json({ error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } }, { status: 400 }))
+      return
+    }
+    const headers = new Headers()
+    let request: Request
+    try {
+      for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!)
+      request = new Request(`http://${host}${incoming.url ?? '/'}`, { method: incoming.method ?? 'GET', headers })
+    } catch {
+      void writeResponse(socket, new Response('Bad Request', { status: 400 }))
+      return
+    }
+    Promise.resolve()
+      .then(() => fetch(request, { incoming, [UPGRADE]: slot }))
+      .then(
+        (response) => (slot.tunnelled ? undefined : writeResponse(socket, response)),
+        () => (slot.tunnelled ? undefined : writeResponse(socket, new Response('Internal Server Error', { status: 500 }))),
+      )
+      .catch(() => socket.destroy())
+  })
+}
+
+/**
+ * Give a request that asked for a protocol other than WebSocket back to the server as an
+ * ordinary one: its head is written again without `Upgrade` (and without the `upgrade` token of
+ * `Connection`) in front of the bytes that followed it, and the server parses the socket afresh,
+ * so its body is framed, limited and streamed like any other request's.
+ */
+function replayWithoutUpgrade(server: UpgradeEmitter, incoming: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const lines = [`${incoming.method} ${incoming.url} HTTP/${incoming.httpVersion}`]
+  const raw = incoming.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    if (name === 'upgrade') continue
+    if (name === 'connection') {
+      const kept = raw[i + 1]!.split(',').map((token) => token.trim()).filter((token) => token && token.toLowerCase() !== 'upgrade')
+      if (kept.length) lines.push(`${raw[i]}: ${kept.join(', ')}`)
+      continue
+    }
+    lines.push(`${raw[i]}: ${raw[i + 1]}`)
+  }
+  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]))
+  server.emit('connection', socket)
+}
+
+/**
+ * Write a response to a raw socket and close it. The body streams with backpressure (a logs
+ * follow, a container's large error page); a client that leaves cancels it, and a body that
+ * fails midway just ends the connection.
+ */
+function writeResponse(socket: Duplex, response: Response): Promise<void> {
+  if (socket.destroyed) return response.body?.cancel().catch(() => {}) ?? Promise.resolve()
+  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`]
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie' && key !== 'connection' && key !== 'transfer-encoding' && key !== 'keep-alive') lines.push(`${key}: ${value}`)
+  })
+  for (const cookie of response.headers.getSetCookie()) lines.push(`set-cookie: ${cookie}`)
+  const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body
+  if (!body && !response.headers.has('content-length')) lines.push('content-length: 0')
+  // Without a length, the end of the body is the end of the connection (RFC 9112 §6.3).
+  lines.push('connection: close')
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
+  if (!body) {
+    socket.end()
+    return Promise.resolve()
+  }
+  // The client's end of an answer-only exchange is its leaving (Node keeps upgrade sockets half open).
+  socket.once('end', () => socket.destroy())
+  return new Promise((done) => {
+    pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), socket, (err) => {
+      if (err) socket.destroy()
+      done()
+    })
+  })
+}
+
+/** Statuses whose answers carry no body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
+
+/** A raw header list as Web `Headers`. */
+function headersOf(raw: string[]): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!)
+    } catch {
+      // A field Headers cannot hold is not passed on.
+    }
+  }
+  return headers
+}
+
+/**
+ * WebSocket proxying on Node: a byte-level tunnel. The container's handshake answer (status,
+ * subprotocol, extensions) goes back verbatim, then both sockets are piped, so frames, pings and
+ * close codes pass through untouched and backpressure is TCP's own.
+ */
+export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
+  new Promise((resolve, reject) => {
+    const slot = (c.env as Record<symbol, UpgradeSlot | undefined> | undefined)?.[UPGRADE]
+    if (!slot) {
+      resolve(Response.json({ error: { code: 'websocket_unsupported', message: 'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets' } }, { status: 501 }))
+      return
+    }
+    const headers: Record<string, string> = {}
+    target.headers.forEach((value, key) => {
+      headers[key] = value
+    })
+    headers.connection = 'Upgrade'
+    headers.upgrade = 'websocket'
+    const upstream = httpRequest(target.url, { method: 'GET', headers, agent: false })
+
+    upstream.on('upgrade', (res: IncomingMessage, upstreamSocket: Socket, upstreamHead: Buffer) => {
+      slot.tunnelled = true
+      const client = slot.socket
+      // The container's handshake answer, by the same header policy as every HTTP answer.
+      const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade']
+      const answered = target.answerHeaders(headersOf(res.rawHeaders))
+      answered.forEach((value, key) => {
+        if (key !== 'set-cookie') lines.push(`${key}: ${value}`)
+      })
+      for (const cookie of answered.getSetCookie()) lines.push(`set-cookie: ${cookie}`)
+      client.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
+      if (upstreamHead.length) client.write(upstreamHead)
+      if (slot.head.length) upstreamSocket.write(slot.head)
+      upstreamSocket.setNoDelay(true)
+      ;(client as Socket).setNoDelay?.(true)
+      // A tunnel lives as long as its peers: no idle timeout on the client socket.
+      ;(client as Socket).setTimeout?.(0)
+      target.onOpen()
+      let closed = 0
+      const onSideClosed = (other: Duplex) => () => {
+        // Let the other side flush (e.g. a close frame), then make sure it goes too.
+        other.end()
+        setTimeout(() => other.destroy(), 5_000).unref()
+        if (++closed === 2) target.onClose()
+      }
+      client.once('close', onSideClosed(upstreamSocket))
+      upstreamSocket.once('close', onSideClosed(client))
+      client.on('error', () => client.destroy())
+      upstreamSocket.on('error', () => upstreamSocket.destroy())
+      upstreamSocket.pipe(client)
+      client.pipe(upstreamSocket)
+      resolve(new Response(null, { status: 204 }))
+    })
+
+    upstream.on('response', (res: IncomingMessage) => {
+      // The container declined the upgrade: pass its answer through, streamed, by the header policy.
+      const status = res.statusCode ?? 502
+      const body = NULL_BODY_STATUSES.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>)
+      if (!body) res.resume()
+      resolve(new Response(body, { status, headers: target.answerHeaders(headersOf(res.rawHeaders)) }))
+    })
+    upstream.on('error', (err) => reject(toUpstreamError(err)))
+    slot.socket.once('close', () => upstream.destroy())
+    upstream.end()
+  })

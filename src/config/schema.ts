@@ -1,0 +1,258 @@
+import * as v from 'valibot'
+import { ConfigError } from '../errors.js'
+
+const PrefixSchema = v.pipe(
+  v.string(),
+  v.regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'must start with "/", not end with "/", and use URL-safe segments'),
+)
+const PositiveIntSchema = v.pipe(v.number(), v.integer(), v.minValue(1))
+
+/**
+ * The gateway configuration, as read from `wrangler-free-local-config.json`. Strict at every
+ * level: an unknown key (a typo) is an error, never silently ignored.
+ */
+export const ConfigSchema = v.strictObject({
+  /** Editors' schema reference; ignored by the gateway. */
+  $schema: v.optional(v.string()),
+  /** Where the standalone server listens. */
+  listen: v.optional(
+    v.strictObject({
+      hostname: v.optional(v.pipe(v.string(), v.nonEmpty()), '127.0.0.1'),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8000),
+      /**
+       * Idle time after which a connection with no request in flight is closed (Bun's
+       * `idleTimeout`, Node's socket timeout). Proxied exchanges — streams, long polls,
+       * WebSockets — are exempt once their request has arrived.
+       */
+      idleTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255)), 120),
+      /**
+       * Carry plain requests to running containers on the server's fast path (Node streams
+       * and undici on Node, no Hono routing on Bun). Answers are the same either way.
+       */
+      fastPath: v.optional(v.boolean(), true),
+      /**
+       * Host names the API, `/metrics` and the dashboard answer for (DNS rebinding defence):
+       * a browser tricked into sending `Host: attacker.example` to loopback gets `421`. Always
+       * allowed: `localhost`, `127.0.0.1`, `[::1]`, the listen address and the host of
+       * `input.publicApiUrl`. Without this key: only those while no `auth.tokens` are set, any
+       * host once they are (a request without a token gains nothing). `"*"` allows any host.
+       */
+      allowedHosts: v.optional(v.array(v.pipe(v.string(), v.nonEmpty(), v.regex(/^(\*|[^\s/:#?@]+|\[[0-9a-fA-F:.]+\])$/, 'must be a host name without port, "[v6]", or "*"')))),
+    }),
+    {},
+  ),
+  /** Path prefix of the JSON API. */
+  apiPrefix: v.optional(PrefixSchema, '/api'),
+  /** Path prefix under which containers are proxied. */
+  proxyPrefix: v.optional(PrefixSchema, '/docker'),
+  /** Root of the ownership labels; containers without `<labelRoot>=true` are never touched. */
+  labelRoot: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, 'must be a lowercase reverse-DNS label key')),
+    'io.github.refinery-project.django_docker_engine',
+  ),
+  /** The Docker Engine connection. Without `socketPath`, `DOCKER_HOST` or the local socket is used. */
+  docker: v.optional(
+    v.pipe(
+      v.strictObject({
+        socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Engine address: `unix:///path`, `tcp://host:port` or `https://host:port` (overrides `DOCKER_HOST`). */
+        host: v.optional(v.pipe(v.string(), v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'))),
+        /** PEM files for a TLS engine (as `docker --tlsverify` uses them). */
+        tls: v.optional(
+          v.strictObject({
+            caFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+            certFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+            keyFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
+          }),
+        ),
+        /** Upper bound for one Docker API call (not for log streams). */
+        apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+        /**
+         * How the gateway reaches containers: `published` through a port published on the host,
+         * `network` at the container's address on a Docker network (no host port, no docker-proxy
+         * hop; the gateway must run on the Docker host or in a container on that network).
+         */
+        reach: v.optional(v.picklist(['published', 'network']), 'published'),
+        /** Docker network containers join (`docker run --network`), as you set it up; default: the gateway's isolated network. */
+        network: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name'))),
+        /**
+         * Without `network`: attach containers to a bridge the gateway creates (`hde-isolated`) on
+         * which they cannot reach each other; the gateway reaches all of them. `false`: the
+         * engine's default bridge, where every container can open every other's ports.
+         */
+        isolate: v.optional(v.boolean(), true),
+        /** Host address container ports are published on (default 127.0.0.1, or 0.0.0.0 for a remote engine). */
+        publishHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Host the gateway uses to reach published ports; defaults to `publishHost`. */
+        upstreamHost: v.optional(v.pipe(v.string(), v.nonEmpty())),
+        /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
+        stopTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600)), 10),
+        /** Set `no-new-privileges` on every container. */
+        noNewPrivileges: v.optional(v.boolean(), true),
+        /** Capabilities dropped from every container (default: NET_RAW, MKNOD, SYS_CHROOT, AUDIT_WRITE, SETFCAP, SETPCAP). */
+        capDrop: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW')))),
+      }),
+      v.check((docker) => docker.reach === 'published' || (!docker.publishHost && !docker.upstreamHost), 'publishHost and upstreamHost apply only with reach "published"'),
+    ),
+    {},
+  ),
+  /** Defaults applied to launches that leave these fields out. */
+  defaults: v.optional(
+    v.strictObject({
+      cpus: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 0.5),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), 80),
+      /** Process limit per container (fork bombs stop there). */
+      pidsLimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(16), v.maxValue(1_000_000)), 512),
+    }),
+    {},
+  ),
+  /** Bounds on what one launch may ask for. */
+  limits: v.optional(
+    v.strictObject({
+      /** Most `extraDirectories` one launch may ask for (each is a volume on the engine). */
+      extraDirectories: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000)), 16),
+    }),
+    {},
+  ),
+  /** How launch input reaches containers. */
+  input: v.optional(
+    v.strictObject({
+      /** Largest `INPUT_JSON` environment entry; Linux caps one at 128 KiB. */
+      maxEnvBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(131_072)), 131_072),
+      /** Base URL of this gateway's API as containers reach it, e.g. `http://host.docker.internal:8000/api` (for `inputDelivery: "url"`). */
+      publicApiUrl: v.optional(v.pipe(v.string(), v.url(), v.regex(/[^/]$/, 'must not end with "/"'))),
+    }),
+    {},
+  ),
+  /** Which images may be launched. Without `allow`, any image. */
+  images: v.optional(
+    v.strictObject({
+      /** Patterns over the full reference with tag, `*` matching any run of characters, e.g. `registry.example/tools/*`. */
+      allow: v.optional(v.array(v.pipe(v.string(), v.nonEmpty()))),
+      /** When launches pull: only a `missing` image, `always`, or `never`. */
+      pull: v.optional(v.picklist(['missing', 'always', 'never']), 'missing'),
+    }),
+    {},
+  ),
+  /** The 503 page shown to browsers while a container is missing or starting. */
+  pleaseWait: v.optional(
+    v.strictObject({
+      /** Page title; HTML-escaped. */
+      title: v.optional(v.string(), 'Please wait'),
+      /** Page body; trusted HTML from the operator, inserted as is. */
+      bodyHtml: v.optional(v.string(), '<h1>Please wait</h1><p>The application is starting.</p>'),
+      retryAfterSeconds: v.optional(PositiveIntSchema, 2),
+    }),
+    {},
+  ),
+  /** Timeouts towards containers. */
+  upstream: v.optional(
+    v.strictObject({
+      /** Time to wait for response headers, once the request is sent, before answering 504. */
+      headersTimeoutMs: v.optional(PositiveIntSchema, 300_000),
+      /** Time to wait for a TCP connection to a container before answering 504. */
+      connectTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+      /**
+       * A client's request body may pause this long between bytes; then the exchange ends on
+       * both sides (`408`), so a stalled upload cannot hold a client and a container forever.
+       */
+      bodyIdleTimeoutMs: v.optional(PositiveIntSchema, 60_000),
+    }),
+    {},
+  ),
+  /** Where history and per-container state are kept across restarts (the CLI's file store). */
+  dataDir: v.optional(v.pipe(v.string(), v.nonEmpty()), '.data'),
+  /** Per-container access history. */
+  history: v.optional(
+    v.strictObject({
+      /** Entries kept per container; older ones are dropped. */
+      maxEntries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)), 1_000),
+    }),
+    {},
+  ),
+  /** The idle reaper. Without `timeoutSeconds`, only containers launched with `idleTimeoutSeconds` are reaped. */
+  idle: v.optional(
+    v.strictObject({
+      /** Inactivity after which a container is reaped. */
+      timeoutSeconds: v.optional(PositiveIntSchema),
+      /** `remove` deletes it (the original's purge); `stop` scales it to zero, and the next request wakes it. */
+      action: v.optional(v.picklist(['remove', 'stop']), 'remove'),
+      /** How often the reaper looks. */
+      checkIntervalSeconds: v.optional(PositiveIntSchema, 30),
+    }),
+    {},
+  ),
+  /** When a started container counts as ready. */
+  readiness: v.optional(
+    v.strictObject({
+      /** Path that must answer 2xx/3xx; without it any HTTP answer on the port counts. */
+      path: v.optional(v.pipe(v.string(), v.regex(/^\/[^\s]*$/, 'must start with "/"'))),
+      /** After this long without becoming ready a container is `failed`. */
+      startTimeoutSeconds: v.optional(PositiveIntSchema, 60),
+    }),
+    {},
+  ),
+  /** How long a request sent with `Prefer: wait=N` may be held while its container wakes. */
+  maxWaitSeconds: v.optional(PositiveIntSchema, 60),
+  /** Total memory reservation (MiB) of running managed containers; least-recently-active ones are evicted to fit a launch. */
+  memLimitMb: v.optional(PositiveIntSchema),
+  /** When eviction cannot make room: `reject` answers 507, `startAnyway` logs a warning and launches. */
+  memLimitPolicy: v.optional(v.picklist(['reject', 'startAnyway']), 'reject'),
+  /** Hostname routing: with `.docker.localhost`, `Host: <name>.docker.localhost` proxies every path to `<name>`. */
+  hostSuffix: v.optional(v.pipe(v.string(), v.regex(/^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must look like ".docker.example.org"'))),
+  /** Cookies of the parent app (e.g. its session cookie) that are never forwarded to containers. */
+  cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
+  /** Proxy access for launches that do not say: `public`, or `token` (a one-time access link per container). */
+  defaultAccess: v.optional(v.picklist(['public', 'token']), 'public'),
+  /** Operator logs: one JSON line per event. */
+  log: v.optional(
+    v.strictObject({
+      level: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+      /** One line per proxied request (container, method, path, status, duration). */
+      access: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+  /** Prometheus metrics at `<mount>/metrics` (behind the API's authentication). */
+  metrics: v.optional(v.strictObject({ enabled: v.optional(v.boolean(), true) }), {}),
+  /** Who may use the API. */
+  auth: v.optional(
+    v.strictObject({
+      /**
+       * Bearer tokens accepted by the API (`Authorization: Bearer <token>`); the CLI adds
+       * `HONO_DOCKER_ENGINE_TOKENS` (comma-separated). Without any, the API answers loopback clients only.
+       */
+      tokens: v.optional(v.array(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))), []),
+    }),
+    {},
+  ),
+  /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
+  trustProxy: v.optional(v.boolean(), false),
+  /** Largest JSON body the API accepts. */
+  apiBodyLimitBytes: v.optional(PositiveIntSchema, 1_048_576),
+})
+
+/** Configuration as written by the operator (every key optional). */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>
+/** Configuration with every default applied. */
+export type Config = v.InferOutput<typeof ConfigSchema>
+
+/**
+ * Validate a configuration object and apply defaults.
+ * @throws ConfigError naming each wrong key and what was expected.
+ * @example parseConfig({ listen: { port: 9000 } }).apiPrefix // '/api'
+ */
+export function parseConfig(input: unknown, source = 'configuration'): Config {
+  const result = v.safeParse(ConfigSchema, input ?? {})
+  if (result.success) return result.output
+  const lines = result.issues.map((issue) => {
+    const key = v.getDotPath(issue) ?? '(root)'
+    return `  - ${key}: ${describeIssue(issue)}`
+  })
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`)
+}
+
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown key (check the spelling)'
+  return issue.message
+}

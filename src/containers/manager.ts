@@ -1,0 +1,322 @@
+import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from '../backend.js'
+import type { Config } from '../config/schema.js'
+import { AccessDeniedError, BackendError, ContainerNotFoundError } from '../errors.js'
+import { makeRoom } from '../lifecycle/eviction.js'
+import { describePull } from './pull-progress.js'
+import { sameSecret } from '../util/secrets.js'
+import { AccessControl } from './access.js'
+import { Activity } from './activity.js'
+import { HistoryRecorder } from './history.js'
+import { StoppedByGateway } from './stopped.js'
+import type { Logger } from '../logger.js'
+import type { GatewayMetrics } from '../metrics.js'
+import { Readiness, type ContainerStatus } from './readiness.js'
+import { RouteTable } from './route-table.js'
+import { ServedInputs, type ServedInput } from './served-inputs.js'
+import type { ContainerStore, HistoryEntry } from '../stores/store.js'
+import type { UpstreamFetch } from '../proxy/upstream.js'
+
+/** Compared against when a name has no input, so that every miss costs the same. */
+const NO_INPUT_TOKEN = 'no input is served under this name'
+
+/** Options for {@link ContainerManager}. */
+export interface ContainerManagerOptions {
+  backend: Backend
+  store: ContainerStore
+  config: Config
+  fetch: UpstreamFetch
+  logger: Logger
+  metrics: GatewayMetrics
+}
+
+/**
+ * Owns the gateway's view of its containers: routing cache, readiness, activity, history,
+ * wake-ups, eviction and removal. The API and the proxy both go through it, so every path
+ * that changes a container also keeps that view true.
+ */
+export class ContainerManager {
+  readonly backend: Backend
+  readonly routes: RouteTable
+  readonly readiness: Readiness
+  readonly activity: Activity
+  readonly history: HistoryRecorder
+  /** Access links and sessions of `access: "token"` containers. */
+  readonly access: AccessControl
+  readonly #store: ContainerStore
+  /** The validated configuration in force. */
+  readonly config: Config
+  readonly #logger: Logger
+  /** Containers the gateway stopped itself (scale to zero): woken by the next request. */
+  readonly #stopped: StoppedByGateway
+  readonly #waking = new Map<string, Promise<ContainerRecord>>()
+  /** What each launch in progress is doing, for the please-wait page. */
+  readonly #launching = new Map<string, string>()
+  /** Inputs of launches in progress: a container may ask for its input before launch returns. */
+  readonly #pendingInputs = new Map<string, ServedInput>()
+  /** Inputs of launched containers, by name, for their input URLs. */
+  readonly #inputs = new ServedInputs(async () => {
+    const entries: [string, string, ServedInput][] = []
+    for (const record of await this.backend.list()) {
+      const input = (await this.#store.readMeta(record.id)).input
+      if (input) entries.push([record.name, record.id, input])
+    }
+    return entries
+  })
+  #launchQueue: Promise<unknown> = Promise.resolve()
+  #pruneTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #metrics: GatewayMetrics
+  /** When each container's launch or wake began, until it is ready (for the ready-duration metric). */
+  readonly #startedAt = new Map<string, number>()
+
+  constructor(options: ContainerManagerOptions) {
+    this.backend = options.backend
+    this.#store = options.store
+    this.config = options.config
+    this.#logger = options.logger
+    this.#metrics = options.metrics
+    this.routes = new RouteTable(options.backend)
+    this.readiness = new Readiness({
+      fetch: options.fetch,
+      startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
+      ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
+      onReady: (id) => {
+        const started = this.#startedAt.get(id)
+        if (started === undefined) return
+        this.#startedAt.delete(id)
+        this.#metrics.readyDuration.observe({}, (performance.now() - started) / 1000)
+      },
+    })
+    this.activity = new Activity(options.store)
+    this.access = new AccessControl(options.store)
+    this.#stopped = new StoppedByGateway(options.store)
+    this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
+  }
+
+  /**
+   * Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted
+   * to fit. `servedInput` is kept for the container's input URL and removed with it.
+   */
+  async launch(spec: LaunchSpec, servedInput?: { json: string; token: string }, onProgress?: (event: PullEvent) => void): Promise<ContainerRecord> {
+    if (servedInput) this.#pendingInputs.set(spec.name, servedInput)
+    this.#launching.set(spec.name, 'is being launched')
+    const options: LaunchOptions = {
+      onProgress: (event) => {
+        this.#launching.set(spec.name, `is being launched: ${describePull(event)}`)
+        onProgress?.(event)
+      },
+    }
+    const started = performance.now()
+    try {
+      let record: ContainerRecord
+      if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
+      else {
+        const run = this.#launchQueue.then(() => makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)))
+        this.#launchQueue = run.catch(() => {})
+        record = await run
+      }
+      if (servedInput) {
+        await this.#store.writeMeta(record.id, { input: servedInput })
+        this.#inputs.set(record.name, record.id, servedInput)
+      }
+      this.#started(record.id, started)
+      this.#metrics.launches.inc({ result: 'ok' })
+      return record
+    } catch (err) {
+      this.#metrics.launches.inc({ result: (err as Error)?.name ?? 'Error' })
+      throw err
+    } finally {
+      this.#pendingInputs.delete(spec.name)
+      this.#launching.delete(spec.name)
+    }
+  }
+
+  /** Record a start duration, and remember when it began for the ready duration. */
+  #started(id: string, began: number): void {
+    this.#metrics.startDuration.observe({}, (performance.now() - began) / 1000)
+    if (this.readiness.isReady(id)) return
+    this.#startedAt.set(id, began)
+    if (this.#startedAt.size > 10_000) this.#startedAt.delete(this.#startedAt.keys().next().value!)
+  }
+
+  /** What a launch in progress is doing (e.g. pulling its image), for please-wait answers. */
+  launchPhase(name: string): string | undefined {
+    return this.#launching.get(name)
+  }
+
+  /**
+   * The input document served to a container at its input URL, from memory (no engine call).
+   * @throws AccessDeniedError for a wrong token, an unknown name, or a container without input
+   * alike, so that the answer tells nothing about which names exist.
+   */
+  async servedInput(name: string, token: string): Promise<string> {
+    const served = this.#pendingInputs.get(name) ?? (await this.#inputs.get(name))
+    // The same comparison whether or not there is anything to compare with.
+    const matches = await sameSecret(token, served?.token ?? NO_INPUT_TOKEN)
+    if (!served || !matches) throw new AccessDeniedError('Wrong or missing input token')
+    return served.json
+  }
+
+  async #launchNow(spec: LaunchSpec, options: LaunchOptions): Promise<ContainerRecord> {
+    const record = await this.backend.launch(spec, options)
+    this.routes.remember(record.name, record)
+    this.activity.touch(record.id)
+    this.readiness.watch(record)
+    this.#logger.info('launched', { name: record.name, image: record.image, id: record.id })
+    return record
+  }
+
+  /** The API status of a record. */
+  async status(record: ContainerRecord): Promise<ContainerStatus> {
+    switch (record.state) {
+      case 'running':
+        return this.readiness.runningStatus(record.id)
+      case 'restarting':
+        return 'starting'
+      case 'created':
+      case 'paused':
+        return 'stopped'
+      default:
+        return (await this.isStoppedByGateway(record.id)) ? 'stopped' : 'exited'
+    }
+  }
+
+  /** Whether the gateway stopped this container itself (so a request may wake it). */
+  isStoppedByGateway(id: string): Promise<boolean> {
+    return this.#stopped.has(id)
+  }
+
+  /** Whether a request to this record should start it. */
+  async isWakeable(record: ContainerRecord): Promise<boolean> {
+    if (!this.backend.start) return false
+    if (record.state === 'created') return true
+    return (record.state === 'exited' || record.state === 'dead') && (await this.isStoppedByGateway(record.id))
+  }
+
+  /** Every managed container; running ones not yet known ready are probed. */
+  async list(): Promise<ContainerRecord[]> {
+    const records = await this.backend.list()
+    for (const record of records) this.readiness.watch(record)
+    return records
+  }
+
+  /** One managed container, refreshing the routing cache. */
+  async get(name: string): Promise<ContainerRecord | undefined> {
+    const record = await this.backend.inspect(name)
+    this.routes.remember(name, record)
+    if (record) this.readiness.watch(record)
+    return record
+  }
+
+  /** Remove a container with its volumes and everything the gateway kept about it. */
+  async remove(name: string, reason = 'api'): Promise<boolean> {
+    const record = await this.backend.inspect(name)
+    const removed = await this.backend.remove(name)
+    this.routes.invalidate(name)
+    if (record) await this.forget(record.id)
+    if (removed) {
+      this.#metrics.removals.inc({ reason })
+      this.#logger.info('removed', { name, reason })
+    }
+    return removed
+  }
+
+  /** Drop all state about a container id (it is gone). */
+  async forget(id: string): Promise<void> {
+    this.#inputs.forget(id)
+    this.readiness.reset(id)
+    this.activity.forget(id)
+    this.access.forget(id)
+    this.#startedAt.delete(id)
+    this.#stopped.forget(id)
+    await this.history.remove(id)
+  }
+
+  /** Stop a container to scale it to zero; its next request wakes it. */
+  async scaleToZero(record: ContainerRecord): Promise<void> {
+    if (!this.backend.stop) throw new BackendError(`The ${this.backend.name} backend cannot stop containers`)
+    await this.#stopped.mark(record.id)
+    await this.backend.stop(record.name)
+    this.#metrics.stops.inc({ reason: 'idle' })
+    this.#logger.info('stopped', { name: record.name, reason: 'idle' })
+    // The engine may answer the stop after a request has already woken the container again;
+    // then its route and readiness belong to the new start and stay.
+    if (this.#waking.has(record.name) || !(await this.#stopped.has(record.id))) return
+    this.routes.invalidate(record.name)
+    this.readiness.reset(record.id)
+  }
+
+  /**
+   * Start a stopped container. Concurrent callers share one start (single-flight per name);
+   * resolves once it is running (readiness is awaited separately).
+   */
+  wake(name: string): Promise<ContainerRecord> {
+    const inFlight = this.#waking.get(name)
+    if (inFlight) return inFlight
+    const waking = (async () => {
+      if (!this.backend.start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
+      const began = performance.now()
+      const record = await this.backend.start(name)
+      await this.#stopped.unmark(record.id)
+      this.readiness.reset(record.id)
+      this.#started(record.id, began)
+      this.routes.remember(name, record)
+      this.activity.touch(record.id)
+      this.readiness.watch(record)
+      this.#logger.info('woken', { name })
+      return record
+    })().finally(() => this.#waking.delete(name))
+    this.#waking.set(name, waking)
+    return waking
+  }
+
+  /** Record one proxied request for history and activity. */
+  recordRequest(record: ContainerRecord, method: string, path: string): void {
+    this.activity.touch(record.id)
+    this.history.record(record.id, method, path)
+  }
+
+  /** The access history of a container. @throws ContainerNotFoundError */
+  async historyOf(name: string): Promise<HistoryEntry[]> {
+    const record = await this.backend.inspect(name)
+    if (!record) throw new ContainerNotFoundError(name)
+    return this.history.read(record.id)
+  }
+
+  /**
+   * Re-read every managed container after an event gap: clear the routing cache, probe running
+   * containers, and drop stored state of containers that no longer exist.
+   */
+  async reconcile(): Promise<void> {
+    const records = await this.backend.list()
+    this.routes.clear()
+    for (const record of records) this.readiness.watch(record)
+    await this.#pruneVolumes()
+    if (!this.#store.ids) return
+    const live = new Set(records.map((r) => r.id))
+    for (const id of await this.#store.ids()) if (!live.has(id)) await this.forget(id)
+  }
+
+  /** Remove orphaned volumes; failures are logged, never thrown. */
+  async #pruneVolumes(): Promise<void> {
+    try {
+      const removed = (await this.backend.pruneVolumes?.()) ?? []
+      if (removed.length) this.#logger.info('removed orphaned volumes', { volumes: removed })
+    } catch (err) {
+      this.#logger.warn('volume cleanup failed', { error: String(err) })
+    }
+  }
+
+  /** Remove orphaned volumes a few seconds from now (debounced: one pass after a burst of removals). */
+  scheduleVolumePrune(): void {
+    clearTimeout(this.#pruneTimer)
+    this.#pruneTimer = setTimeout(() => void this.#pruneVolumes(), 5_000)
+    ;(this.#pruneTimer as { unref?: () => void }).unref?.()
+  }
+
+  /** Stop background work and write buffered history. */
+  async close(): Promise<void> {
+    clearTimeout(this.#pruneTimer)
+    this.readiness.close()
+    await this.history.flush()
+  }
+}

@@ -1,0 +1,170 @@
+import type { ContainerRecord } from '../backend.js'
+import type { UpstreamFetch } from '../proxy/upstream.js'
+import { sleep } from '../util/sleep.js'
+
+/** Options for {@link Readiness}. */
+export interface ReadinessOptions {
+  /** Client used to probe the container. */
+  fetch: UpstreamFetch
+  /** Give up after this long: the container is `failed` with a reason. */
+  startTimeoutMs?: number
+  /** Per-probe timeout. */
+  probeTimeoutMs?: number
+  /** Default readiness path for containers launched without one. */
+  defaultPath?: string
+  /** Called once when a container becomes ready. */
+  onReady?: (id: string) => void
+}
+
+/** Container status as the API reports it. */
+export type ContainerStatus = 'starting' | 'ready' | 'stopped' | 'exited' | 'failed'
+
+interface Waiter {
+  resolve: (ready: boolean) => void
+}
+
+/**
+ * Tracks which containers are ready. Started is not ready: a container is `ready` once its port
+ * answers HTTP (any status) — or, when it has a readiness path, once that path answers 2xx/3xx.
+ * Probing backs off up to one second and stops at the start timeout, after which the container
+ * is `failed` with a reason instead of "starting" forever. Keyed by container id.
+ */
+export class Readiness {
+  readonly #ready = new Set<string>()
+  readonly #failed = new Map<string, string>()
+  readonly #probing = new Map<string, AbortController>()
+  readonly #waiters = new Map<string, Set<Waiter>>()
+  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> & Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
+
+  constructor(options: ReadinessOptions) {
+    this.#options = { startTimeoutMs: 60_000, probeTimeoutMs: 2_000, ...options }
+  }
+
+  /** The API status for a running record (`stopped`/`exited` are decided by the caller). */
+  runningStatus(id: string): 'starting' | 'ready' | 'failed' {
+    if (this.#ready.has(id)) return 'ready'
+    return this.#failed.has(id) ? 'failed' : 'starting'
+  }
+
+  isReady(id: string): boolean {
+    return this.#ready.has(id)
+  }
+
+  /** Why a container failed to become ready, if it did. */
+  failure(id: string): string | undefined {
+    return this.#failed.get(id)
+  }
+
+  /** Whether a proxied response proves readiness (only without a readiness path). */
+  provenByAnyResponse(record: ContainerRecord): boolean {
+    return !(record.readinessPath ?? this.#options.defaultPath)
+  }
+
+  /** Record that the container is ready. */
+  markReady(id: string): void {
+    if (this.#ready.has(id)) return
+    this.#ready.add(id)
+    this.#options.onReady?.(id)
+    this.#failed.delete(id)
+    this.#probing.get(id)?.abort()
+    this.#settle(id, true)
+  }
+
+  /** Forget what is known (the container stopped, restarted, or was removed). */
+  reset(id: string): void {
+    this.#ready.delete(id)
+    this.#failed.delete(id)
+    // The old probe is cancelled and forgotten at once, so that a watch right after starts anew.
+    this.#probing.get(id)?.abort()
+    this.#probing.delete(id)
+    this.#settle(id, false)
+  }
+
+  /**
+   * Probe a running container in the background until it is ready or the start timeout
+   * passes. Does nothing when it is ready, failed, or already being probed.
+   */
+  watch(record: ContainerRecord): void {
+    const { id, upstream } = record
+    if (record.state !== 'running' || !upstream || this.#ready.has(id) || this.#failed.has(id) || this.#probing.has(id)) return
+    const controller = new AbortController()
+    this.#probing.set(id, controller)
+    const path = record.readinessPath ?? this.#options.defaultPath
+    void this.#probe(id, upstream, path, controller.signal).finally(() => {
+      if (this.#probing.get(id) === controller) this.#probing.delete(id)
+    })
+  }
+
+  /** Resolves `true` once ready, `false` when it fails, resets, or `timeoutMs` passes. */
+  whenReady(id: string, timeoutMs: number): Promise<boolean> {
+    if (this.#ready.has(id)) return Promise.resolve(true)
+    if (this.#failed.has(id)) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(id) ?? new Set<Waiter>()
+      this.#waiters.set(id, waiters)
+      const waiter: Waiter = {
+        resolve: (ready) => {
+          clearTimeout(timer)
+          waiters.delete(waiter)
+          resolve(ready)
+        },
+      }
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs)
+      waiters.add(waiter)
+    })
+  }
+
+  /** Stop all background probes. */
+  close(): void {
+    for (const controller of this.#probing.values()) controller.abort()
+  }
+
+  #settle(id: string, ready: boolean): void {
+    const waiters = this.#waiters.get(id)
+    if (!waiters) return
+    this.#waiters.delete(id)
+    for (const waiter of [...waiters]) waiter.resolve(ready)
+  }
+
+  async #probe(id: string, upstream: string, path: string | undefined, signal: AbortSignal): Promise<void> {
+    const started = Date.now()
+    const deadline = started + this.#options.startTimeoutMs
+    let delay = 50
+    let last = 'its port never answered'
+    while (!signal.aborted && Date.now() < deadline) {
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)])
+      try {
+        const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), { method: 'GET', headers: new Headers(), body: null, signal: attempt })
+        await response.body?.cancel().catch(() => {})
+        // An answer that arrives after a reset speaks for the container as it was.
+        if (signal.aborted) return
+        if (!path || (response.status >= 200 && response.status < 400)) {
+          this.markReady(id)
+          return
+        }
+        last = `${path} answered ${response.status}`
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
+      delay = Math.min(delay * 2, 1_000)
+    }
+    if (signal.aborted) return
+    this.#failed.set(id, `not ready within ${Math.round(this.#options.startTimeoutMs / 1000)} s: ${last}`)
+    this.#settle(id, false)
+  }
+}
+
+/**
+ * The URL of a readiness probe: the container's own origin with `path` as its path and query,
+ * set through the URL API so that no path (`@host:port/x`, `//host/x`) can change host, port or
+ * scheme.
+ */
+export function probeUrl(upstream: string, path: string): string {
+  const url = new URL(upstream)
+  const query = path.indexOf('?')
+  url.pathname = query === -1 ? path : path.slice(0, query)
+  url.search = query === -1 ? '' : path.slice(query)
+  url.hash = ''
+  return url.href
+}

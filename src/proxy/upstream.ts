@@ -1,0 +1,75 @@
+import { UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+
+/** What the proxy hands to an upstream client. The body is a stream, never buffered. */
+export interface UpstreamRequest {
+  method: string
+  headers: Headers
+  body: ReadableStream<Uint8Array> | null
+  /** Aborted when the client leaves or the header timeout fires. */
+  signal: AbortSignal
+  /**
+   * Only for clients marked {@link UpstreamFetch.timesSilence}, and only for requests with a body:
+   * fail with {@link UpstreamTimeoutError} once the connection has been silent this long (no byte
+   * sent or received). Once the body is sent, that bounds the wait for response headers.
+   */
+  idleTimeoutMs?: number
+}
+
+/**
+ * A fetch-shaped upstream client. It must return the upstream's bytes untouched (no
+ * decompression, no redirects followed), and should throw {@link UpstreamConnectError}
+ * when the connection is refused or dropped before a response arrives.
+ * Runtime entries inject faster or more faithful clients than the default.
+ */
+export interface UpstreamFetch {
+  (url: string, request: UpstreamRequest): Promise<Response>
+  /**
+   * The client enforces {@link UpstreamRequest.idleTimeoutMs} itself (Bun's fetch has a socket idle
+   * timer). The core then hands request bodies over untouched rather than reading them in
+   * JavaScript to learn when they end, so a large upload flows natively, with flat memory.
+   */
+  timesSilence?: boolean
+}
+
+const CONNECT_ERROR_CODES = new Set([
+  // Node / undici
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  // Bun
+  'ConnectionRefused', 'ConnectionClosed', 'FailedToOpenSocket',
+])
+
+/** Map a client's connection-level failure to {@link UpstreamConnectError}; anything else passes through. */
+export function toUpstreamError(err: unknown): unknown {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && CONNECT_ERROR_CODES.has(code)) {
+      return new UpstreamConnectError(`upstream connection failed (${code})`, { cause: err })
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError('upstream did not answer in time', { cause: err })
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError('could not connect to the container in time', { cause: err })
+  }
+  return err
+}
+
+/**
+ * The portable default: the global `fetch`. Because most runtimes' `fetch` decompresses
+ * bodies, it asks the upstream for an identity encoding so bytes and headers always agree;
+ * the Node and Bun entries inject clients that pass compressed bodies through instead.
+ */
+export const fetchUpstream: UpstreamFetch = async (url, { method, headers, body, signal }) => {
+  const outgoing = new Headers(headers)
+  outgoing.set('accept-encoding', 'identity')
+  try {
+    return await fetch(url, {
+      method,
+      headers: outgoing,
+      body,
+      signal,
+      redirect: 'manual',
+      // Required by the Fetch standard for a streaming request body.
+      duplex: 'half',
+    } as RequestInit)
+  } catch (err) {
+    throw toUpstreamError(err)
+  }
+}
