@@ -6,7 +6,12 @@
  */
 declare const Bun: {
   argv: string[]
-  serve(options: { hostname: string; port: number; idleTimeout: number; fetch: (request: Request) => Promise<Response> }): { port: number }
+  serve(options: {
+    hostname: string
+    port: number
+    idleTimeout: number
+    fetch: (request: Request) => Promise<Response>
+  }): { port: number }
 }
 
 const [port, origin, prefix] = Bun.argv.slice(2) as [string, string, string]

@@ -59,10 +59,22 @@ async function containerMicros(container: Docker.Container): Promise<number> {
 }
 
 /** Run `work` (a load that reports its request count) and account its CPU per request. */
-export async function cpuPerRequest<T extends { requests: number }>(proxyPid: number | undefined, container: Docker.Container, work: () => Promise<T>): Promise<{ result: T; cpu: CpuShare }> {
-  const before = { proxy: proxyPid ? await processTreeMicros(proxyPid) : 0, container: await containerMicros(container), machine: await machineMicros() }
+export async function cpuPerRequest<T extends { requests: number }>(
+  proxyPid: number | undefined,
+  container: Docker.Container,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuShare }> {
+  const before = {
+    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
+    container: await containerMicros(container),
+    machine: await machineMicros(),
+  }
   const result = await work()
-  const after = { proxy: proxyPid ? await processTreeMicros(proxyPid) : 0, container: await containerMicros(container), machine: await machineMicros() }
+  const after = {
+    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
+    container: await containerMicros(container),
+    machine: await machineMicros(),
+  }
   const per = (micros: number) => (result.requests ? Math.round(micros / result.requests) : 0)
   const machineBusy = after.machine.busy - before.machine.busy
   return {

@@ -52,7 +52,8 @@ const freePort = async () => {
   })
 }
 const children: ChildProcess[] = []
-const waitFor = (url: string) => eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 20_000, url)
+const waitFor = (url: string) =>
+  eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 20_000, url)
 
 async function startNginx(upstream: string): Promise<Contestant> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-nginx-'))
@@ -88,7 +89,25 @@ http {
 
 async function startChp(upstream: string): Promise<Contestant> {
   const [port, apiPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'), '--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', `http://${upstream}`, '--log-level', 'error'], { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } })
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--api-ip',
+      '127.0.0.1',
+      '--api-port',
+      String(apiPort),
+      '--default-target',
+      `http://${upstream}`,
+      '--log-level',
+      'error',
+    ],
+    { stdio: 'ignore', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'bench' } },
+  )
   children.push(child)
   const base = `http://127.0.0.1:${port}`
   await waitFor(`${base}/`)
@@ -97,7 +116,11 @@ async function startChp(upstream: string): Promise<Contestant> {
 
 async function startBareBun(upstream: string): Promise<Contestant> {
   const port = await freePort()
-  const child = spawn(join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'bench/bare-bun.ts'), String(port), `http://${upstream}`, '/docker/bench'], { stdio: 'ignore' })
+  const child = spawn(
+    join(ROOT, 'node_modules/.bin/bun'),
+    [join(ROOT, 'bench/bare-bun.ts'), String(port), `http://${upstream}`, '/docker/bench'],
+    { stdio: 'ignore' },
+  )
   children.push(child)
   const base = `http://127.0.0.1:${port}/docker/bench`
   await waitFor(`${base}/`)
@@ -114,12 +137,19 @@ async function load(url: string, options: { method?: string; body?: Buffer } = {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url]
   if (options.method) {
     const script = join(await mkdtemp(join(tmpdir(), 'hde-wrk-')), 'request.lua')
-    await writeFile(script, `wrk.method = "${options.method}"\nwrk.body = string.rep("a", ${options.body?.length ?? 0})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`)
+    await writeFile(
+      script,
+      `wrk.method = "${options.method}"\nwrk.body = string.rep("a", ${options.body?.length ?? 0})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
+    )
     args.unshift('-s', script)
   }
   const { stdout } = await promisify(execFile)('wrk', args)
   const count = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? 0)
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((sum, n) => sum + Number(n), 0) ?? 0
+  const socketErrors =
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(stdout)
+      ?.slice(1)
+      .reduce((sum, n) => sum + Number(n), 0) ?? 0
   return {
     requests: count(/(\d+) requests in/),
     rps: Math.round(count(/Requests\/sec:\s+([\d.]+)/)),
@@ -130,26 +160,40 @@ async function load(url: string, options: { method?: string; body?: Buffer } = {
 }
 
 async function wsEcho(url: string): Promise<Result> {
-  const sockets = await Promise.all(Array.from({ length: 20 }, () => new Promise<WebSocket>((done, fail) => {
-    const ws = new WebSocket(url)
-    ws.once('open', () => done(ws)).once('error', fail)
-  })))
+  const sockets = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () =>
+        new Promise<WebSocket>((done, fail) => {
+          const ws = new WebSocket(url)
+          ws.once('open', () => done(ws)).once('error', fail)
+        }),
+    ),
+  )
   const latencies: number[] = []
   const deadline = Date.now() + SECONDS * 1000
-  await Promise.all(sockets.map(async (ws) => {
-    while (Date.now() < deadline) {
-      const sent = performance.now()
-      await new Promise<void>((done) => {
-        ws.once('message', () => done())
-        ws.send('ping through the proxy')
-      })
-      latencies.push(performance.now() - sent)
-    }
-    ws.close()
-  }))
+  await Promise.all(
+    sockets.map(async (ws) => {
+      while (Date.now() < deadline) {
+        const sent = performance.now()
+        await new Promise<void>((done) => {
+          ws.once('message', () => done())
+          ws.send('ping through the proxy')
+        })
+        latencies.push(performance.now() - sent)
+      }
+      ws.close()
+    }),
+  )
   latencies.sort((a, b) => a - b)
   const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100
-  return { requests: latencies.length, rps: Math.round(latencies.length / SECONDS), p50: at(0.5), p99: at(0.99), errors: 0 }
+  return {
+    requests: latencies.length,
+    rps: Math.round(latencies.length / SECONDS),
+    p50: at(0.5),
+    p99: at(0.99),
+    errors: 0,
+  }
 }
 
 async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gatewayMs: number; dockerMs: number }> {
@@ -159,15 +203,27 @@ async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gat
   for (let i = 0; i < 3; i++) {
     const name = uniqueName('cold')
     let started = performance.now()
-    await fetch(`${gateway.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: STATIC_IMAGE, name }) })
-    await eventually(async () => (await fetch(`${gateway.url}/docker/${name}/`)).status === 200, 30_000, 'cold start', )
+    await fetch(`${gateway.url}/api/containers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: STATIC_IMAGE, name }),
+    })
+    await eventually(async () => (await fetch(`${gateway.url}/docker/${name}/`)).status === 200, 30_000, 'cold start')
     viaGateway.push(performance.now() - started)
 
     started = performance.now()
-    const container = await docker.createContainer({ name: uniqueName('coldref'), Image: STATIC_IMAGE, ExposedPorts: { '80/tcp': {} } })
+    const container = await docker.createContainer({
+      name: uniqueName('coldref'),
+      Image: STATIC_IMAGE,
+      ExposedPorts: { '80/tcp': {} },
+    })
     await container.start()
     const address = (await container.inspect()).NetworkSettings.Networks.bridge!.IPAddress
-    await eventually(async () => (await fetch(`http://${address}/`).catch(() => undefined))?.status === 200, 30_000, 'reference start')
+    await eventually(
+      async () => (await fetch(`http://${address}/`).catch(() => undefined))?.status === 200,
+      30_000,
+      'reference start',
+    )
     alone.push(performance.now() - started)
     await container.remove({ force: true })
   }
@@ -179,7 +235,13 @@ async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> 
   const size = 1024 * 1024 * 1024
   const chunk = new Uint8Array(1024 * 1024)
   let sent = 0
-  const body = new ReadableStream<Uint8Array>({ pull: (c) => (sent >= size ? c.close() : ((sent += chunk.length), c.enqueue(chunk))) })
+  const body = new ReadableStream<Uint8Array>({
+    pull: (c) => {
+      if (sent >= size) return c.close()
+      sent += chunk.length
+      c.enqueue(chunk)
+    },
+  })
   await resetPeakRss(gateway.pid)
   const before = await peakRss(gateway.pid)
   const res = await fetch(url, { method: 'POST', body, duplex: 'half' } as RequestInit)
@@ -189,7 +251,17 @@ async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> 
 
 function lookupNs(count: number): number {
   const table = new RouteTable(memory())
-  const record = { id: 'x', name: '', image: 'a', state: 'running' as const, createdAt: '', labels: {}, port: 80, memReservationMb: 0, upstream: 'http://127.0.0.1:1' }
+  const record = {
+    id: 'x',
+    name: '',
+    image: 'a',
+    state: 'running' as const,
+    createdAt: '',
+    labels: {},
+    port: 80,
+    memReservationMb: 0,
+    upstream: 'http://127.0.0.1:1',
+  }
   for (let i = 0; i < count; i++) table.remember(`c${i}`, { ...record, name: `c${i}` })
   const rounds = 200_000
   const started = process.hrtime.bigint()
@@ -206,7 +278,11 @@ try {
   const config = { labelRoot: LABEL_ROOT, docker: { reach: 'network' } }
   const gwNode = await startGateway('node', config, {}, { compiled: true })
   const gwBun = await startGateway('bun', config)
-  const launched = await fetch(`${gwNode.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1, env: { ECHO_QUIET: '1' } }) })
+  const launched = await fetch(`${gwNode.url}/api/containers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ image: ECHO_IMAGE, name: 'bench', cpus: 1, env: { ECHO_QUIET: '1' } }),
+  })
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)
   await waitFor(`${gwBun.url}/docker/bench/`)
@@ -241,8 +317,14 @@ try {
   const cold = await coldStart(gwNode, docker)
   // An upload answered with a short summary, then an echo: 1 GB up and the same 1 GB back down at once.
   const rss = {
-    upload: { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/upload`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/upload`) },
-    echo: { node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/raw/echo`), bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/raw/echo`) },
+    upload: {
+      node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/upload`),
+      bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/upload`),
+    },
+    echo: {
+      node: await uploadRss(gwNode, `${gwNode.url}/docker/bench/raw/echo`),
+      bun: await uploadRss(gwBun, `${gwBun.url}/docker/bench/raw/echo`),
+    },
   }
   const lookup = { at10: Math.round(lookupNs(10)), at10000: Math.round(lookupNs(10_000)) }
 
@@ -258,7 +340,9 @@ try {
   for (const w of workloads) {
     for (const c of contestants) {
       const r = results[c.name]![w]!
-      lines.push(`| ${w} | ${c.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio(r.rps, results.direct![w]!.rps)} | ${ratio(r.rps, results.nginx![w]!.rps)} | ${r.errors} |`)
+      lines.push(
+        `| ${w} | ${c.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio(r.rps, results.direct![w]!.rps)} | ${ratio(r.rps, results.nginx![w]!.rps)} | ${r.errors} |`,
+      )
     }
   }
   lines.push(
@@ -271,7 +355,9 @@ try {
   for (const [name, share] of Object.entries(cpu)) {
     const rps = name === 'bun-bare' ? floor.rps : results[name]!['small GET']!.rps
     const full = share.machineUs ? Math.round((cpus().length * 1e6) / share.machineUs) : 0
-    lines.push(`| ${name} | ${rps} | ${share.proxyUs} | ${share.containerUs} | ${share.machineUs} | ${share.busyPercent}% | ${full} |`)
+    lines.push(
+      `| ${name} | ${rps} | ${share.proxyUs} | ${share.containerUs} | ${share.machineUs} | ${share.busyPercent}% | ${full} |`,
+    )
   }
   lines.push(
     '',
@@ -286,12 +372,30 @@ try {
   console.log(report)
   await mkdir(join(ROOT, 'bench/results'), { recursive: true })
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  await writeFile(join(ROOT, `bench/results/${stamp}.json`), JSON.stringify({ results, cpu, floor, cold, rss, lookup, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version } }, null, 2))
+  await writeFile(
+    join(ROOT, `bench/results/${stamp}.json`),
+    JSON.stringify(
+      {
+        results,
+        cpu,
+        floor,
+        cold,
+        rss,
+        lookup,
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      },
+      null,
+      2,
+    ),
+  )
   await writeFile(join(ROOT, 'bench/results/latest.md'), `${report}\n`)
   await gwNode.stop()
   await gwBun.stop()
 } finally {
   for (const child of children) child.kill()
-  await docker.getContainer('bench').remove({ force: true, v: true }).catch(() => {})
+  await docker
+    .getContainer('bench')
+    .remove({ force: true, v: true })
+    .catch(() => {})
   await removeRunContainers()
 }

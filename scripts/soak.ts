@@ -12,19 +12,26 @@ import { parseArgs } from 'node:util'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { startGateway, type Runtime } from '../test/helpers/gateway-process.js'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '2' }, runtime: { type: 'string', default: 'node' } } })
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '2' }, runtime: { type: 'string', default: 'node' } },
+})
 const minutes = Math.min(Number(values.minutes), 60)
 const runtime = values.runtime as Runtime
 
 const fds = async (pid: number) => (await readdir(`/proc/${pid}/fd`)).length
-const rssMb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+const rssMb = async (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 const countLines = async (...args: string[]) => (await dockerCli(...args)).split('\n').filter(Boolean).length
 
 const gw = await startGateway(runtime, {})
 const api = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init)
 const launch = async (extra: Record<string, unknown> = {}) => {
   const name = uniqueName('soak')
-  const res = await api('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name, extraDirectories: ['/data'], ...extra }) })
+  const res = await api('/api/containers', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ image: ECHO_IMAGE, name, extraDirectories: ['/data'], ...extra }),
+  })
   if (res.status !== 201) throw new Error(`launch failed: ${res.status} ${await res.text()}`)
   await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 30_000, `${name} serving`)
   return name
@@ -34,7 +41,12 @@ try {
   const steady = await launch()
   // Warm up, then take the baseline.
   for (let i = 0; i < 200; i++) await fetch(`${gw.url}/docker/${steady}/`).then((r) => r.arrayBuffer())
-  const before = { fds: await fds(gw.pid), rssMb: await rssMb(gw.pid), containers: await countLines('ps', '-aq'), volumes: await countLines('volume', 'ls', '-q') }
+  const before = {
+    fds: await fds(gw.pid),
+    rssMb: await rssMb(gw.pid),
+    containers: await countLines('ps', '-aq'),
+    volumes: await countLines('volume', 'ls', '-q'),
+  }
 
   const deadline = Date.now() + minutes * 60_000
   let requests = 0
@@ -58,7 +70,12 @@ try {
   await load
 
   await new Promise((r) => setTimeout(r, 6_000)) // keep-alive sockets expire
-  const after = { fds: await fds(gw.pid), rssMb: await rssMb(gw.pid), containers: await countLines('ps', '-aq'), volumes: await countLines('volume', 'ls', '-q') }
+  const after = {
+    fds: await fds(gw.pid),
+    rssMb: await rssMb(gw.pid),
+    containers: await countLines('ps', '-aq'),
+    volumes: await countLines('volume', 'ls', '-q'),
+  }
   console.log(JSON.stringify({ runtime, minutes, requests, cycles, errors, before, after }, null, 2))
   const leaks = [
     after.fds > before.fds + 5 && `file descriptors ${before.fds} → ${after.fds}`,

@@ -27,7 +27,13 @@ Docker is reached through docker.socketPath in the config, else DOCKER_HOST, els
 interface Runtime {
   name: string
   createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway
-  serve(options: { gateway: Gateway; hostname: string; port: number; idleTimeoutSeconds: number; fastPath: boolean }): Promise<RunningServer>
+  serve(options: {
+    gateway: Gateway
+    hostname: string
+    port: number
+    idleTimeoutSeconds: number
+    fastPath: boolean
+  }): Promise<RunningServer>
 }
 
 async function loadRuntime(): Promise<Runtime> {
@@ -41,7 +47,8 @@ async function loadRuntime(): Promise<Runtime> {
 
 function parsePort(text: string): number {
   const port = Number(text)
-  if (!/^\d{1,5}$/.test(text) || port > 65535) throw new ConfigError(`--port must be a number from 0 to 65535, got "${text}"`)
+  if (!/^\d{1,5}$/.test(text) || port > 65535)
+    throw new ConfigError(`--port must be a number from 0 to 65535, got "${text}"`)
   return port
 }
 
@@ -49,8 +56,12 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const { config, source } = await loadConfigFile(values.config)
   const logger = consoleLogger(config.log.level)
   const hostname = values.host ?? config.listen.hostname
-  const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean)
-  if (envTokens.some((t) => t.length < 16)) throw new ConfigError('HONO_DOCKER_ENGINE_TOKENS: every token must be at least 16 characters')
+  const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+  if (envTokens.some((t) => t.length < 16))
+    throw new ConfigError('HONO_DOCKER_ENGINE_TOKENS: every token must be at least 16 characters')
   config.auth.tokens = [...config.auth.tokens, ...envTokens]
   if (config.auth.tokens.length === 0 && !isLoopbackAddress(hostname)) {
     throw new ConfigError(
@@ -62,7 +73,13 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const port = values.port === undefined ? config.listen.port : parsePort(values.port)
   const tlsFiles = config.docker.tls
   const readPem = async (file: string | undefined) => (file ? await readFile(file) : undefined)
-  const tls = tlsFiles ? { ca: await readPem(tlsFiles.caFile), cert: await readPem(tlsFiles.certFile), key: await readPem(tlsFiles.keyFile) } : undefined
+  const tls = tlsFiles
+    ? {
+        ca: await readPem(tlsFiles.caFile),
+        cert: await readPem(tlsFiles.certFile),
+        key: await readPem(tlsFiles.keyFile),
+      }
+    : undefined
   const backend = docker({
     labelRoot: config.labelRoot,
     reach: config.docker.reach,
@@ -81,7 +98,13 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
   const gateway = runtime.createGateway({ backend, config, logger, store })
-  const server = await runtime.serve({ gateway, hostname, port, idleTimeoutSeconds: config.listen.idleTimeoutSeconds, fastPath: config.listen.fastPath })
+  const server = await runtime.serve({
+    gateway,
+    hostname,
+    port,
+    idleTimeoutSeconds: config.listen.idleTimeoutSeconds,
+    fastPath: config.listen.fastPath,
+  })
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   logger.info(
     config.auth.tokens.length
@@ -136,17 +159,19 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`Unknown command "${command}".\n\n${HELP}`)
     return EXIT.usage
   }
-  let parsed
-  try {
-    parsed = parseArgs({
+  const parsed = parseOrExplain(client.usage, () =>
+    parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { ...client.options, url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    })
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${client.usage}`)
-    return EXIT.usage
-  }
+      options: {
+        ...client.options,
+        url: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  )
+  if (!parsed) return EXIT.usage
   if (parsed.values.help) {
     console.log(client.usage)
     return 0
@@ -168,9 +193,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serveMain(args: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
+  const parsed = parseOrExplain(USAGE, () =>
+    parseArgs({
       args,
       allowPositionals: false,
       options: {
@@ -179,11 +203,9 @@ async function serveMain(args: string[]): Promise<number> {
         host: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    })
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`)
-    return EXIT.usage
-  }
+    }),
+  )
+  if (!parsed) return EXIT.usage
   if (parsed.values.help) {
     console.log(USAGE)
     return 0
@@ -203,3 +225,13 @@ async function serveMain(args: string[]): Promise<number> {
 
 const code = await main(process.argv.slice(2))
 if (code !== 0) process.exit(code)
+
+/** Parse arguments; a mistake is printed with the usage, and answers `undefined`. */
+function parseOrExplain<T>(usage: string, parse: () => T): T | undefined {
+  try {
+    return parse()
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`)
+    return undefined
+  }
+}

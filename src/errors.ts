@@ -6,7 +6,10 @@
 /** No managed container has this name. */
 export class ContainerNotFoundError extends Error {
   override name = 'ContainerNotFoundError'
-  constructor(readonly containerName: string, options?: ErrorOptions) {
+  constructor(
+    readonly containerName: string,
+    options?: ErrorOptions,
+  ) {
     super(`No container named "${containerName}" is managed by this gateway`, options)
   }
 }
@@ -14,7 +17,10 @@ export class ContainerNotFoundError extends Error {
 /** A container (managed or not) already uses this name. */
 export class NameConflictError extends Error {
   override name = 'NameConflictError'
-  constructor(readonly containerName: string, options?: ErrorOptions) {
+  constructor(
+    readonly containerName: string,
+    options?: ErrorOptions,
+  ) {
     super(`A container named "${containerName}" already exists`, options)
   }
 }
@@ -22,7 +28,11 @@ export class NameConflictError extends Error {
 /** The image is not present and could not be pulled. */
 export class ImageUnavailableError extends Error {
   override name = 'ImageUnavailableError'
-  constructor(readonly image: string, detail: string, options?: ErrorOptions) {
+  constructor(
+    readonly image: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
     super(`Image "${image}" is not present and could not be pulled: ${detail}`, options)
   }
 }

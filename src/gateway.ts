@@ -114,7 +114,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
   })
   const stopBackground =
-    options.background === false ? () => {} : startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds })
+    options.background === false
+      ? () => {}
+      : startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds })
   const mountBase = (c: Context) => {
     const base = basePath(c)
     return base === '/' ? '' : base
@@ -125,13 +127,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!known) logger.error('unhandled error', { ...request, error: String(err), stack: (err as Error)?.stack })
     // What the client is not told (an engine's own words, host paths) the operator is.
     else if ((err as Error)?.cause !== undefined && status >= 400 && status !== 404) {
-      logger.warn('request failed', { ...request, status, error: (err as Error).message, cause: describeCause((err as Error).cause) })
+      logger.warn('request failed', {
+        ...request,
+        status,
+        error: (err as Error).message,
+        cause: describeCause((err as Error).cause),
+      })
     }
   }
   const answerError = (err: Error, c: Context) => {
     const { status, body, known } = toErrorResponse(err)
     reportError(err, status, known, { method: c.req.method, path: c.req.path })
-    return c.json(body, status, { 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
+    return c.json(body, status, {
+      'cache-control': 'no-store',
+      ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    })
   }
 
   const proxyDeps: ProxyDeps = {
@@ -156,7 +166,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics.proxiedRequests.inc({ container, status: String(status) })
     if (fast) metrics.fastPathRequests.inc()
     metrics.proxyLatency.observe({ container }, seconds)
-    if (config.log.access) logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000) })
+    if (config.log.access)
+      logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000) })
   }
   const proxyAndObserve = async (c: Context, target: ProxyTarget) => {
     const started = performance.now()
@@ -164,7 +175,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const seconds = (performance.now() - started) / 1000
     // The exchange has just looked the name up, so the route cache usually answers; a name it
     // dropped meanwhile (e.g. a container refusing connections) is looked up again.
-    const known = manager.routes.peek(target.name) !== undefined || (await manager.routes.lookup(target.name).then(Boolean, () => false))
+    const known =
+      manager.routes.peek(target.name) !== undefined ||
+      (await manager.routes.lookup(target.name).then(Boolean, () => false))
     observe(target.name, known, c.req.method, target.path || '/', response.status, seconds)
     return response
   }
@@ -180,12 +193,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       const host = hostName(c.req.header('host') ?? '')
       if (!host.endsWith(suffix)) return next()
       const name = host.slice(0, -suffix.length)
-      if (!NAME_PATTERN.test(name)) return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)
+      if (!NAME_PATTERN.test(name))
+        return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)
       return proxyAndObserve(c, { name, path: c.req.path, prefix: '' })
     })
   }
 
-  const auth = { tokens: config.auth.tokens, ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}) }
+  const auth = {
+    tokens: config.auth.tokens,
+    ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
+  }
   const api = createApi({
     manager,
     apiPrefix: config.apiPrefix,
@@ -203,8 +220,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       tokens: config.auth.tokens.length > 0,
       extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host],
     }),
-    onStreamError: (err, status, known) => reportError(err, status, known, { method: 'stream', path: config.apiPrefix }),
-    input: { maxEnvBytes: config.input.maxEnvBytes, ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}) },
+    onStreamError: (err, status, known) =>
+      reportError(err, status, known, { method: 'stream', path: config.apiPrefix }),
+    input: {
+      maxEnvBytes: config.input.maxEnvBytes,
+      ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),
+    },
     mountBase,
   })
 
@@ -227,7 +248,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (config.metrics.enabled) {
     // Prometheus scrapes with the API's credentials (or from loopback when there are none).
     api.get('/metrics', apiAuth(auth), async (c) =>
-      c.body(await metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }),
+      c.body(await metrics.render(), 200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'cache-control': 'no-store',
+      }),
     )
   }
 

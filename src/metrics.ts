@@ -21,7 +21,10 @@ interface Series {
 /** A monotonically increasing count. */
 export class Counter {
   readonly #series = new Map<string, Series>()
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(labels: Labels = {}, by = 1): void {
     const key = keyOf(labels)
     const series = this.#series.get(key)
@@ -42,7 +45,11 @@ export class Counter {
 /** A value that goes up and down; either set directly or collected at scrape time. */
 export class Gauge {
   readonly #series = new Map<string, Series>()
-  constructor(readonly name: string, readonly help: string, readonly collect?: () => Promise<Series[]> | Series[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly collect?: () => Promise<Series[]> | Series[],
+  ) {}
   add(labels: Labels, by: number): void {
     const key = keyOf(labels)
     const series = this.#series.get(key) ?? { labels, value: 0 }
@@ -60,7 +67,11 @@ export class Gauge {
 /** Observations in cumulative buckets, with sum and count. */
 export class Histogram {
   readonly #series = new Map<string, { labels: Labels; buckets: number[]; sum: number; count: number }>()
-  constructor(readonly name: string, readonly help: string, readonly bounds: number[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: number[],
+  ) {}
   observe(labels: Labels, value: number): void {
     const key = keyOf(labels)
     let series = this.#series.get(key)
@@ -75,7 +86,9 @@ export class Histogram {
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
     for (const { labels, buckets, sum, count } of this.#series.values()) {
-      this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${buckets[i]}`))
+      for (const [i, bound] of this.bounds.entries()) {
+        lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${buckets[i]}`)
+      }
       lines.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`)
       lines.push(`${this.name}_sum${labelText(labels)} ${sum}`, `${this.name}_count${labelText(labels)} ${count}`)
     }
@@ -88,16 +101,40 @@ const STARTUP_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]
 
 /** Every metric the gateway exposes at `/metrics`. */
 export class GatewayMetrics {
-  readonly proxiedRequests = new Counter('hde_proxied_requests_total', 'Proxied requests by container and response status')
-  readonly fastPathRequests = new Counter('hde_proxy_fast_path_requests_total', 'Proxied requests the server carried on its fast path (a subset of hde_proxied_requests_total)')
-  readonly proxyLatency = new Histogram('hde_proxy_response_seconds', 'Time from a proxied request to its response headers', LATENCY_BUCKETS)
+  readonly proxiedRequests = new Counter(
+    'hde_proxied_requests_total',
+    'Proxied requests by container and response status',
+  )
+  readonly fastPathRequests = new Counter(
+    'hde_proxy_fast_path_requests_total',
+    'Proxied requests the server carried on its fast path (a subset of hde_proxied_requests_total)',
+  )
+  readonly proxyLatency = new Histogram(
+    'hde_proxy_response_seconds',
+    'Time from a proxied request to its response headers',
+    LATENCY_BUCKETS,
+  )
   readonly openWebSockets = new Gauge('hde_open_websockets', 'WebSocket tunnels currently open')
   readonly launches = new Counter('hde_launches_total', 'Container launches by result (ok or an error code)')
-  readonly startDuration = new Histogram('hde_start_seconds', 'Time from a launch or wake request until the container runs', STARTUP_BUCKETS)
-  readonly readyDuration = new Histogram('hde_ready_seconds', 'Time from a launch or wake request until the container is ready', STARTUP_BUCKETS)
-  readonly removals = new Counter('hde_removals_total', 'Containers removed, by reason (api, purge, idle, memory = eviction)')
+  readonly startDuration = new Histogram(
+    'hde_start_seconds',
+    'Time from a launch or wake request until the container runs',
+    STARTUP_BUCKETS,
+  )
+  readonly readyDuration = new Histogram(
+    'hde_ready_seconds',
+    'Time from a launch or wake request until the container is ready',
+    STARTUP_BUCKETS,
+  )
+  readonly removals = new Counter(
+    'hde_removals_total',
+    'Containers removed, by reason (api, purge, idle, memory = eviction)',
+  )
   readonly stops = new Counter('hde_stops_total', 'Containers stopped (scaled to zero), by reason')
-  readonly dockerErrors = new Counter('hde_backend_errors_total', 'Container engine calls that failed, by operation and kind')
+  readonly dockerErrors = new Counter(
+    'hde_backend_errors_total',
+    'Container engine calls that failed, by operation and kind',
+  )
   containers: Gauge
 
   constructor(countByStatus: () => Promise<Series[]>) {

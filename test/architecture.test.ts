@@ -16,8 +16,12 @@ function sources(dir = SRC): string[] {
 /** A file's imports: relative ones resolved to files, the rest as package specifiers. */
 function importsOf(file: string): { local: string[]; packages: string[] } {
   const text = readFileSync(join(ROOT, file), 'utf8')
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!)
-  const local = specs.filter((s) => s.startsWith('.')).map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts'))
+  const specs = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? m[2]!)
+  const local = specs
+    .filter((s) => s.startsWith('.'))
+    .map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts'))
   return { local, packages: specs.filter((s) => !s.startsWith('.')) }
 }
 
@@ -55,11 +59,20 @@ describe('architecture', () => {
     }
     walk('src/index.ts')
     walk('src/gateway.ts')
-    const offenders = [...reached].flatMap((file) => (graph.get(file)?.packages ?? []).filter((p) => RUNTIME_ONLY.test(p)).map((p) => `${file} imports ${p}`))
+    const offenders = [...reached].flatMap((file) =>
+      (graph.get(file)?.packages ?? []).filter((p) => RUNTIME_ONLY.test(p)).map((p) => `${file} imports ${p}`),
+    )
     expect(offenders).toEqual([])
     // And runtime modules appear only at the edges.
     const edges = /^src\/(adapter\/|backends\/docker\/|cli\.ts|cli\/|stores\/file\.ts|config\/file\.ts)/
-    const elsewhere = files.filter((file) => !edges.test(file)).flatMap((file) => graph.get(file)!.packages.filter((p) => RUNTIME_ONLY.test(p)).map((p) => `${file} imports ${p}`))
+    const elsewhere = files
+      .filter((file) => !edges.test(file))
+      .flatMap((file) =>
+        graph
+          .get(file)!
+          .packages.filter((p) => RUNTIME_ONLY.test(p))
+          .map((p) => `${file} imports ${p}`),
+      )
     expect(elsewhere).toEqual([])
   })
 

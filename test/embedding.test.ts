@@ -10,7 +10,11 @@ const client = shared.client
 
 describe('embedding in a parent Hono app', () => {
   function parentApp() {
-    const gateway = createGateway({ backend: memory({ upstreams: () => shared.upstream.url }), fetch: client, logger: silentLogger })
+    const gateway = createGateway({
+      backend: memory({ upstreams: () => shared.upstream.url }),
+      fetch: client,
+      logger: silentLogger,
+    })
     const parent = new Hono()
     parent.get('/', (c) => c.text('parent home'))
     parent.route('/viz', gateway.app)
@@ -47,7 +51,11 @@ describe('embedding in a parent Hono app', () => {
     const missing = await parent.request('/viz/api/containers/missing')
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ error: { code: 'container_not_found' } })
-    const bad = await parent.request('/viz/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const bad = await parent.request('/viz/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(bad.status).toBe(400)
   })
 
@@ -68,13 +76,24 @@ describe('embedding with WebSockets on Node', () => {
 
     const upstreamServer = createServer()
     const wss = new WebSocketServer({ server: upstreamServer, handleProtocols: (p) => [...p][0] ?? false })
-    wss.on('connection', (ws, req) => ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${req.url} ${data}`, { binary: isBinary })))
+    wss.on('connection', (ws, req) =>
+      ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${req.url} ${data}`, { binary: isBinary })),
+    )
     await new Promise<void>((r) => upstreamServer.listen(0, '127.0.0.1', r))
     const upstreamUrl = `http://127.0.0.1:${(upstreamServer.address() as { port: number }).port}`
 
     const backend = memory({ upstreams: () => upstreamUrl })
     const gateway = createNodeGateway({ backend, logger: silentLogger, background: false })
-    await backend.launch({ name: 'live', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    await backend.launch({
+      name: 'live',
+      image: 'a:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     const parent = new Hono()
     let seenByMiddleware = 0
     parent.use('/viz/*', async (c, next) => {
@@ -98,7 +117,9 @@ describe('embedding with WebSockets on Node', () => {
       expect(seenByMiddleware).toBeGreaterThan(0)
 
       const denied = new WebSocket(`${base}/viz/docker/live/chat`, { headers: { 'x-deny': '1' } })
-      const status = await new Promise<number>((resolve) => denied.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))
+      const status = await new Promise<number>((resolve) =>
+        denied.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+      )
       expect(status).toBe(403)
     } finally {
       server.close()
@@ -120,7 +141,9 @@ describe('the API and the proxy on separate origins', () => {
     })
     const tools = new Hono().route('/', gateway.proxy)
     const admin = new Hono().route('/', gateway.api)
-    const app = new Hono().all('*', (c) => (new URL(c.req.url).host === 'tools.example.org' ? tools : admin).fetch(c.req.raw, c.env))
+    const app = new Hono().all('*', (c) =>
+      (new URL(c.req.url).host === 'tools.example.org' ? tools : admin).fetch(c.req.raw, c.env),
+    )
     const launched = await app.request('http://admin.example.org/api/containers', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

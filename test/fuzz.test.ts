@@ -9,7 +9,9 @@ const shared = useTestUpstream()
 
 function setup() {
   // Under a base path every fuzzed path reaches the upstream's JSON echo, never its endless /stream.
-  const backend = memory({ upstreams: (spec) => (spec.name === 'target' ? `${shared.upstream.url}/fuzz` : 'http://127.0.0.1:9') })
+  const backend = memory({
+    upstreams: (spec) => (spec.name === 'target' ? `${shared.upstream.url}/fuzz` : 'http://127.0.0.1:9'),
+  })
   const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false })
   return { backend, app: gateway.app }
 }
@@ -24,7 +26,15 @@ async function expectClean(res: Response): Promise<void> {
 describe('bad input, tried systematically', () => {
   it('any JSON launch body is a 201 or a clear 4xx, never a 500', { timeout: 90_000 }, async () => {
     const { app } = setup()
-    const field = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.dictionary(fc.string(), fc.string()))
+    const field = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string()),
+      fc.dictionary(fc.string(), fc.string()),
+    )
     const body = fc.record(
       {
         image: fc.oneof(fc.string(), fc.constant('tool:1'), field),
@@ -42,7 +52,11 @@ describe('bad input, tried systematically', () => {
     )
     await fc.assert(
       fc.asyncProperty(body, async (value) => {
-        const res = await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) })
+        const res = await app.request('/api/containers', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(value),
+        })
         expect([201, 400, 409, 413, 415, 422]).toContain(res.status)
         await expectClean(res)
       }),
@@ -53,21 +67,62 @@ describe('bad input, tried systematically', () => {
   it('raw bodies and content types never break the API', async () => {
     const { app } = setup()
     await fc.assert(
-      fc.asyncProperty(fc.string(), fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/json; charset=utf-16'), async (raw, type) => {
-        const res = await app.request('/api/containers', { method: 'POST', headers: type ? { 'content-type': type } : {}, body: raw })
-        expect(res.status).toBeGreaterThanOrEqual(400)
-        expect(res.status).toBeLessThan(500)
-        await expectClean(res)
-      }),
+      fc.asyncProperty(
+        fc.string(),
+        fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          '',
+          'application/json; charset=utf-16',
+        ),
+        async (raw, type) => {
+          const res = await app.request('/api/containers', {
+            method: 'POST',
+            headers: type ? { 'content-type': type } : {},
+            body: raw,
+          })
+          expect(res.status).toBeGreaterThanOrEqual(400)
+          expect(res.status).toBeLessThan(500)
+          await expectClean(res)
+        },
+      ),
       { numRuns: 200 },
     )
   })
 
-  it('proxied paths — traversal, encodings, unicode, control characters — never reach a container by another name', { timeout: 90_000 }, async () => {
+  it('proxied paths — traversal, encodings, unicode, control characters — never reach a container by another name', {
+    timeout: 90_000,
+  }, async () => {
     const { app, backend } = setup()
-    await backend.launch({ name: 'target', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    await backend.launch({
+      name: 'target',
+      image: 'a:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     const segment = fc.oneof(
-      fc.constantFrom('..', '.', '%2e%2e', '%2E%2E', '%2f', '%2F', '%00', '%0d%0a', 'target', 'target%2f..', '..%2ftarget', '%252e', 'ｔａｒｇｅｔ', '\u202e', ''),
+      fc.constantFrom(
+        '..',
+        '.',
+        '%2e%2e',
+        '%2E%2E',
+        '%2f',
+        '%2F',
+        '%00',
+        '%0d%0a',
+        'target',
+        'target%2f..',
+        '..%2ftarget',
+        '%252e',
+        'ｔａｒｇｅｔ',
+        '\u202e',
+        '',
+      ),
       fc.string(),
       fc.webSegment(),
     )

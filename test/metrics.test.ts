@@ -25,8 +25,16 @@ describe('Prometheus metrics', () => {
     const empty = await scrape()
     expect(empty).toContain('# TYPE hde_proxied_requests_total counter')
 
-    await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'm1' }) })
-    await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'm1' }) })
+    await app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'a:1', name: 'm1' }),
+    })
+    await app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'a:1', name: 'm1' }),
+    })
     for (let i = 0; i < 3; i++) await app.request('/docker/m1/')
     await app.request('/docker/m1/status/404')
     await app.request('/docker/nobody-here/')
@@ -54,13 +62,41 @@ describe('Prometheus metrics', () => {
 
   it('counts containers by status at scrape time, and sits behind the API credentials', async () => {
     const backend = memory({ upstreams: () => shared.upstream.url })
-    const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false, config: { auth: { tokens: ['metrics-token-0123456789'] } } })
-    await backend.launch({ name: 'x1', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
-    await backend.launch({ name: 'x2', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    const gateway = createGateway({
+      backend,
+      fetch: shared.client,
+      logger: silentLogger,
+      background: false,
+      config: { auth: { tokens: ['metrics-token-0123456789'] } },
+    })
+    await backend.launch({
+      name: 'x1',
+      image: 'a:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
+    await backend.launch({
+      name: 'x2',
+      image: 'a:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     backend.setState('x2', 'exited', 1)
     expect((await gateway.app.request('/metrics')).status).toBe(401)
-    const text = await (await gateway.app.request('/metrics', { headers: { authorization: 'Bearer metrics-token-0123456789' } })).text()
-    expect(sample(text, 'hde_containers{status="starting"}')! + (sample(text, 'hde_containers{status="ready"}') ?? 0)).toBe(1)
+    const text = await (
+      await gateway.app.request('/metrics', { headers: { authorization: 'Bearer metrics-token-0123456789' } })
+    ).text()
+    expect(
+      sample(text, 'hde_containers{status="starting"}')! + (sample(text, 'hde_containers{status="ready"}') ?? 0),
+    ).toBe(1)
     expect(sample(text, 'hde_containers{status="exited"}')).toBe(1)
     await gateway.close()
   })
@@ -69,16 +105,42 @@ describe('Prometheus metrics', () => {
 describe('structured logs', () => {
   it('writes one access line per proxied request when enabled, none by default', async () => {
     const lines: { message: string; fields?: Record<string, unknown> }[] = []
-    const logger = { info: (message: string, fields?: Record<string, unknown>) => lines.push({ message, ...(fields ? { fields } : {}) }), warn() {}, error() {} }
+    const logger = {
+      info: (message: string, fields?: Record<string, unknown>) =>
+        lines.push({ message, ...(fields ? { fields } : {}) }),
+      warn() {},
+      error() {},
+    }
     const backend = memory({ upstreams: () => shared.upstream.url })
     for (const access of [true, false]) {
       lines.length = 0
-      const gateway = createGateway({ backend, fetch: shared.client, logger, background: false, config: { log: { access } } })
+      const gateway = createGateway({
+        backend,
+        fetch: shared.client,
+        logger,
+        background: false,
+        config: { log: { access } },
+      })
       await backend.remove('logged')
-      await backend.launch({ name: 'logged', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+      await backend.launch({
+        name: 'logged',
+        image: 'a:1',
+        port: 80,
+        env: {},
+        labels: {},
+        cpus: 0.5,
+        memReservationMb: 0,
+        extraDirectories: [],
+      })
       await gateway.app.request('/docker/logged/page?q=1', { method: 'POST', body: 'x' })
       const accessLines = lines.filter((l) => l.message === 'access')
-      if (access) expect(accessLines).toEqual([{ message: 'access', fields: { container: 'logged', method: 'POST', path: '/page', status: 200, ms: expect.any(Number) } }])
+      if (access)
+        expect(accessLines).toEqual([
+          {
+            message: 'access',
+            fields: { container: 'logged', method: 'POST', path: '/page', status: 200, ms: expect.any(Number) },
+          },
+        ])
       else expect(accessLines).toEqual([])
       await gateway.close()
     }

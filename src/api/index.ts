@@ -14,7 +14,7 @@ import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { openApiDocument } from './openapi.js'
 import {
   ContainerNameSchema,
-  ContainerViewSchema,
+  type ContainerViewSchema,
   LaunchBodySchema,
   LogsQuerySchema,
   PullBodySchema,
@@ -126,7 +126,9 @@ export function createApi(deps: ApiDeps): Hono {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
     if (body.extraDirectories.length > deps.maxExtraDirectories) {
       const message = `at most ${deps.maxExtraDirectories} directories (limits.extraDirectories)`
-      throw new ApiError(400, 'invalid_request', `Invalid launch request: extraDirectories: ${message}`, [{ path: 'extraDirectories', message }])
+      throw new ApiError(400, 'invalid_request', `Invalid launch request: extraDirectories: ${message}`, [
+        { path: 'extraDirectories', message },
+      ])
     }
     const name = body.name ?? generateName()
     const input =
@@ -143,7 +145,11 @@ export function createApi(deps: ApiDeps): Hono {
             name,
             deps.input,
           )
-    const spec = { ...toLaunchSpec(body, name, input, deps.defaults), pull: body.pull ?? deps.pullPolicy, access: body.access ?? deps.defaultAccess }
+    const spec = {
+      ...toLaunchSpec(body, name, input, deps.defaults),
+      pull: body.pull ?? deps.pullPolicy,
+      access: body.access ?? deps.defaultAccess,
+    }
     if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
     const mount = deps.mountBase(c)
     if (wantsNdjson(c.req.raw)) {
@@ -151,21 +157,32 @@ export function createApi(deps: ApiDeps): Hono {
       return ndjsonResponse(async (write) => {
         const record = await manager.launch(spec, input?.served, (event) => write({ event: 'progress', ...event }))
         const shown = await view(record, mount)
-        write({ event: 'launched', name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status })
+        write({
+          event: 'launched',
+          name: shown.name,
+          id: shown.id,
+          url: await accessUrl(record, shown.url),
+          status: shown.status,
+        })
       }, deps.onStreamError)
     }
     const record = await manager.launch(spec, input?.served)
     const shown = await view(record, mount)
-    return c.json({ name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status }, 201, {
-      location: `${mount}${p}/containers/${record.name}`,
-    })
+    return c.json(
+      { name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status },
+      201,
+      {
+        location: `${mount}${p}/containers/${record.name}`,
+      },
+    )
   })
 
   app.post(`${p}/images/pull`, jsonBody, async (c) => {
     const { image: raw } = await readJson(c.req.raw, PullBodySchema, 'pull request')
     const image = withDefaultTag(raw)
     if (deps.allowImages) assertImageAllowed(image, deps.allowImages)
-    if (!manager.backend.pull) throw new ApiError(501, 'unsupported', `The ${manager.backend.name} backend cannot pull images`)
+    if (!manager.backend.pull)
+      throw new ApiError(501, 'unsupported', `The ${manager.backend.name} backend cannot pull images`)
     // Resolves once the engine accepted the pull, so a registry that cannot be reached is a plain 4xx.
     const events = await manager.backend.pull(image, c.req.raw.signal)
     return ndjsonResponse(async (write) => {
@@ -223,7 +240,11 @@ export function createApi(deps: ApiDeps): Hono {
   return app
 }
 
-async function readJson<S extends v.GenericSchema>(request: Request, schema: S, what: string): Promise<v.InferOutput<S>> {
+async function readJson<S extends v.GenericSchema>(
+  request: Request,
+  schema: S,
+  what: string,
+): Promise<v.InferOutput<S>> {
   const type = request.headers.get('content-type') ?? ''
   if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
     throw new ApiError(415, 'unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)')
@@ -252,12 +273,18 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
     const [item, depth] = stack.pop()!
     if (item === null || typeof item !== 'object') continue
     if (depth >= max) return true
-    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    for (const child of Object.values(item))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
   }
   return false
 }
 
-function toLaunchSpec(body: LaunchBody, name: string, input: PreparedInput | undefined, defaults: ApiDeps['defaults']): LaunchSpec {
+function toLaunchSpec(
+  body: LaunchBody,
+  name: string,
+  input: PreparedInput | undefined,
+  defaults: ApiDeps['defaults'],
+): LaunchSpec {
   const env = { ...body.env, ...input?.env }
   return {
     name,
@@ -281,9 +308,16 @@ function toLaunchSpec(body: LaunchBody, name: string, input: PreparedInput | und
 /** Throw unless `image` matches one of the allowlist patterns (`*` matches any run of characters). */
 function assertImageAllowed(image: string, patterns: string[]): void {
   const matches = (pattern: string) =>
-    new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(image)
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(image)
   if (!patterns.some(matches)) {
-    throw new ImageNotAllowedError(`Image "${image}" is not allowed: it matches none of images.allow (${patterns.map((p) => `"${p}"`).join(', ')})`)
+    throw new ImageNotAllowedError(
+      `Image "${image}" is not allowed: it matches none of images.allow (${patterns.map((p) => `"${p}"`).join(', ')})`,
+    )
   }
 }
 

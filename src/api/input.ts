@@ -56,10 +56,16 @@ export function prepareInput(request: InputRequest, name: string, settings: Inpu
       }
       prepared.env.INPUT_JSON = json
     } else if (mode === 'file') {
-      if (request.readOnlyRootfs) throw new InvalidSpecError('inputDelivery "file" needs a writable root filesystem; use "env" or "url" with readOnlyRootfs')
+      if (request.readOnlyRootfs)
+        throw new InvalidSpecError(
+          'inputDelivery "file" needs a writable root filesystem; use "env" or "url" with readOnlyRootfs',
+        )
       prepared.files.push({ path: request.path, content: new TextEncoder().encode(json) })
     } else {
-      if (!settings.publicApiUrl) throw new InvalidSpecError('inputDelivery "url" needs input.publicApiUrl: the address containers use to reach this gateway')
+      if (!settings.publicApiUrl)
+        throw new InvalidSpecError(
+          'inputDelivery "url" needs input.publicApiUrl: the address containers use to reach this gateway',
+        )
       const token = randomToken()
       prepared.served = { json, token }
       prepared.env.INPUT_JSON_URL = `${settings.publicApiUrl}/containers/${name}/input?token=${token}`

@@ -29,7 +29,9 @@ export function ndjsonResponse(
       open = false
     },
   })
-  return new Response(stream, { headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' } })
+  return new Response(stream, {
+    headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
+  })
 }
 
 /** Whether the client asked for a progress stream rather than a single JSON answer. */

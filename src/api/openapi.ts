@@ -39,7 +39,12 @@ const jsonSchema = (schema: Schema, typeMode: 'input' | 'output') =>
 
 const json = (schema: Schema) => ({ 'application/json': { schema: jsonSchema(schema, 'output') } })
 const error = (description: string) => ({ description, content: json(ErrorBodySchema) })
-const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' } }
+const nameParameter = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' },
+}
 const body = (schema: Schema, example: unknown) => ({
   required: true,
   content: { 'application/json': { schema: jsonSchema(schema, 'input'), example } },
@@ -61,24 +66,39 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'One of auth.tokens; without tokens the API answers loopback clients only, and never a browser acting for a page (a request with Origin, or Sec-Fetch-Site other than none: 403 api_browser_refused).' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'One of auth.tokens; without tokens the API answers loopback clients only, and never a browser acting for a page (a request with Origin, or Sec-Fetch-Site other than none: 403 api_browser_refused).',
+        },
       },
     },
     paths: {
       [`${p}/health`]: {
-        get: { summary: 'Gateway and engine health', responses: { 200: { description: 'Healthy', content: json(HealthSchema) }, 503: { description: 'The engine cannot be reached', content: json(HealthSchema) } } },
+        get: {
+          summary: 'Gateway and engine health',
+          responses: {
+            200: { description: 'Healthy', content: json(HealthSchema) },
+            503: { description: 'The engine cannot be reached', content: json(HealthSchema) },
+          },
+        },
       },
       [`${p}/openapi.json`]: { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
       [`${p}/containers`]: {
         get: {
           ...secured,
           summary: 'Managed containers',
-          responses: { 200: { description: 'Every container this gateway manages', content: json(ContainerListSchema) }, 401: error('Missing or wrong token') },
+          responses: {
+            200: { description: 'Every container this gateway manages', content: json(ContainerListSchema) },
+            401: error('Missing or wrong token'),
+          },
         },
         post: {
           ...secured,
           summary: 'Launch a container',
-          description: 'With `Accept: application/x-ndjson`, progress lines (image pull) then `{"event":"launched",…}`.',
+          description:
+            'With `Accept: application/x-ndjson`, progress lines (image pull) then `{"event":"launched",…}`.',
           requestBody: body(LaunchBodySchema, API_EXAMPLES.launch),
           responses: {
             201: { description: 'Launched', content: json(LaunchResultSchema) },
@@ -95,8 +115,19 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
       },
       [`${p}/containers/{name}`]: {
         parameters: [nameParameter],
-        get: { ...secured, summary: 'One container', responses: { 200: { description: 'The container', content: json(ContainerViewSchema) }, 404: error('Unknown') } },
-        delete: { ...secured, summary: 'Remove a container and its volumes', responses: { 204: { description: 'Removed' }, 404: error('Unknown') } },
+        get: {
+          ...secured,
+          summary: 'One container',
+          responses: {
+            200: { description: 'The container', content: json(ContainerViewSchema) },
+            404: error('Unknown'),
+          },
+        },
+        delete: {
+          ...secured,
+          summary: 'Remove a container and its volumes',
+          responses: { 204: { description: 'Removed' }, 404: error('Unknown') },
+        },
       },
       [`${p}/containers/{name}/logs`]: {
         parameters: [
@@ -105,15 +136,32 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
           { name: 'timestamps', in: 'query', schema: { enum: ['0', '1', 'true', 'false'] } },
           { name: 'follow', in: 'query', schema: { enum: ['0', '1', 'true', 'false'] } },
         ],
-        get: { ...secured, summary: 'stdout and stderr', responses: { 200: { description: 'Logs', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: error('Unknown') } },
+        get: {
+          ...secured,
+          summary: 'stdout and stderr',
+          responses: {
+            200: { description: 'Logs', content: { 'text/plain': { schema: { type: 'string' } } } },
+            404: error('Unknown'),
+          },
+        },
       },
       [`${p}/containers/{name}/history`]: {
         parameters: [nameParameter],
-        get: { ...secured, summary: 'Proxied requests, oldest first', responses: { 200: { description: 'History', content: json(HistorySchema) }, 404: error('Unknown') } },
+        get: {
+          ...secured,
+          summary: 'Proxied requests, oldest first',
+          responses: { 200: { description: 'History', content: json(HistorySchema) }, 404: error('Unknown') },
+        },
       },
       [`${p}/containers/{name}/input`]: {
         parameters: [nameParameter, { name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
-        get: { summary: "The launch input, for the container itself (its token is the credential)", responses: { 200: { description: 'The input JSON' }, 403: error('Wrong token, unknown name or no input: one answer for all') } },
+        get: {
+          summary: 'The launch input, for the container itself (its token is the credential)',
+          responses: {
+            200: { description: 'The input JSON' },
+            403: error('Wrong token, unknown name or no input: one answer for all'),
+          },
+        },
       },
       [`${p}/purge`]: {
         post: {
@@ -128,10 +176,23 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
           ...secured,
           summary: 'Pull an image, streaming progress',
           requestBody: body(PullBodySchema, API_EXAMPLES.pull),
-          responses: { 200: { description: 'NDJSON progress, then {"status":"done"}', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, 403: error('Image not allowed'), 422: error('Cannot be pulled') },
+          responses: {
+            200: {
+              description: 'NDJSON progress, then {"status":"done"}',
+              content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+            },
+            403: error('Image not allowed'),
+            422: error('Cannot be pulled'),
+          },
         },
       },
-      '/metrics': { get: { ...secured, summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format 0.0.4' } } } },
+      '/metrics': {
+        get: {
+          ...secured,
+          summary: 'Prometheus metrics',
+          responses: { 200: { description: 'Text exposition format 0.0.4' } },
+        },
+      },
     },
   }
 }

@@ -9,20 +9,26 @@ export const ContainerNameSchema = v.pipe(
   v.regex(NAME_PATTERN, 'must be 1–63 characters of letters, digits, "_", "." or "-", starting with a letter or digit'),
 )
 
-const StringMapSchema = v.record(
-  v.pipe(v.string(), v.nonEmpty('keys must not be empty')),
-  v.string(),
-)
+const StringMapSchema = v.record(v.pipe(v.string(), v.nonEmpty('keys must not be empty')), v.string())
 
 const EnvSchema = v.record(
-  v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*')),
+  v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*'),
+  ),
   v.string(),
 )
 
 const AbsolutePathSchema = v.pipe(
   v.string(),
-  v.check((path) => path.startsWith('/'), (issue) => `"${String(issue.input)}" is not absolute`),
-  v.check((path) => !path.split('/').includes('..'), (issue) => `"${String(issue.input)}" must not contain ".."`),
+  v.check(
+    (path) => path.startsWith('/'),
+    (issue) => `"${String(issue.input)}" is not absolute`,
+  ),
+  v.check(
+    (path) => !path.split('/').includes('..'),
+    (issue) => `"${String(issue.input)}" must not contain ".."`,
+  ),
 )
 
 /** Kernel interfaces a volume must never shadow (and Docker refuses to mount over, with host paths in its error). */
@@ -57,7 +63,10 @@ export const LaunchBodySchema = v.pipe(
     /** `env` (`INPUT_JSON`), `file` (written at `inputPath`), `url` (`INPUT_JSON_URL`), or several. */
     inputDelivery: v.optional(
       v.pipe(
-        v.union([v.picklist(['env', 'file', 'url']), v.pipe(v.array(v.picklist(['env', 'file', 'url'])), v.minLength(1))]),
+        v.union([
+          v.picklist(['env', 'file', 'url']),
+          v.pipe(v.array(v.picklist(['env', 'file', 'url'])), v.minLength(1)),
+        ]),
         v.transform((mode) => (Array.isArray(mode) ? mode : [mode])),
       ),
       'env',
@@ -88,7 +97,9 @@ export const LaunchBodySchema = v.pipe(
     /** Read-only root filesystem, with a tmpfs at /tmp. */
     readOnlyRootfs: v.optional(v.boolean(), false),
     /** Path that must answer 2xx/3xx before the container is ready (overrides `readiness.path`). */
-    readinessPath: v.optional(v.pipe(v.string(), v.regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces'))),
+    readinessPath: v.optional(
+      v.pipe(v.string(), v.regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces')),
+    ),
   }),
   v.forward(
     v.check(
@@ -99,7 +110,8 @@ export const LaunchBodySchema = v.pipe(
   ),
   v.forward(
     v.check(
-      (body) => body.input === undefined || !['INPUT_JSON', 'INPUT_JSON_URL'].some((key) => Object.hasOwn(body.env, key)),
+      (body) =>
+        body.input === undefined || !['INPUT_JSON', 'INPUT_JSON_URL'].some((key) => Object.hasOwn(body.env, key)),
       'INPUT_JSON and INPUT_JSON_URL are set from "input"; pass one or the other',
     ),
     ['env'],
@@ -110,7 +122,10 @@ export const LaunchBodySchema = v.pipe(
 export type LaunchBody = v.InferOutput<typeof LaunchBodySchema>
 
 const FlagSchema = v.optional(
-  v.pipe(v.picklist(['0', '1', 'true', 'false'], 'must be 0, 1, true or false'), v.transform((s) => s === '1' || s === 'true')),
+  v.pipe(
+    v.picklist(['0', '1', 'true', 'false'], 'must be 0, 1, true or false'),
+    v.transform((s) => s === '1' || s === 'true'),
+  ),
   '0',
 )
 
@@ -136,7 +151,10 @@ export const PurgeBodySchema = v.pipe(
     /** Remove containers with this label: `key=value`, or `key` for any value. */
     label: v.optional(v.pipe(v.string(), v.nonEmpty(), v.regex(/^[^=]+(=.*)?$/, 'must be "key" or "key=value"'))),
   }),
-  v.check((body) => body.inactiveSeconds !== undefined || body.label !== undefined, 'give inactiveSeconds, label, or both'),
+  v.check(
+    (body) => body.inactiveSeconds !== undefined || body.label !== undefined,
+    'give inactiveSeconds, label, or both',
+  ),
 )
 
 /** Body of `POST /api/images/pull`. */
@@ -187,7 +205,12 @@ export const LaunchResultSchema = v.object({
 /** `GET /api/health`. */
 export const HealthSchema = v.object({
   ok: v.boolean(),
-  backend: v.object({ name: v.string(), reachable: v.boolean(), version: v.optional(v.string()), error: v.optional(v.string()) }),
+  backend: v.object({
+    name: v.string(),
+    reachable: v.boolean(),
+    version: v.optional(v.string()),
+    error: v.optional(v.string()),
+  }),
 })
 
 /** `GET /api/containers/:name/history`. */

@@ -158,7 +158,11 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
     async logs(name, logOptions: LogOptions = {}) {
       call('logs')
       let text = mustGet(name).log
-      if (logOptions.tail !== undefined) text = text.split('\n').slice(-logOptions.tail - 1).join('\n')
+      if (logOptions.tail !== undefined)
+        text = text
+          .split('\n')
+          .slice(-logOptions.tail - 1)
+          .join('\n')
       return new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(encoder.encode(text))

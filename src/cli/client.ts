@@ -9,7 +9,10 @@ export interface ClientOptions {
 /** A failure the CLI reports in one line, with its exit code. */
 export class CliError extends Error {
   override name = 'CliError'
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message)
   }
 }
@@ -46,8 +49,7 @@ export async function* ndjsonLines(res: Response): AsyncGenerator<Record<string,
   let buffer = ''
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true })
-    let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
+    for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
       const line = buffer.slice(0, newline).trim()
       buffer = buffer.slice(newline + 1)
       if (line) yield JSON.parse(line) as Record<string, unknown>
@@ -59,7 +61,11 @@ export async function* ndjsonLines(res: Response): AsyncGenerator<Record<string,
 /** Render rows as an aligned text table. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   return [line(headers), ...rows.map(line)].join('\n')
 }
 

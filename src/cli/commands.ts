@@ -39,9 +39,13 @@ async function waitUntilReady(client: ClientOptions, name: string, quiet: boolea
     const shown = (await (await call(client, `/api/containers/${name}`)).json()) as Record<string, unknown>
     if (shown.status === 'ready') return shown
     if (shown.status === 'failed' || shown.status === 'exited') {
-      throw new CliError(`${name} is ${String(shown.status)}${shown.reason ? `: ${String(shown.reason)}` : shown.exitCode !== undefined ? ` with code ${String(shown.exitCode)}` : ''}`, EXIT.api)
+      throw new CliError(
+        `${name} is ${String(shown.status)}${shown.reason ? `: ${String(shown.reason)}` : shown.exitCode !== undefined ? ` with code ${String(shown.exitCode)}` : ''}`,
+        EXIT.api,
+      )
     }
-    if (Date.now() > deadline) throw new CliError(`${name} was not ready after 120 s (status ${String(shown.status)})`, EXIT.api)
+    if (Date.now() > deadline)
+      throw new CliError(`${name} was not ready after 120 s (status ${String(shown.status)})`, EXIT.api)
     if (!quiet) progress(`${name}: ${String(shown.status)}…`)
     await new Promise((r) => setTimeout(r, 300))
   }
@@ -63,8 +67,16 @@ Launch a container and wait until it is ready; prints its URL.
   --no-wait              return once started, without waiting for ready
   --json                 print the result as JSON`,
     options: {
-      name: { type: 'string' }, port: { type: 'string' }, env: { type: 'string', multiple: true }, label: { type: 'string', multiple: true },
-      input: { type: 'string' }, 'mem-mb': { type: 'string' }, cpus: { type: 'string' }, private: { type: 'boolean' }, 'no-wait': { type: 'boolean' }, json,
+      name: { type: 'string' },
+      port: { type: 'string' },
+      env: { type: 'string', multiple: true },
+      label: { type: 'string', multiple: true },
+      input: { type: 'string' },
+      'mem-mb': { type: 'string' },
+      cpus: { type: 'string' },
+      private: { type: 'boolean' },
+      'no-wait': { type: 'boolean' },
+      json,
     },
     async run(values, args, client) {
       needArgs(args, 1, this.usage)
@@ -95,13 +107,16 @@ Launch a container and wait until it is ready; prints its URL.
       })
       let launched: Record<string, unknown> | undefined
       for await (const line of ndjsonLines(res)) {
-        if (line.error) throw new CliError(String((line.error as { message?: string }).message ?? 'launch failed'), EXIT.api)
+        if (line.error)
+          throw new CliError(String((line.error as { message?: string }).message ?? 'launch failed'), EXIT.api)
         if (line.event === 'progress' && !values.json) progress(describePull(line as { status: string }))
         if (line.event === 'launched') launched = line
       }
       if (!launched) throw new CliError('the gateway ended the launch without an answer', EXIT.api)
       const name = String(launched.name)
-      const result = values['no-wait'] ? launched : { ...(await waitUntilReady(client, name, Boolean(values.json))), url: launched.url }
+      const result = values['no-wait']
+        ? launched
+        : { ...(await waitUntilReady(client, name, Boolean(values.json))), url: launched.url }
       progressDone()
       const url = `${client.url.replace(/\/+$/, '')}${String(result.url)}`
       if (values.json) print({ ...result, url })
@@ -115,10 +130,17 @@ Launch a container and wait until it is ready; prints its URL.
 List the containers the gateway manages.`,
     options: { json },
     async run(values, _args, client) {
-      const { containers } = (await (await call(client, '/api/containers')).json()) as { containers: Record<string, string>[] }
+      const { containers } = (await (await call(client, '/api/containers')).json()) as {
+        containers: Record<string, string>[]
+      }
       if (values.json) return print(containers)
       if (containers.length === 0) return console.log('no containers')
-      console.log(table(['NAME', 'STATUS', 'IMAGE', 'URL', 'LAST ACTIVITY'], containers.map((c) => [c.name!, c.status!, c.image!, c.url!, c.lastActivity!])))
+      console.log(
+        table(
+          ['NAME', 'STATUS', 'IMAGE', 'URL', 'LAST ACTIVITY'],
+          containers.map((c) => [c.name!, c.status!, c.image!, c.url!, c.lastActivity!]),
+        ),
+      )
     },
   },
 
@@ -165,9 +187,19 @@ Remove containers and their volumes.`,
 Remove managed containers idle for SECONDS and/or carrying a label.`,
     options: { inactive: { type: 'string' }, label: { type: 'string' }, json },
     async run(values, _args, client) {
-      if (values.inactive === undefined && values.label === undefined) throw new CliError(`give --inactive, --label, or both\n\n${this.usage}`, EXIT.usage)
-      const body = { ...(values.inactive !== undefined ? { inactiveSeconds: number(values.inactive, '--inactive') } : {}), ...(values.label ? { label: values.label } : {}) }
-      const { removed } = (await (await call(client, '/api/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { removed: string[] }
+      if (values.inactive === undefined && values.label === undefined)
+        throw new CliError(`give --inactive, --label, or both\n\n${this.usage}`, EXIT.usage)
+      const body = {
+        ...(values.inactive !== undefined ? { inactiveSeconds: number(values.inactive, '--inactive') } : {}),
+        ...(values.label ? { label: values.label } : {}),
+      }
+      const { removed } = (await (
+        await call(client, '/api/purge', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { removed: string[] }
       if (values.json) return print({ removed })
       console.log(removed.length ? removed.map((n) => `removed ${n}`).join('\n') : 'nothing to remove')
     },
@@ -180,10 +212,15 @@ Pull an image through the gateway, showing progress (--json: one JSON event per 
     options: { json },
     async run(values, args, client) {
       needArgs(args, 1, this.usage)
-      const res = await call(client, '/api/images/pull', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: args[0] }) })
+      const res = await call(client, '/api/images/pull', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: args[0] }),
+      })
       for await (const line of ndjsonLines(res)) {
         if (values.json) console.log(JSON.stringify(line))
-        if (line.error) throw new CliError(String((line.error as { message?: string }).message ?? 'pull failed'), EXIT.api)
+        if (line.error)
+          throw new CliError(String((line.error as { message?: string }).message ?? 'pull failed'), EXIT.api)
         if (!values.json && line.status !== 'done') progress(describePull(line as { status: string }))
       }
       progressDone()

@@ -15,7 +15,8 @@ export async function loadConfigFile(path: string | undefined): Promise<{ config
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    if (!path && (err as NodeJS.ErrnoException).code === 'ENOENT') return { config: parseConfig({}), source: 'built-in defaults' }
+    if (!path && (err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { config: parseConfig({}), source: 'built-in defaults' }
     throw new ConfigError(`Cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
   }
   let json: unknown

@@ -3,7 +3,10 @@ import { ConfigError } from '../errors.js'
 
 const PrefixSchema = v.pipe(
   v.string(),
-  v.regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'must start with "/", not end with "/", and use URL-safe segments'),
+  v.regex(
+    /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/,
+    'must start with "/", not end with "/", and use URL-safe segments',
+  ),
 )
 const PositiveIntSchema = v.pipe(v.number(), v.integer(), v.minValue(1))
 
@@ -37,7 +40,15 @@ export const ConfigSchema = v.strictObject({
        * `input.publicApiUrl`. Without this key: only those while no `auth.tokens` are set, any
        * host once they are (a request without a token gains nothing). `"*"` allows any host.
        */
-      allowedHosts: v.optional(v.array(v.pipe(v.string(), v.nonEmpty(), v.regex(/^(\*|[^\s/:#?@]+|\[[0-9a-fA-F:.]+\])$/, 'must be a host name without port, "[v6]", or "*"')))),
+      allowedHosts: v.optional(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.nonEmpty(),
+            v.regex(/^(\*|[^\s/:#?@]+|\[[0-9a-fA-F:.]+\])$/, 'must be a host name without port, "[v6]", or "*"'),
+          ),
+        ),
+      ),
     }),
     {},
   ),
@@ -56,7 +67,12 @@ export const ConfigSchema = v.strictObject({
       v.strictObject({
         socketPath: v.optional(v.pipe(v.string(), v.nonEmpty())),
         /** Engine address: `unix:///path`, `tcp://host:port` or `https://host:port` (overrides `DOCKER_HOST`). */
-        host: v.optional(v.pipe(v.string(), v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'))),
+        host: v.optional(
+          v.pipe(
+            v.string(),
+            v.regex(/^(unix|tcp|https?):\/\//, 'must start with unix://, tcp://, http:// or https://'),
+          ),
+        ),
         /** PEM files for a TLS engine (as `docker --tlsverify` uses them). */
         tls: v.optional(
           v.strictObject({
@@ -74,7 +90,9 @@ export const ConfigSchema = v.strictObject({
          */
         reach: v.optional(v.picklist(['published', 'network']), 'published'),
         /** Docker network containers join (`docker run --network`), as you set it up; default: the gateway's isolated network. */
-        network: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name'))),
+        network: v.optional(
+          v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name')),
+        ),
         /**
          * Without `network`: attach containers to a bridge the gateway creates (`hde-isolated`) on
          * which they cannot reach each other; the gateway reaches all of them. `false`: the
@@ -90,9 +108,14 @@ export const ConfigSchema = v.strictObject({
         /** Set `no-new-privileges` on every container. */
         noNewPrivileges: v.optional(v.boolean(), true),
         /** Capabilities dropped from every container (default: NET_RAW, MKNOD, SYS_CHROOT, AUDIT_WRITE, SETFCAP, SETPCAP). */
-        capDrop: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW')))),
+        capDrop: v.optional(
+          v.array(v.pipe(v.string(), v.regex(/^[A-Z_]+$/, 'must be a capability name like NET_RAW'))),
+        ),
       }),
-      v.check((docker) => docker.reach === 'published' || (!docker.publishHost && !docker.upstreamHost), 'publishHost and upstreamHost apply only with reach "published"'),
+      v.check(
+        (docker) => docker.reach === 'published' || (!docker.publishHost && !docker.upstreamHost),
+        'publishHost and upstreamHost apply only with reach "published"',
+      ),
     ),
     {},
   ),
@@ -199,7 +222,15 @@ export const ConfigSchema = v.strictObject({
   /** When eviction cannot make room: `reject` answers 507, `startAnyway` logs a warning and launches. */
   memLimitPolicy: v.optional(v.picklist(['reject', 'startAnyway']), 'reject'),
   /** Hostname routing: with `.docker.localhost`, `Host: <name>.docker.localhost` proxies every path to `<name>`. */
-  hostSuffix: v.optional(v.pipe(v.string(), v.regex(/^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must look like ".docker.example.org"'))),
+  hostSuffix: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+        'must look like ".docker.example.org"',
+      ),
+    ),
+  ),
   /** Cookies of the parent app (e.g. its session cookie) that are never forwarded to containers. */
   cookies: v.optional(v.strictObject({ strip: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []) }), {}),
   /** Proxy access for launches that do not say: `public`, or `token` (a one-time access link per container). */

@@ -39,7 +39,10 @@ export class HistoryRecorder {
   /** Note one request; returns at once. */
   record(id: string, method: string, path: string, time?: Date): void {
     let list = this.#pending.get(id)
-    if (!list) this.#pending.set(id, (list = []))
+    if (!list) {
+      list = []
+      this.#pending.set(id, list)
+    }
     list.push({ at: time ? time.getTime() : Date.now(), method, path })
     this.#pendingCount++
     // Never buffer much more than a container's history can hold: older entries are dropped
@@ -62,7 +65,8 @@ export class HistoryRecorder {
     this.#pendingCount = 0
     this.#flushing = this.#flushing.then(async () => {
       for (const [id, buffered] of batch) {
-        const entries = buffered.length > this.#options.maxEntries ? buffered.slice(-this.#options.maxEntries) : buffered
+        const entries =
+          buffered.length > this.#options.maxEntries ? buffered.slice(-this.#options.maxEntries) : buffered
         try {
           await this.#options.store.appendHistory(
             id,

@@ -5,7 +5,8 @@ import type { Counter } from '../metrics.js'
 /** Wrap a backend so that every failed engine call is counted by operation and kind. */
 export function instrumentBackend(backend: Backend, errors: Counter): Backend {
   const count = (operation: string, err: unknown) => {
-    const kind = err instanceof BackendUnavailableError ? 'unavailable' : err instanceof BackendError ? 'error' : undefined
+    const kind =
+      err instanceof BackendUnavailableError ? 'unavailable' : err instanceof BackendError ? 'error' : undefined
     if (kind) errors.inc({ operation, kind })
   }
   return new Proxy(backend, {

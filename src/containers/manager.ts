@@ -89,14 +89,22 @@ export class ContainerManager {
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
     this.#stopped = new StoppedByGateway(options.store)
-    this.history = new HistoryRecorder({ store: options.store, logger: options.logger, maxEntries: options.config.history.maxEntries })
+    this.history = new HistoryRecorder({
+      store: options.store,
+      logger: options.logger,
+      maxEntries: options.config.history.maxEntries,
+    })
   }
 
   /**
    * Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted
    * to fit. `servedInput` is kept for the container's input URL and removed with it.
    */
-  async launch(spec: LaunchSpec, servedInput?: { json: string; token: string }, onProgress?: (event: PullEvent) => void): Promise<ContainerRecord> {
+  async launch(
+    spec: LaunchSpec,
+    servedInput?: { json: string; token: string },
+    onProgress?: (event: PullEvent) => void,
+  ): Promise<ContainerRecord> {
     if (servedInput) this.#pendingInputs.set(spec.name, servedInput)
     this.#launching.set(spec.name, 'is being launched')
     const options: LaunchOptions = {
@@ -110,7 +118,9 @@ export class ContainerManager {
       let record: ContainerRecord
       if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
       else {
-        const run = this.#launchQueue.then(() => makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)))
+        const run = this.#launchQueue.then(() =>
+          makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)),
+        )
         this.#launchQueue = run.catch(() => {})
         record = await run
       }

@@ -34,7 +34,8 @@ export class Readiness {
   readonly #failed = new Map<string, string>()
   readonly #probing = new Map<string, AbortController>()
   readonly #waiters = new Map<string, Set<Waiter>>()
-  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> & Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
+  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> &
+    Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
 
   constructor(options: ReadinessOptions) {
     this.#options = { startTimeoutMs: 60_000, probeTimeoutMs: 2_000, ...options }
@@ -86,7 +87,8 @@ export class Readiness {
    */
   watch(record: ContainerRecord): void {
     const { id, upstream } = record
-    if (record.state !== 'running' || !upstream || this.#ready.has(id) || this.#failed.has(id) || this.#probing.has(id)) return
+    if (record.state !== 'running' || !upstream || this.#ready.has(id) || this.#failed.has(id) || this.#probing.has(id))
+      return
     const controller = new AbortController()
     this.#probing.set(id, controller)
     const path = record.readinessPath ?? this.#options.defaultPath
@@ -134,7 +136,12 @@ export class Readiness {
     while (!signal.aborted && Date.now() < deadline) {
       const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)])
       try {
-        const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), { method: 'GET', headers: new Headers(), body: null, signal: attempt })
+        const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), {
+          method: 'GET',
+          headers: new Headers(),
+          body: null,
+          signal: attempt,
+        })
         await response.body?.cancel().catch(() => {})
         // An answer that arrives after a reset speaks for the container as it was.
         if (signal.aborted) return

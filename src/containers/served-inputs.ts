@@ -22,7 +22,8 @@ export class ServedInputs {
   async get(name: string): Promise<ServedInput | undefined> {
     this.#loaded ??= this.#load().then(
       (entries) => {
-        for (const [entryName, id, served] of entries) if (!this.#byName.has(entryName)) this.#byName.set(entryName, { id, ...served })
+        for (const [entryName, id, served] of entries)
+          if (!this.#byName.has(entryName)) this.#byName.set(entryName, { id, ...served })
       },
       (err: unknown) => {
         this.#loaded = undefined

@@ -27,7 +27,12 @@ export interface ErrorBody {
 
 /** An error that already knows its HTTP status and body. */
 export class ApiError extends HTTPException {
-  constructor(status: ContentfulStatusCode, readonly code: string, message: string, readonly issues?: ErrorBody['error']['issues']) {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly issues?: ErrorBody['error']['issues'],
+  ) {
     super(status, { message })
   }
 }
@@ -57,14 +62,31 @@ const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] 
  */
 export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody; known: boolean } {
   if (err instanceof ApiError) {
-    return { status: err.status as ContentfulStatusCode, body: { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } }, known: true }
+    return {
+      status: err.status as ContentfulStatusCode,
+      body: { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } },
+      known: true,
+    }
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode
-    return { status, body: { error: { code: `http_${status}`, message: err.message || 'Request failed' } }, known: true }
+    return {
+      status,
+      body: { error: { code: `http_${status}`, message: err.message || 'Request failed' } },
+      known: true,
+    }
   }
   for (const [type, status, code] of MAPPED) {
     if (err instanceof type) return { status, body: { error: { code, message: err.message } }, known: true }
   }
-  return { status: 500, body: { error: { code: 'internal_error', message: 'The gateway failed to handle this request; the operator log has details' } }, known: false }
+  return {
+    status: 500,
+    body: {
+      error: {
+        code: 'internal_error',
+        message: 'The gateway failed to handle this request; the operator log has details',
+      },
+    },
+    known: false,
+  }
 }

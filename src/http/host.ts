@@ -28,7 +28,9 @@ export function hostName(host: string): string {
 export const hostGuard: MiddlewareHandler = async (c, next) => {
   const host = c.req.header('host')
   if (host !== undefined && !isValidHost(host)) {
-    return c.json({ error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } }, 400, { 'cache-control': 'no-store' })
+    return c.json({ error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } }, 400, {
+      'cache-control': 'no-store',
+    })
   }
   await next()
 }
@@ -55,8 +57,20 @@ const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]'])
  */
 export function hostAllowList(options: HostAllowListOptions): (host: string) => boolean {
   if (options.configured?.includes('*') || (options.configured === undefined && options.tokens)) return () => true
-  const listen = options.listenHostname.includes(':') && !options.listenHostname.startsWith('[') ? `[${options.listenHostname}]` : options.listenHostname
-  const names = new Set([...LOOPBACK_NAMES, ...(options.configured ?? []), ...(WILDCARD_ADDRESSES.has(listen) ? [] : [listen]), ...(options.extra ?? [])].filter((n): n is string => Boolean(n)).map(hostName))
+  const listen =
+    options.listenHostname.includes(':') && !options.listenHostname.startsWith('[')
+      ? `[${options.listenHostname}]`
+      : options.listenHostname
+  const names = new Set(
+    [
+      ...LOOPBACK_NAMES,
+      ...(options.configured ?? []),
+      ...(WILDCARD_ADDRESSES.has(listen) ? [] : [listen]),
+      ...(options.extra ?? []),
+    ]
+      .filter((n): n is string => Boolean(n))
+      .map(hostName),
+  )
   return (host) => names.has(hostName(host))
 }
 
@@ -69,7 +83,12 @@ export function allowedHostsGuard(allowed: (host: string) => boolean): Middlewar
   return async (c, next) => {
     if (!allowed(c.req.header('host') ?? new URL(c.req.url).host)) {
       return c.json(
-        { error: { code: 'host_not_allowed', message: 'This gateway does not answer the API for this host name: add it to listen.allowedHosts' } },
+        {
+          error: {
+            code: 'host_not_allowed',
+            message: 'This gateway does not answer the API for this host name: add it to listen.allowedHosts',
+          },
+        },
         421,
         { 'cache-control': 'no-store' },
       )

@@ -38,7 +38,9 @@ export function pleaseWaitResponse(request: Request, reason: string, options: Pl
   const message = `Container not yet available: ${reason}`
   if (!isNavigation(request)) {
     headers.set('content-type', 'application/json; charset=utf-8')
-    const body = JSON.stringify({ error: { code: 'container_unavailable', message, retryAfterSeconds: options.retryAfterSeconds } })
+    const body = JSON.stringify({
+      error: { code: 'container_unavailable', message, retryAfterSeconds: options.retryAfterSeconds },
+    })
     return new Response(request.method === 'HEAD' ? null : body, { status: 503, headers })
   }
   headers.set('content-type', 'text/html; charset=utf-8')

@@ -12,7 +12,9 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
       manager.routes.invalidate(event.name)
       // Removed behind the gateway's back? Its named volumes would be left over.
       manager.scheduleVolumePrune()
-      void manager.forget(event.id).catch((err: unknown) => logger.warn('cleanup failed', { id: event.id, error: String(err) }))
+      void manager
+        .forget(event.id)
+        .catch((err: unknown) => logger.warn('cleanup failed', { id: event.id, error: String(err) }))
       break
     case 'die':
     case 'stop':

@@ -31,7 +31,9 @@ export async function makeRoom(manager: EvictionHost, spec: LaunchSpec, logger: 
   let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
   if (total + spec.memReservationMb <= limit) return
   logger.warn('memory limit reached', { requestedMb: spec.memReservationMb, inUseMb: total, limitMb: limit })
-  const byAge = await Promise.all(running.map(async (r) => ({ record: r, last: await manager.activity.lastActivity(r) })))
+  const byAge = await Promise.all(
+    running.map(async (r) => ({ record: r, last: await manager.activity.lastActivity(r) })),
+  )
   byAge.sort((a, b) => a.last - b.last)
   for (const { record } of byAge) {
     if (total + spec.memReservationMb <= limit) break

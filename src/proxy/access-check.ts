@@ -45,11 +45,20 @@ export async function checkProxyAccess(
     if (!session) return denied(403, 'access_link_invalid', 'This access link is not valid or was already used')
     url.searchParams.delete(ACCESS_PARAM)
     const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https'
-    const cookie = [`${cookieName}=${session}`, `Path=${prefix}/`, 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ')
+    const cookie = [
+      `${cookieName}=${session}`,
+      `Path=${prefix}/`,
+      'HttpOnly',
+      'SameSite=Lax',
+      ...(secure ? ['Secure'] : []),
+    ].join('; ')
     // Back to the same page without the token, now holding the cookie. A path-absolute URL only:
     // `//evil.example/x` (a path under hostname routing) would send the browser to another host.
     const path = url.pathname.replace(/^[/\\]+/, '/')
-    return new Response(null, { status: 302, headers: { location: `${path}${url.search}`, 'set-cookie': cookie, 'cache-control': 'no-store' } })
+    return new Response(null, {
+      status: 302,
+      headers: { location: `${path}${url.search}`, 'set-cookie': cookie, 'cache-control': 'no-store' },
+    })
   }
   const session = getCookie(c, cookieName)
   if (session && (await access.check(record.id, session))) return undefined

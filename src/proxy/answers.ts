@@ -4,7 +4,12 @@
  * path and transport maps its failures here, so they all answer alike.
  */
 import type { ContainerRecord } from '../backend.js'
-import { BackendUnavailableError, RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import {
+  BackendUnavailableError,
+  RequestBodyTimeoutError,
+  UpstreamConnectError,
+  UpstreamTimeoutError,
+} from '../errors.js'
 import { pleaseWaitResponse } from '../http/please-wait.js'
 import type { ProxyDeps } from './types.js'
 
@@ -22,10 +27,19 @@ function exitedResponse(record: ContainerRecord): Response {
 }
 
 /** Answer for a container that is not (or no longer) serving. */
-export function unavailable(request: Request, record: ContainerRecord | undefined, name: string, deps: ProxyDeps): Response {
+export function unavailable(
+  request: Request,
+  record: ContainerRecord | undefined,
+  name: string,
+  deps: ProxyDeps,
+): Response {
   if (!record) {
     const phase = deps.manager.launchPhase(name)
-    return pleaseWaitResponse(request, phase ? `"${name}" ${phase}` : `no container named "${name}" is running yet`, deps.pleaseWait)
+    return pleaseWaitResponse(
+      request,
+      phase ? `"${name}" ${phase}` : `no container named "${name}" is running yet`,
+      deps.pleaseWait,
+    )
   }
   if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
   if (record.state === 'running') {
@@ -52,7 +66,13 @@ export function bodyTimeoutError(name: string, ms: number): RequestBodyTimeoutEr
  * 499 when the client left, the container's state after a refused connection, else 502.
  * Every transport maps its failures here, so all paths answer alike.
  */
-export function upstreamFailure(request: Request, name: string, err: unknown, clientGone: boolean, deps: ProxyDeps): Response | Promise<Response> {
+export function upstreamFailure(
+  request: Request,
+  name: string,
+  err: unknown,
+  clientGone: boolean,
+  deps: ProxyDeps,
+): Response | Promise<Response> {
   if (err instanceof RequestBodyTimeoutError) {
     const answer = json(408, 'request_body_timeout', err.message)
     answer.headers.set('connection', 'close')
@@ -79,7 +99,11 @@ export async function afterConnectFailure(request: Request, name: string, deps: 
   }
   if (record && record.state !== 'running' && (await deps.manager.isWakeable(record))) {
     // Scaled to zero while this request was on its way: the next one starts it again.
-    return pleaseWaitResponse(request, `"${name}" was stopped while idle and starts again on the next request`, deps.pleaseWait)
+    return pleaseWaitResponse(
+      request,
+      `"${name}" was stopped while idle and starts again on the next request`,
+      deps.pleaseWait,
+    )
   }
   if (record?.state === 'running') {
     // Running but refusing: still starting (or failed). Do not cache it as a stable route.

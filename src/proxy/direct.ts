@@ -2,7 +2,13 @@ import { hostName, isValidHost } from '../http/host.js'
 import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import { NAME_PATTERN } from '../api/schemas.js'
-import { forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext, type HeaderPairs } from './headers.js'
+import {
+  forwardedRequestPairs,
+  returnedResponsePairs,
+  upstreamRequestHeaders,
+  type ForwardingContext,
+  type HeaderPairs,
+} from './headers.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
 import type { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
@@ -83,7 +89,15 @@ function pathOnly(route: DirectRoute): string {
 }
 
 /** Records one proxied exchange: metrics by container, and the access log. */
-export type ObserveExchange = (name: string, known: boolean, method: string, path: string, status: number, seconds: number, fast?: boolean) => void
+export type ObserveExchange = (
+  name: string,
+  known: boolean,
+  method: string,
+  path: string,
+  status: number,
+  seconds: number,
+  fast?: boolean,
+) => void
 
 /** Build the lane over the same dependencies as the general path. */
 export function createDirectLane(config: Config, deps: ProxyDeps, observe: ObserveExchange): DirectLane {
@@ -113,9 +127,15 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const name = rawUrl.slice(prefix.length, slash)
       if (name.includes('?') || !NAME_PATTERN.test(name)) return undefined
       const record = manager.routes.peek(name)
-      if (!record || record.state !== 'running' || !record.upstream || record.access === 'token') return undefined
+      if (record?.state !== 'running' || !record.upstream || record.access === 'token') return undefined
       if (!manager.readiness.isReady(record.id)) return undefined
-      return { name, record, origin: record.upstream, path: rawUrl.slice(slash), prefix: `${config.proxyPrefix}/${name}` }
+      return {
+        name,
+        record,
+        origin: record.upstream,
+        path: rawUrl.slice(slash),
+        prefix: `${config.proxyPrefix}/${name}`,
+      }
     },
     requestHeaders(route, incoming, client) {
       return forwardedRequestPairs(incoming, forwarding(route, client))
@@ -128,14 +148,21 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       manager.recordRequest(route.record, method, route.path)
       const release = manager.activity.hold(route.record.id)
       return {
-        answered: (status) => observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true),
+        answered: (status) =>
+          observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true),
         end: release,
       }
     },
     async forward(route, request, client) {
       const started = performance.now()
       const headers = upstreamRequestHeaders(request.headers, forwarding(route, client))
-      const exchange = { name: route.name, prefix: route.prefix, pathAndQuery: route.path, upstreamUrl: `${route.origin}${route.path}`, headers }
+      const exchange = {
+        name: route.name,
+        prefix: route.prefix,
+        pathAndQuery: route.path,
+        upstreamUrl: `${route.origin}${route.path}`,
+        headers,
+      }
       let response: Response
       try {
         response = await forwardRequest(request, route.record as RunningRecord, exchange, deps)
@@ -144,7 +171,15 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         const { status, body } = toErrorResponse(err)
         response = Response.json(body, { status, headers: { 'cache-control': 'no-store' } })
       }
-      observe(route.name, true, request.method, pathOnly(route), response.status, (performance.now() - started) / 1000, true)
+      observe(
+        route.name,
+        true,
+        request.method,
+        pathOnly(route),
+        response.status,
+        (performance.now() - started) / 1000,
+        true,
+      )
       return response
     },
     report,

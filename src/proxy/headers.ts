@@ -3,8 +3,15 @@ import { rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
   // The gateway's own server answers `Expect: 100-continue`; it is per hop.
   'expect',
 ])
@@ -17,7 +24,7 @@ export type HeaderPairs = Array<[string, string]>
 
 /** Header names to drop: the hop-by-hop ones plus any the `Connection` header names. */
 function isHopByHop(name: string, named: ReadonlySet<string> | undefined): boolean {
-  return HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))
+  return HOP_BY_HOP.has(name) || named?.has(name) === true
 }
 
 function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
@@ -26,7 +33,12 @@ function connectionTokens(value: string | undefined): ReadonlySet<string> | unde
   const plain = value.toLowerCase()
   if (plain === 'keep-alive' || plain === 'close') return undefined
   // A token that is not a valid field name cannot name a header (and `Headers.delete` would throw on it).
-  return new Set(value.split(',').map((token) => token.trim().toLowerCase()).filter((token) => FIELD_NAME.test(token)))
+  return new Set(
+    value
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => FIELD_NAME.test(token)),
+  )
 }
 
 /** A field name as RFC 9110 §5.1 allows it (a `token`), lower-cased. */
@@ -78,7 +90,8 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
   // Any other X-Forwarded-* a trusted proxy sent passes through unchanged; an untrusted client's never.
   if (ctx.trustProxy) {
     for (const [name, value] of fields) {
-      if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named)) out.push([name, value])
+      if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named))
+        out.push([name, value])
     }
   }
   return out
@@ -105,7 +118,8 @@ const FORWARDED_OWN = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forward
 function forwardedFields(trusted: (name: string) => string | undefined, ctx: ForwardingContext): HeaderPairs {
   const fields: HeaderPairs = []
   const priorFor = trusted('x-forwarded-for')
-  const forwardedFor = priorFor && ctx.clientAddress ? `${priorFor}, ${ctx.clientAddress}` : priorFor || ctx.clientAddress
+  const forwardedFor =
+    priorFor && ctx.clientAddress ? `${priorFor}, ${ctx.clientAddress}` : priorFor || ctx.clientAddress
   if (forwardedFor) fields.push(['x-forwarded-for', forwardedFor])
   fields.push(['x-forwarded-host', trusted('x-forwarded-host') || ctx.host])
   fields.push(['x-forwarded-proto', trusted('x-forwarded-proto') || ctx.proto])
@@ -137,7 +151,11 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
     for (const name of headers.keys()) if (isClientForwarding(name)) claims.push(name)
     for (const name of claims) headers.delete(name)
   }
-  for (const [name, value] of forwardedFields((name) => (ctx.trustProxy ? (incoming.get(name) ?? undefined) : undefined), ctx)) headers.set(name, value)
+  for (const [name, value] of forwardedFields(
+    (name) => (ctx.trustProxy ? (incoming.get(name) ?? undefined) : undefined),
+    ctx,
+  ))
+    headers.set(name, value)
   return headers
 }
 
@@ -145,7 +163,11 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
  * The header pairs returned to the client: the upstream's minus hop-by-hop ones, with
  * `Location` and `Set-Cookie` kept inside the container's prefix. Names come back lower-case.
  */
-export function returnedResponsePairs(upstream: Iterable<[string, string]>, upstreamOrigin: string, prefix: string): HeaderPairs {
+export function returnedResponsePairs(
+  upstream: Iterable<[string, string]>,
+  upstreamOrigin: string,
+  prefix: string,
+): HeaderPairs {
   const pairs: HeaderPairs = []
   let connection: string | undefined
   for (const [rawName, value] of upstream) {

@@ -71,7 +71,12 @@ export interface Forwarding {
  * {@link upstreamFailure}. The header timeout starts once the request body is sent (measured
  * here, or by a client that times silence itself, see {@link UpstreamFetch.timesSilence}).
  */
-export async function forwardRequest(request: Request, record: RunningRecord, forwarding: Forwarding, deps: ProxyDeps): Promise<Response> {
+export async function forwardRequest(
+  request: Request,
+  record: RunningRecord,
+  forwarding: Forwarding,
+  deps: ProxyDeps,
+): Promise<Response> {
   const { manager } = deps
   const { name, prefix, pathAndQuery, upstreamUrl, headers } = forwarding
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
@@ -90,7 +95,10 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
   let answered = false
   const startHeaderTimer = () => {
     if (answered || controller.signal.aborted) return
-    headerTimer = setTimeout(() => controller.abort(headersTimeoutError(name, deps.headersTimeoutMs)), deps.headersTimeoutMs)
+    headerTimer = setTimeout(
+      () => controller.abort(headersTimeoutError(name, deps.headersTimeoutMs)),
+      deps.headersTimeoutMs,
+    )
   }
   // A client that times silence itself gets the body untouched; otherwise the body is watched
   // so that the header timer starts once it has been sent.
@@ -122,7 +130,12 @@ export async function forwardRequest(request: Request, record: RunningRecord, fo
     const reason: unknown = controller.signal.reason
     if (reason instanceof RequestBodyTimeoutError) return upstreamFailure(request, name, reason, false, deps)
     // Our own header timer, or the client's silence timer after an upload: the same 504.
-    const timedOut = reason instanceof UpstreamTimeoutError ? reason : clientTimesUpload && err instanceof UpstreamTimeoutError ? headersTimeoutError(name, deps.headersTimeoutMs) : undefined
+    const timedOut =
+      reason instanceof UpstreamTimeoutError
+        ? reason
+        : clientTimesUpload && err instanceof UpstreamTimeoutError
+          ? headersTimeoutError(name, deps.headersTimeoutMs)
+          : undefined
     return upstreamFailure(request, name, timedOut ?? err, request.signal.aborted, deps)
   } finally {
     answered = true
@@ -162,7 +175,11 @@ async function proxyWebSocket(
 ): Promise<Response> {
   const request = c.req.raw
   if (!deps.websocket) {
-    return json(501, 'websocket_unsupported', 'This server cannot proxy WebSockets: serve the gateway with serveNode/serveBun, or wire the runtime\'s WebSocket proxy when embedding')
+    return json(
+      501,
+      'websocket_unsupported',
+      "This server cannot proxy WebSockets: serve the gateway with serveNode/serveBun, or wire the runtime's WebSocket proxy when embedding",
+    )
   }
   deps.manager.recordRequest(record, 'GET', `${target.path || '/'}${new URL(request.url).search}`)
   let release: (() => void) | undefined

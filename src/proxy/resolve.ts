@@ -21,7 +21,11 @@ const ENGINE_RETRY_MS = 500
  * container is looked up again and waited for while the client's time lasts. The same holds
  * through engine trouble: a held request asks the engine again until its time is up.
  */
-export async function resolveContainer(c: Context, target: ProxyTarget, deps: ProxyDeps): Promise<RunningRecord | Response> {
+export async function resolveContainer(
+  c: Context,
+  target: ProxyTarget,
+  deps: ProxyDeps,
+): Promise<RunningRecord | Response> {
   const request = c.req.raw
   const { name } = target
   const { manager } = deps
@@ -42,15 +46,17 @@ export async function resolveContainer(c: Context, target: ProxyTarget, deps: Pr
         if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
         record = await waking
       }
-      if (!record || record.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
+      if (record?.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
       if (manager.readiness.isReady(record.id)) return record as RunningRecord
       // Failed its readiness check: answered as such (502 with the reason), never proxied.
       if (manager.readiness.failure(record.id)) return unavailable(request, record, name, deps)
       // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
       manager.readiness.watch(record)
       if (!waitMs) return record as RunningRecord
-      if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now()))) return record as RunningRecord
-      if (manager.readiness.failure(record.id) || Date.now() >= waitUntil) return unavailable(request, record, name, deps)
+      if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now())))
+        return record as RunningRecord
+      if (manager.readiness.failure(record.id) || Date.now() >= waitUntil)
+        return unavailable(request, record, name, deps)
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err
       if (waitUntil - Date.now() <= ENGINE_RETRY_MS || request.signal.aborted) {

@@ -42,7 +42,11 @@ export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void)
  * spends not reading (a container applying backpressure) does not count. One timer per body,
  * re-armed lazily: a chunk only records the time.
  */
-export function withIdleLimit(body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): ReadableStream<Uint8Array> {
+export function withIdleLimit(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  onIdle: () => Error,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   /** When the pending read began, or its latest chunk arrived; undefined while nobody reads. */
   let waitingSince: number | undefined

@@ -33,9 +33,17 @@ export interface UpstreamFetch {
 
 const CONNECT_ERROR_CODES = new Set([
   // Node / undici
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
   // Bun
-  'ConnectionRefused', 'ConnectionClosed', 'FailedToOpenSocket',
+  'ConnectionRefused',
+  'ConnectionClosed',
+  'FailedToOpenSocket',
 ])
 
 /** Map a client's connection-level failure to {@link UpstreamConnectError}; anything else passes through. */
@@ -45,8 +53,10 @@ export function toUpstreamError(err: unknown): unknown {
     if (typeof code === 'string' && CONNECT_ERROR_CODES.has(code)) {
       return new UpstreamConnectError(`upstream connection failed (${code})`, { cause: err })
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamTimeoutError('upstream did not answer in time', { cause: err })
-    if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError('could not connect to the container in time', { cause: err })
+    if (code === 'UND_ERR_HEADERS_TIMEOUT')
+      return new UpstreamTimeoutError('upstream did not answer in time', { cause: err })
+    if (code === 'UND_ERR_CONNECT_TIMEOUT')
+      return new UpstreamTimeoutError('could not connect to the container in time', { cause: err })
   }
   return err
 }

@@ -30,7 +30,8 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await chmod(dir, 0o700)
   }
-  const ensureDirs = () => (ready ??= privateDir(options.dir).then(() => Promise.all([privateDir(historyDir), privateDir(metaDir)])))
+  const ensureDirs = () =>
+    (ready ??= privateDir(options.dir).then(() => Promise.all([privateDir(historyDir), privateDir(metaDir)])))
   const checked = (id: string) => {
     if (!SAFE_ID.test(id)) throw new Error(`Invalid container id for the store: ${JSON.stringify(id)}`)
     return id

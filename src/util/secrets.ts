@@ -11,7 +11,9 @@ export async function hashSecret(secret: string): Promise<string> {
 
 /** Compare two secrets in time independent of where (or whether) they differ. */
 export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([a, b].map(async (s) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))))
+  const [da, db] = await Promise.all(
+    [a, b].map(async (s) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))),
+  )
   let diff = 0
   for (let i = 0; i < da!.length; i++) diff |= da![i]! ^ db![i]!
   return diff === 0

@@ -22,14 +22,36 @@ if (await dockerReady('CLI acceptance')) {
     /** Run the CLI; resolves exit code and output. */
     const cli = (args: string[], env: Record<string, string> = {}) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, HONO_DOCKER_ENGINE_URL: gw.url, HONO_DOCKER_ENGINE_TOKEN: TOKEN, ...env } }, (err, stdout, stderr) =>
-          done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.replace(/npm warn.*\n/g, '') }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli.ts', ...args],
+          {
+            cwd: ROOT,
+            env: { ...process.env, HONO_DOCKER_ENGINE_URL: gw.url, HONO_DOCKER_ENGINE_TOKEN: TOKEN, ...env },
+          },
+          (err, stdout, stderr) =>
+            done({
+              code: err ? ((err as { code?: number }).code ?? 1) : 0,
+              stdout,
+              stderr: stderr.replace(/npm warn.*\n/g, ''),
+            }),
         )
       })
 
     it('launches, waits until ready, lists, shows logs, and removes', async () => {
       const name = uniqueName('cli')
-      const launched = await cli(['launch', ECHO_IMAGE, '--name', name, '--env', 'MODE=cli', '--label', 'via=cli', '--input', '{"a":1}'])
+      const launched = await cli([
+        'launch',
+        ECHO_IMAGE,
+        '--name',
+        name,
+        '--env',
+        'MODE=cli',
+        '--label',
+        'via=cli',
+        '--input',
+        '{"a":1}',
+      ])
       expect(launched.code, launched.stderr).toBe(0)
       expect(launched.stdout.trim()).toBe(`${name} ready ${gw.url}/docker/${name}/`)
       expect((await fetch(`${gw.url}/docker/${name}/input?mode=env`)).status).toBe(200)
@@ -38,7 +60,10 @@ if (await dockerReady('CLI acceptance')) {
       expect(table.code).toBe(0)
       expect(table.stdout).toMatch(/^NAME\s+STATUS\s+IMAGE\s+URL\s+LAST ACTIVITY/)
       expect(table.stdout).toContain(name)
-      const listed = JSON.parse((await cli(['ls', '--json'])).stdout) as { name: string; labels: Record<string, string> }[]
+      const listed = JSON.parse((await cli(['ls', '--json'])).stdout) as {
+        name: string
+        labels: Record<string, string>
+      }[]
       expect(listed.find((c) => c.name === name)?.labels.via).toBe('cli')
 
       const logs = await cli(['logs', name, '--tail', '50'])

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ECHO_IMAGE, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
-import { RUNTIMES, peakRss, resetPeakRss, startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
+import {
+  RUNTIMES,
+  peakRss,
+  resetPeakRss,
+  startGateway,
+  type GatewayProcess,
+  type Runtime,
+} from '../helpers/gateway-process.js'
 import { openFds, rawRequest } from '../helpers/sockets.js'
 import WebSocket from 'ws'
 
@@ -16,7 +23,12 @@ function head(method: string, path: string, host: string, lines: string[]): stri
   return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines.map((line) => `${line}\r\n`).join('')}\r\n`
 }
 
-const WS_HANDSHAKE = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`]
+const WS_HANDSHAKE = [
+  'Connection: Upgrade',
+  'Upgrade: websocket',
+  'Sec-WebSocket-Version: 13',
+  `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+]
 
 /** Cookies a WebSocket handshake answered with, or its refusal did. */
 function handshakeCookies(url: string): Promise<{ status: number; cookies: string[] }> {
@@ -41,10 +53,17 @@ function hardeningSuite(runtime: Runtime) {
     let name: string
     let host: string
     beforeAll(async () => {
-      gw = await startGateway(runtime, { upstream: { headersTimeoutMs: 2_000, bodyIdleTimeoutMs: 1_500 }, cookies: { strip: ['sessionid'] } })
+      gw = await startGateway(runtime, {
+        upstream: { headersTimeoutMs: 2_000, bodyIdleTimeoutMs: 1_500 },
+        cookies: { strip: ['sessionid'] },
+      })
       host = new URL(gw.url).host
       name = uniqueName('hard')
-      const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name }) })
+      const res = await fetch(`${gw.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: ECHO_IMAGE, name }),
+      })
       expect(res.status).toBe(201)
       await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'echo serving')
     })
@@ -55,13 +74,17 @@ function hardeningSuite(runtime: Runtime) {
     const alive = async () => {
       const health = await fetch(`${gw.url}/api/health`)
       expect(health.status).toBe(200)
-      const trouble = gw.output().split('\n').filter((line) => /unhandled|uncaught|fatal/i.test(line))
+      const trouble = gw
+        .output()
+        .split('\n')
+        .filter((line) => /unhandled|uncaught|fatal/i.test(line))
       expect(trouble, trouble.slice(0, 3).join('\n')).toEqual([])
     }
 
     it('streams a non-WebSocket upgrade request like any other: a 50 MB answer with bounded memory', async () => {
       const bytes = 50 * 1024 * 1024
-      const get = (lines: string[]) => rawRequest(gw.url, head('GET', `/docker/${name}/bytes?n=${bytes}`, host, lines), { waitMs: 60_000 })
+      const get = (lines: string[]) =>
+        rawRequest(gw.url, head('GET', `/docker/${name}/bytes?n=${bytes}`, host, lines), { waitMs: 60_000 })
       // A plain GET first, so the runtime's own warm-up is not counted against the upgrade.
       expect((await get(['Connection: close'])).status).toBe(200)
       await resetPeakRss(gw.pid)
@@ -75,14 +98,26 @@ function hardeningSuite(runtime: Runtime) {
       // Buffered, the answer grew the gateway by three times its size; streamed, by the runtime's
       // transfer buffers (Bun keeps more of them, see the streaming suite).
       const grown = (await peakRss(gw.pid)) - before
-      expect(grown, `peak RSS grew by ${Math.round(grown / 1e6)} MB`).toBeLessThan((runtime === 'bun' ? 128 : 40) * 1024 * 1024)
+      expect(grown, `peak RSS grew by ${Math.round(grown / 1e6)} MB`).toBeLessThan(
+        (runtime === 'bun' ? 128 : 40) * 1024 * 1024,
+      )
       await alive()
     })
 
     it('passes a body sent with Upgrade: h2c to the container, without the upgrade headers', async () => {
       const body = randomBytes(100_000)
-      const lines = ['Connection: Upgrade, HTTP2-Settings, close', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA', 'Content-Type: application/octet-stream', `Content-Length: ${body.length}`]
-      const answer = await rawRequest(gw.url, Buffer.concat([Buffer.from(head('POST', `/docker/${name}/upload`, host, lines), 'latin1'), body]), { waitMs: 10_000, keepBody: true })
+      const lines = [
+        'Connection: Upgrade, HTTP2-Settings, close',
+        'Upgrade: h2c',
+        'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA',
+        'Content-Type: application/octet-stream',
+        `Content-Length: ${body.length}`,
+      ]
+      const answer = await rawRequest(
+        gw.url,
+        Buffer.concat([Buffer.from(head('POST', `/docker/${name}/upload`, host, lines), 'latin1'), body]),
+        { waitMs: 10_000, keepBody: true },
+      )
       expect(answer.status).toBe(200)
       expect(answer.ended).toBe('end')
       const seen = JSON.parse(answer.body!) as Json
@@ -94,8 +129,14 @@ function hardeningSuite(runtime: Runtime) {
     })
 
     it('survives a container that breaks its promised Content-Length, with and without upgrade headers', async () => {
-      for (const lines of [['Connection: close'], ['Connection: Upgrade, close', 'Upgrade: foo'], ['Connection: Upgrade, close', 'Upgrade: h2c']]) {
-        const answer = await rawRequest(gw.url, head('GET', `/docker/${name}/truncated`, host, lines), { waitMs: 10_000 })
+      for (const lines of [
+        ['Connection: close'],
+        ['Connection: Upgrade, close', 'Upgrade: foo'],
+        ['Connection: Upgrade, close', 'Upgrade: h2c'],
+      ]) {
+        const answer = await rawRequest(gw.url, head('GET', `/docker/${name}/truncated`, host, lines), {
+          waitMs: 10_000,
+        })
         // The client sees the answer end early, never a complete one. (Bun's server, when the body
         // fails before its first write, resets the connection without a status line.)
         const seen = `${lines.join(' ')}: ${JSON.stringify(answer)}`
@@ -110,7 +151,11 @@ function hardeningSuite(runtime: Runtime) {
     it('closes a followed log stream asked for with WebSocket headers when the client leaves', async () => {
       const baseline = await openFds(gw.pid)
       for (let i = 0; i < 6; i++) {
-        const answer = await rawRequest(gw.url, head('GET', `/api/containers/${name}/logs?follow=1`, host, WS_HANDSHAKE), { waitMs: 1_500 })
+        const answer = await rawRequest(
+          gw.url,
+          head('GET', `/api/containers/${name}/logs?follow=1`, host, WS_HANDSHAKE),
+          { waitMs: 1_500 },
+        )
         expect(answer.ended).toBe('timeout') // still streaming when the client left
       }
       await eventually(async () => (await openFds(gw.pid)) <= baseline + 2, 10_000, 'descriptors back to the baseline')
@@ -129,7 +174,7 @@ function hardeningSuite(runtime: Runtime) {
       await alive()
     })
 
-    it('keeps cookies from WebSocket handshakes inside the container\'s prefix, accepted or refused', async () => {
+    it("keeps cookies from WebSocket handshakes inside the container's prefix, accepted or refused", async () => {
       const base = `${gw.url.replace(/^http/, 'ws')}/docker/${name}`
       const accepted = await handshakeCookies(`${base}/ws-cookie`)
       expect(accepted.status).toBe(101)
@@ -147,7 +192,9 @@ function hardeningSuite(runtime: Runtime) {
     it('ends an exchange whose request body stalls, on both sides, and lets a slow steady one through', async () => {
       for (const path of [`/docker/${name}/upload`, `/docker/${name}/raw/stall`]) {
         const started = Date.now()
-        const answer = await rawRequest(gw.url, head('POST', path, host, ['Content-Length: 1000000']) + 'ab', { waitMs: 15_000 })
+        const answer = await rawRequest(gw.url, `${head('POST', path, host, ['Content-Length: 1000000'])}ab`, {
+          waitMs: 15_000,
+        })
         expect(answer.ended, path).not.toBe('timeout')
         // Before any answer: a 408 that closes; mid-answer (the raw echo streams back at once): the answer is cut.
         if (path.endsWith('/upload')) expect(answer.status).toBe(408)
@@ -162,7 +209,11 @@ function hardeningSuite(runtime: Runtime) {
           if (++sent === 6) controller.close()
         },
       })
-      const res = await fetch(`${gw.url}/docker/${name}/upload`, { method: 'POST', body: slow, duplex: 'half' } as RequestInit)
+      const res = await fetch(`${gw.url}/docker/${name}/upload`, {
+        method: 'POST',
+        body: slow,
+        duplex: 'half',
+      } as RequestInit)
       expect(res.status).toBe(200)
       expect(((await res.json()) as Json).bodyLength).toBe(6000)
       await alive()
@@ -170,20 +221,58 @@ function hardeningSuite(runtime: Runtime) {
 
     it('keeps a parent-app cookie sent on a second Cookie line from the container, on every path', async () => {
       for (const lines of [['Connection: close'], ['Connection: Upgrade, close', 'Upgrade: foo']]) {
-        const answer = await rawRequest(gw.url, head('GET', `/docker/${name}/cookies`, host, ['Cookie: theme=dark', 'Cookie: sessionid=parent', ...lines]), { waitMs: 5_000, keepBody: true })
+        const answer = await rawRequest(
+          gw.url,
+          head('GET', `/docker/${name}/cookies`, host, ['Cookie: theme=dark', 'Cookie: sessionid=parent', ...lines]),
+          { waitMs: 5_000, keepBody: true },
+        )
         expect(answer.status).toBe(200)
         const seen = JSON.parse(answer.body!) as Json
         expect(seen.headers.cookie).toBe('theme=dark')
       }
     })
 
-    it('survives random header combinations, upgrade variants included, against truncated and reset answers', { timeout: 120_000 }, async () => {
-      const paths = [`/docker/${name}/truncated`, `/docker/${name}/bytes?n=300000`, `/docker/${name}/status/204`, `/docker/${name}/raw/x`, `/docker/${name}/ws`, `/api/containers/${name}/logs?follow=1`, `/docker/${name}/`]
+    it('survives random header combinations, upgrade variants included, against truncated and reset answers', {
+      timeout: 120_000,
+    }, async () => {
+      const paths = [
+        `/docker/${name}/truncated`,
+        `/docker/${name}/bytes?n=300000`,
+        `/docker/${name}/status/204`,
+        `/docker/${name}/raw/x`,
+        `/docker/${name}/ws`,
+        `/api/containers/${name}/logs?follow=1`,
+        `/docker/${name}/`,
+      ]
       const headerLine = fc.oneof(
-        fc.constantFrom('Connection: Upgrade', 'Connection: upgrade, keep-alive', 'Connection: close', 'Connection: HTTP2-Settings, Upgrade', 'Connection: x-y, Upgrade'),
-        fc.constantFrom('Upgrade: websocket', 'Upgrade: WebSocket', 'Upgrade: h2c', 'Upgrade: foo', 'Upgrade: websocket, h2c', 'Upgrade: '),
-        fc.constantFrom('Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Protocol: a, b', 'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA'),
-        fc.constantFrom('Content-Length: 0', 'Transfer-Encoding: chunked', 'Expect: 100-continue', 'Cookie: a=1', 'Accept: text/html'),
+        fc.constantFrom(
+          'Connection: Upgrade',
+          'Connection: upgrade, keep-alive',
+          'Connection: close',
+          'Connection: HTTP2-Settings, Upgrade',
+          'Connection: x-y, Upgrade',
+        ),
+        fc.constantFrom(
+          'Upgrade: websocket',
+          'Upgrade: WebSocket',
+          'Upgrade: h2c',
+          'Upgrade: foo',
+          'Upgrade: websocket, h2c',
+          'Upgrade: ',
+        ),
+        fc.constantFrom(
+          'Sec-WebSocket-Version: 13',
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+          'Sec-WebSocket-Protocol: a, b',
+          'HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA',
+        ),
+        fc.constantFrom(
+          'Content-Length: 0',
+          'Transfer-Encoding: chunked',
+          'Expect: 100-continue',
+          'Cookie: a=1',
+          'Accept: text/html',
+        ),
       )
       await fc.assert(
         fc.asyncProperty(
@@ -193,7 +282,13 @@ function hardeningSuite(runtime: Runtime) {
           fc.option(fc.integer({ min: 1, max: 20_000 }), { nil: undefined }),
           async (method, path, lines, abortAfterBytes) => {
             const chunked = lines.includes('Transfer-Encoding: chunked')
-            const payload = head(method, path, host, lines.filter((l) => !(chunked && l.startsWith('Content-Length')))) + (chunked ? '5\r\nhello\r\n0\r\n\r\n' : '')
+            const payload =
+              head(
+                method,
+                path,
+                host,
+                lines.filter((l) => !(chunked && l.startsWith('Content-Length'))),
+              ) + (chunked ? '5\r\nhello\r\n0\r\n\r\n' : '')
             await rawRequest(gw.url, payload, { waitMs: 1_500, ...(abortAfterBytes ? { abortAfterBytes } : {}) })
           },
         ),

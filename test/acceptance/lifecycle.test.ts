@@ -2,13 +2,25 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import {
+  ECHO_IMAGE,
+  STATIC_IMAGE,
+  dockerCli,
+  dockerReady,
+  eventually,
+  removeRunContainers,
+  uniqueName,
+} from '../helpers/docker.js'
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
 import { startSocketRelay, type SocketRelay } from '../helpers/socket-relay.js'
 
 type Json = Record<string, any>
 const post = (url: string, body: Json, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
 
 if (await dockerReady('lifecycle acceptance')) {
   describe('lifecycle on a real Docker Engine', () => {
@@ -81,26 +93,42 @@ if (await dockerReady('lifecycle acceptance')) {
       const name = uniqueName('zero')
       await launch({ image: ECHO_IMAGE, name, idleTimeoutSeconds: 2 })
       await serving(gw.url, name)
-      await eventually(async () => (await dockerCli('inspect', '--format', '{{.State.Status}}', name)) === 'exited', 20_000, 'idle stop')
+      await eventually(
+        async () => (await dockerCli('inspect', '--format', '{{.State.Status}}', name)) === 'exited',
+        20_000,
+        'idle stop',
+      )
       const shown = (await (await fetch(`${gw.url}/api/containers/${name}`)).json()) as Json
       expect(shown.status).toBe('stopped')
 
       const startsBefore = relay.requests.filter((r) => /^POST (\/v[\d.]+)?\/containers\/[^/]+\/start/.test(r)).length
       const responses = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => fetch(`${gw.url}/docker/${name}/wake-${i}`, { headers: { prefer: 'wait=30' } })),
+        Array.from({ length: 200 }, (_, i) =>
+          fetch(`${gw.url}/docker/${name}/wake-${i}`, { headers: { prefer: 'wait=30' } }),
+        ),
       )
       const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.text() })))
       const refused = answers.filter((a) => a.status !== 200)
       // On failure, say why: the first refusal and what the gateway logged about this container.
-      const why = () => `${refused.length} not served, first ${refused[0]?.status}: ${refused[0]?.body.slice(0, 300)}\n${gw.output().split('\n').filter((l) => l.includes(name)).join('\n')}`
+      const why = () =>
+        `${refused.length} not served, first ${refused[0]?.status}: ${refused[0]?.body.slice(0, 300)}\n${gw
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(name))
+          .join('\n')}`
       expect(refused.length, why()).toBe(0)
-      const starts = relay.requests.filter((r) => /^POST (\/v[\d.]+)?\/containers\/[^/]+\/start/.test(r)).length - startsBefore
+      const starts =
+        relay.requests.filter((r) => /^POST (\/v[\d.]+)?\/containers\/[^/]+\/start/.test(r)).length - startsBefore
       expect(starts).toBe(1)
       expect(await dockerCli('inspect', '--format', '{{.State.Status}}', name)).toBe('running')
     })
 
     it('evicts the least recently active: three 15 MB launches against 35 MB leave two; concurrent launches never exceed it', async () => {
-      const limited = await startGateway('node', { docker: { socketPath: relay.path }, memLimitMb: 35, labelRoot: 'io.github.hde-test.mem' })
+      const limited = await startGateway('node', {
+        docker: { socketPath: relay.path },
+        memLimitMb: 35,
+        labelRoot: 'io.github.hde-test.mem',
+      })
       try {
         const names = [uniqueName('m1'), uniqueName('m2'), uniqueName('m3')]
         for (const name of names) {
@@ -111,11 +139,19 @@ if (await dockerReady('lifecycle acceptance')) {
         expect(list.containers.map((c: Json) => c.name).sort()).toEqual([names[1], names[2]].sort())
 
         const burst = await Promise.all(
-          Array.from({ length: 6 }, () => post(`${limited.url}/api/containers`, { image: STATIC_IMAGE, name: uniqueName('burst'), memReservationMb: 15 })),
+          Array.from({ length: 6 }, () =>
+            post(`${limited.url}/api/containers`, {
+              image: STATIC_IMAGE,
+              name: uniqueName('burst'),
+              memReservationMb: 15,
+            }),
+          ),
         )
         expect(burst.map((r) => r.status)).toEqual(Array(6).fill(201))
         const after = (await (await fetch(`${limited.url}/api/containers`)).json()) as Json
-        const total = after.containers.filter((c: Json) => c.status !== 'exited').reduce((sum: number, c: Json) => sum + c.memReservationMb, 0)
+        const total = after.containers
+          .filter((c: Json) => c.status !== 'exited')
+          .reduce((sum: number, c: Json) => sum + c.memReservationMb, 0)
         expect(total).toBeLessThanOrEqual(35)
       } finally {
         await limited.stop()
@@ -135,7 +171,10 @@ if (await dockerReady('lifecycle acceptance')) {
     })
 
     it('answers 503 quickly while Docker hangs, keeps proxying known containers, and recovers', async () => {
-      const slow = await startGateway('node', { labelRoot: 'io.github.hde-test.lifecycle', docker: { socketPath: relay.path, apiTimeoutMs: 1_000 } })
+      const slow = await startGateway('node', {
+        labelRoot: 'io.github.hde-test.lifecycle',
+        docker: { socketPath: relay.path, apiTimeoutMs: 1_000 },
+      })
       try {
         const name = uniqueName('slowdocker')
         // Launched through the main gateway (same label root): a create under a loaded engine can
@@ -176,7 +215,11 @@ if (await dockerReady('lifecycle acceptance')) {
       await launch({ image: STATIC_IMAGE, name: running })
       await launch({ image: STATIC_IMAGE, name: stopped, idleTimeoutSeconds: 1 })
       await serving(gw.url, running)
-      await eventually(async () => (await dockerCli('inspect', '--format', '{{.State.Status}}', stopped)) === 'exited', 20_000, 'idle stop')
+      await eventually(
+        async () => (await dockerCli('inspect', '--format', '{{.State.Status}}', stopped)) === 'exited',
+        20_000,
+        'idle stop',
+      )
       await gw.stop()
       gw = await startGateway('node', config())
       expect((await fetch(`${gw.url}/docker/${running}/`)).status).toBe(200)

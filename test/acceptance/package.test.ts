@@ -17,7 +17,10 @@ if (await dockerReady('package acceptance')) {
       await exec('npm', ['pack', '--pack-destination', packDir], { cwd: ROOT })
       const tarball = join(packDir, (await readdir(packDir)).find((f) => f.endsWith('.tgz'))!)
       project = await mkdtemp(join(tmpdir(), 'hde-consumer-'))
-      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
+      await writeFile(
+        join(project, 'package.json'),
+        JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+      )
       // Dependencies come from the local npm cache that the project's own install filled.
       await exec('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project })
       await cp(join(ROOT, 'test/package'), project, { recursive: true })
@@ -26,7 +29,19 @@ if (await dockerReady('package acceptance')) {
 
     it('ships ESM with type declarations for every entry; the core needs no Node types', async () => {
       const typecheck = async (file: string, types: string[]) => {
-        const tsconfig = { compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, skipLibCheck: false, types }, files: [file] }
+        const tsconfig = {
+          compilerOptions: {
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            lib: ['ES2023', 'DOM', 'DOM.Iterable'],
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types,
+          },
+          files: [file],
+        }
         await writeFile(join(project, `tsconfig.${file}.json`), JSON.stringify(tsconfig))
         return exec(join(ROOT, 'node_modules/.bin/tsc'), ['-p', `tsconfig.${file}.json`], { cwd: project }).then(
           () => '',
@@ -35,7 +50,9 @@ if (await dockerReady('package acceptance')) {
       }
       expect(await typecheck('core-types.ts', [])).toBe('')
       // The Node entries use Node's types, which a Node project has.
-      await exec('npm', ['install', '-D', '@types/node', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project })
+      await exec('npm', ['install', '-D', '@types/node', '--prefer-offline', '--no-audit', '--no-fund'], {
+        cwd: project,
+      })
       expect(await typecheck('consumer-types.ts', ['node'])).toBe('')
     })
 
@@ -48,7 +65,10 @@ if (await dockerReady('package acceptance')) {
       it(`embeds into a Hono app, launches a container and proxies to it, on ${runtime}`, async () => {
         const name = uniqueName(`pkg${runtime}`)
         const command = runtime === 'node' ? process.execPath : join(ROOT, 'node_modules/.bin/bun')
-        const { stdout } = await exec(command, ['consumer.mjs', STATIC_IMAGE, name, 'io.github.hde-test.package'], { cwd: project, timeout: 60_000 })
+        const { stdout } = await exec(command, ['consumer.mjs', STATIC_IMAGE, name, 'io.github.hde-test.package'], {
+          cwd: project,
+          timeout: 60_000,
+        })
         const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, any>
         expect(result.runtime).toBe(runtime)
         expect(result.memoryBackend).toBe(true)

@@ -6,12 +6,18 @@ import { registryAvailable, startRegistry, type LoopbackRegistry } from '../help
 type Json = Record<string, any>
 
 async function readLines(res: Response): Promise<Json[]> {
-  return (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Json)
+  return (await res.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Json)
 }
 
 const ready = (await dockerReady('image pull acceptance')) && (await registryAvailable())
 if (!ready && process.env.CI === 'true') throw new Error('image pull acceptance: docker-registry is required in CI')
-if (!ready) console.warn('\n!!! SKIPPING image pull acceptance: docker-registry is not installed (npm test installs it as root).\n')
+if (!ready)
+  console.warn(
+    '\n!!! SKIPPING image pull acceptance: docker-registry is not installed (npm test installs it as root).\n',
+  )
 
 describe.runIf(ready)('pulling images from a loopback registry', () => {
   let registry: LoopbackRegistry
@@ -26,7 +32,11 @@ describe.runIf(ready)('pulling images from a loopback registry', () => {
     await removeRunContainers()
   })
   const post = (path: string, body: Json, headers: Record<string, string> = {}) =>
-    fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+    fetch(`${gw.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
 
   it('streams pull progress as NDJSON and leaves the image present', async () => {
     const image = await registry.push(STATIC_IMAGE, `hde/static:${uniqueName('pull')}`)
@@ -48,7 +58,11 @@ describe.runIf(ready)('pulling images from a loopback registry', () => {
     const lines = await readLines(res)
     expect(lines.filter((l) => l.event === 'progress').length).toBeGreaterThan(0)
     expect(lines.at(-1)).toMatchObject({ event: 'launched', name, url: `/docker/${name}/` })
-    await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'pulled container serving')
+    await eventually(
+      async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200,
+      20_000,
+      'pulled container serving',
+    )
   })
 
   it('fails fast and clearly for an image the registry does not have', async () => {

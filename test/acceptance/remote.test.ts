@@ -27,9 +27,17 @@ if (await dockerReady('remote engine acceptance')) {
     /** Launch through the gateway and load the page, proving API calls and upstream URLs both work. */
     const launchAndServe = async (gw: GatewayProcess) => {
       const name = uniqueName('remote')
-      const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: STATIC_IMAGE, name }) })
+      const res = await fetch(`${gw.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: STATIC_IMAGE, name }),
+      })
       expect(res.status, await res.clone().text()).toBe(201)
-      await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'container served')
+      await eventually(
+        async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200,
+        20_000,
+        'container served',
+      )
       const health = (await (await fetch(`${gw.url}/api/health`)).json()) as Json
       expect(health.backend.reachable).toBe(true)
     }
@@ -47,7 +55,11 @@ if (await dockerReady('remote engine acceptance')) {
     })
 
     it('works with DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the docker CLI reads them', async () => {
-      const gw = await startGateway('node', {}, { DOCKER_HOST: secure.address, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.dir })
+      const gw = await startGateway(
+        'node',
+        {},
+        { DOCKER_HOST: secure.address, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.dir },
+      )
       gateways.push(gw)
       await launchAndServe(gw)
     })

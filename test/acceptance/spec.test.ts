@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import {
+  ECHO_IMAGE,
+  STATIC_IMAGE,
+  dockerCli,
+  dockerReady,
+  eventually,
+  removeRunContainers,
+  uniqueName,
+} from '../helpers/docker.js'
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
 import { createServer } from 'node:net'
 
@@ -27,11 +35,23 @@ if (await dockerReady('container spec acceptance')) {
       await removeRunContainers()
     })
     const launch = (body: Json) =>
-      fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      fetch(`${gw.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
 
     it('applies limits, init, stop timeout and a read-only root with a tmpfs /tmp, visible in docker inspect', async () => {
       const name = uniqueName('limits')
-      const res = await launch({ image: STATIC_IMAGE, name, cpus: 0.25, memReservationMb: 16, memLimitMb: 64, pidsLimit: 64, readOnlyRootfs: true })
+      const res = await launch({
+        image: STATIC_IMAGE,
+        name,
+        cpus: 0.25,
+        memReservationMb: 16,
+        memLimitMb: 64,
+        pidsLimit: 64,
+        readOnlyRootfs: true,
+      })
       expect(res.status).toBe(201)
       const inspect = JSON.parse(await dockerCli('inspect', name))[0] as Json
       expect(inspect.HostConfig).toMatchObject({
@@ -45,13 +65,24 @@ if (await dockerReady('container spec acceptance')) {
       expect(Object.keys(inspect.HostConfig.Tmpfs)).toEqual(['/tmp'])
       // Hardened by default: no privilege escalation, dangerous capabilities dropped, never privileged.
       expect(inspect.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true'])
-      expect(inspect.HostConfig.CapDrop.sort()).toEqual(['AUDIT_WRITE', 'MKNOD', 'NET_RAW', 'SETFCAP', 'SETPCAP', 'SYS_CHROOT'])
+      expect(inspect.HostConfig.CapDrop.sort()).toEqual([
+        'AUDIT_WRITE',
+        'MKNOD',
+        'NET_RAW',
+        'SETFCAP',
+        'SETPCAP',
+        'SYS_CHROOT',
+      ])
       expect(inspect.HostConfig.Privileged).toBe(false)
       expect(inspect.HostConfig.PortBindings['80/tcp'][0].HostIp).toBe('127.0.0.1')
       expect(inspect.Mounts.some((m: Json) => String(m.Source).includes('docker.sock'))).toBe(false)
       expect(inspect.Config.StopTimeout).toBe(3)
       // Read-only, and still serving.
-      await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'read-only container serving')
+      await eventually(
+        async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200,
+        20_000,
+        'read-only container serving',
+      )
     })
 
     it('applies the default process limit', async () => {
@@ -110,9 +141,21 @@ if (await dockerReady('container spec acceptance')) {
       const name = await launchEcho({ input, inputDelivery: 'file' })
       expect(await (await fetch(`${base()}/docker/${name}/input?mode=file`)).json()).toEqual(input)
       const nested = await launchEcho({ input, inputDelivery: 'file', inputPath: '/tmp/refinery/in/input.json' })
-      expect(await (await fetch(`${base()}/docker/${nested}/input?mode=file&path=/tmp/refinery/in/input.json`)).json()).toEqual(input)
+      expect(
+        await (await fetch(`${base()}/docker/${nested}/input?mode=file&path=/tmp/refinery/in/input.json`)).json(),
+      ).toEqual(input)
       // /tmp existed: it keeps its sticky, world-writable mode.
-      expect(JSON.parse(await dockerCli('exec', nested, '/usr/local/bin/node', '-p', 'JSON.stringify((require("fs").statSync("/tmp").mode & 0o7777).toString(8))'))).toBe('1777')
+      expect(
+        JSON.parse(
+          await dockerCli(
+            'exec',
+            nested,
+            '/usr/local/bin/node',
+            '-p',
+            'JSON.stringify((require("fs").statSync("/tmp").mode & 0o7777).toString(8))',
+          ),
+        ),
+      ).toBe('1777')
     })
 
     it('fetches its input from INPUT_JSON_URL, and a wrong token is refused', async () => {

@@ -32,7 +32,11 @@ export function streamingSuite(runtime: Runtime): void {
         { BUN_CONFIG_HTTP_IDLE_TIMEOUT: '1' },
       )
       name = uniqueName('stream')
-      const res = await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name }) })
+      const res = await fetch(`${gw.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: ECHO_IMAGE, name }),
+      })
       expect(res.status).toBe(201)
       await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'echo serving')
       direct = `http://${await dockerCli('port', name, '80/tcp')}`
@@ -56,7 +60,9 @@ export function streamingSuite(runtime: Runtime): void {
       expect(back.isBinary).toBe(true)
       expect(Buffer.compare(back.data, binary)).toBe(0)
       // The container closes with a code and reason: the client sees exactly those.
-      const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])))
+      const closed = new Promise<[number, string]>((resolve) =>
+        ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+      )
       ws.send('close:4001:container says bye')
       expect(await closed).toEqual([4001, 'container says bye'])
 
@@ -66,7 +72,11 @@ export function streamingSuite(runtime: Runtime): void {
       second.close(4002, 'client says bye')
       expect(await closing).toBe(4002)
       // Docker writes container output to its log asynchronously.
-      await eventually(async () => (await dockerCli('logs', name)).includes('echo: websocket /socket?room=1 protocol=chat.v2'), 10_000, 'the socket in the logs')
+      await eventually(
+        async () => (await dockerCli('logs', name)).includes('echo: websocket /socket?room=1 protocol=chat.v2'),
+        10_000,
+        'the socket in the logs',
+      )
     })
 
     it('never loses WebSocket messages to a client that stops reading: all arrive in order, or the socket closes', async () => {
@@ -81,7 +91,11 @@ export function streamingSuite(runtime: Runtime): void {
       ws.send('flood:640:65536')
       await sleep(3_000)
       socket.resume()
-      await eventually(async () => closed || received.length === 640, 30_000, 'the flood to arrive or the socket to close')
+      await eventually(
+        async () => closed || received.length === 640,
+        30_000,
+        'the flood to arrive or the socket to close',
+      )
       // Whatever arrived is a gap-free prefix: nothing was dropped while the socket stayed open.
       expect(received).toEqual(received.map((_, i) => i))
       if (!closed) ws.close()
@@ -134,7 +148,11 @@ export function streamingSuite(runtime: Runtime): void {
     })
 
     it('rewrites redirects that point at the container into its prefix', async () => {
-      const redirect = (to: string) => request(`${gw.url}/docker/${name}/redirect?to=${encodeURIComponent(to)}`).then(async (r) => (await r.body.dump(), r.headers.location))
+      const redirect = (to: string) =>
+        request(`${gw.url}/docker/${name}/redirect?to=${encodeURIComponent(to)}`).then(async (r) => {
+          await r.body.dump()
+          return r.headers.location
+        })
       expect(await redirect('/login?next=/')).toBe(`/docker/${name}/login?next=/`)
       expect(await redirect('http://{host}/absolute/path')).toBe(`/docker/${name}/absolute/path`)
       expect(await redirect('relative/page')).toBe('relative/page')
@@ -143,13 +161,17 @@ export function streamingSuite(runtime: Runtime): void {
     })
 
     it('scopes container cookies to its prefix and keeps the parent session cookie from it', async () => {
-      const res = await request(`${gw.url}/docker/${name}/cookie`, { headers: { cookie: 'sessionid=parent-secret; theme=dark' } })
+      const res = await request(`${gw.url}/docker/${name}/cookie`, {
+        headers: { cookie: 'sessionid=parent-secret; theme=dark' },
+      })
       const cookies = res.headers['set-cookie'] as string[]
       expect(cookies).toEqual([`sid=abc; Path=/docker/${name}/; HttpOnly`, `pref=1; Path=/docker/${name}/settings`])
       expect(await res.body.text()).toBe('cookie seen: theme=dark')
     })
 
-    it('keeps a response open while it is quiet for longer than the HTTP client\'s own idle timer', { timeout: 30_000 }, async () => {
+    it("keeps a response open while it is quiet for longer than the HTTP client's own idle timer", {
+      timeout: 30_000,
+    }, async () => {
       // Bun's fetch is told to give up on silent connections after 1 s here (it checks every few
       // seconds); the gateway must turn that timer off for the exchange.
       const quiet = await fetch(`${gw.url}/docker/${name}/sse?n=1&delayMs=10000&gapMs=1`)
@@ -157,7 +179,9 @@ export function streamingSuite(runtime: Runtime): void {
       expect(await quiet.text()).toContain('data: event 1')
     })
 
-    it('counts the headers timeout from when an upload has been sent: a slow upload passes, silence after it is a 504', { timeout: 30_000 }, async () => {
+    it('counts the headers timeout from when an upload has been sent: a slow upload passes, silence after it is a 504', {
+      timeout: 30_000,
+    }, async () => {
       // 3 s of upload against a 1.5 s headers timeout.
       const slowBody = async function* () {
         for (let i = 0; i < 6; i++) {
@@ -165,7 +189,10 @@ export function streamingSuite(runtime: Runtime): void {
           yield Buffer.from(`part ${i};`)
         }
       }
-      const uploaded = await request(`${gw.url}/docker/${name}/upload`, { method: 'POST', body: Readable.from(slowBody()) })
+      const uploaded = await request(`${gw.url}/docker/${name}/upload`, {
+        method: 'POST',
+        body: Readable.from(slowBody()),
+      })
       expect(uploaded.statusCode).toBe(200)
       expect(((await uploaded.body.json()) as Json).bodyLength).toBe(42)
 
@@ -191,7 +218,11 @@ export function streamingSuite(runtime: Runtime): void {
       const reader = res.body!.getReader()
       await reader.read()
       controller.abort()
-      await eventually(async () => /echo: sse closed by peer/.test(await dockerCli('logs', name)), 5_000, 'the container to see the client leave')
+      await eventually(
+        async () => /echo: sse closed by peer/.test(await dockerCli('logs', name)),
+        5_000,
+        'the container to see the client leave',
+      )
       expect((await fetch(`${gw.url}/api/health`)).status).toBe(200)
     })
 
@@ -208,7 +239,12 @@ export function streamingSuite(runtime: Runtime): void {
       })
       await resetPeakRss(gw.pid)
       const before = await peakRss(gw.pid)
-      const res = await fetch(`${gw.url}/docker/${name}/raw/upload`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit)
+      const res = await fetch(`${gw.url}/docker/${name}/raw/upload`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { 'content-type': 'application/octet-stream' },
+      } as RequestInit)
       let received = 0
       for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) received += part.length
       expect(received).toBe(size)
@@ -238,17 +274,29 @@ export function streamingSuite(runtime: Runtime): void {
 
     it('ends the client response when the container dies mid-answer, and keeps serving', async () => {
       const victim = uniqueName('dies')
-      await fetch(`${gw.url}/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ECHO_IMAGE, name: victim }) })
-      await eventually(async () => (await fetch(`${gw.url}/docker/${victim}/`)).status === 200, 20_000, 'victim serving')
+      await fetch(`${gw.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: ECHO_IMAGE, name: victim }),
+      })
+      await eventually(
+        async () => (await fetch(`${gw.url}/docker/${victim}/`)).status === 200,
+        20_000,
+        'victim serving',
+      )
       const res = await fetch(`${gw.url}/docker/${victim}/die-mid-stream`)
       expect(res.status).toBe(200)
       // The body ends (cleanly or with an error) instead of hanging.
       const text = await res.text().catch(() => 'aborted')
       expect(['partial answer\n', 'aborted']).toContain(text)
-      const after = await eventually(async () => {
-        const r = await fetch(`${gw.url}/docker/${victim}/`)
-        return r.status === 502 && r
-      }, 10_000, '502 after the container died')
+      const after = await eventually(
+        async () => {
+          const r = await fetch(`${gw.url}/docker/${victim}/`)
+          return r.status === 502 && r
+        },
+        10_000,
+        '502 after the container died',
+      )
       expect(((await after.json()) as Json).error.message).toContain('exited with code 9')
       expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
     })
@@ -258,14 +306,22 @@ export function streamingSuite(runtime: Runtime): void {
       // header timeout (about 10 s) to connections that have not finished their headers.
       const bound = runtime === 'node' ? 7_000 : 15_000
       const started = Date.now()
-      const { response, closedByServer } = await rawExchange(gw.url, `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Slow: `, bound + 1_000)
+      const { response, closedByServer } = await rawExchange(
+        gw.url,
+        `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Slow: `,
+        bound + 1_000,
+      )
       expect(closedByServer).toBe(true)
       expect(Date.now() - started).toBeLessThan(bound)
       expect(response).not.toContain('200 OK')
     })
 
     it('rejects oversized headers and conflicting framing with a 4xx, before any container sees them', async () => {
-      const big = await rawExchange(gw.url, `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`, 3_000)
+      const big = await rawExchange(
+        gw.url,
+        `GET /docker/${name}/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
+        3_000,
+      )
       expect(big.response).toMatch(/^HTTP\/1\.1 4\d\d/)
       const smuggle = await rawExchange(
         gw.url,
@@ -273,14 +329,22 @@ export function streamingSuite(runtime: Runtime): void {
         3_000,
       )
       expect(smuggle.response).toMatch(/^HTTP\/1\.1 4\d\d/)
-      const twoLengths = await rawExchange(gw.url, `POST /docker/${name}/raw/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde`, 3_000)
+      const twoLengths = await rawExchange(
+        gw.url,
+        `POST /docker/${name}/raw/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde`,
+        3_000,
+      )
       expect(twoLengths.response).toMatch(/^HTTP\/1\.1 4\d\d/)
       // Once a later request shows in the (asynchronous) log, an earlier smuggled one would too.
       await fetch(`${gw.url}/docker/${name}/after-smuggle`).then((r) => r.text())
-      const logs = await eventually(async () => {
-        const text = await dockerCli('logs', name)
-        return text.includes('/after-smuggle') && text
-      }, 10_000, 'the marker in the logs')
+      const logs = await eventually(
+        async () => {
+          const text = await dockerCli('logs', name)
+          return text.includes('/after-smuggle') && text
+        },
+        10_000,
+        'the marker in the logs',
+      )
       expect(logs).not.toContain('/smuggled')
     })
 
@@ -292,7 +356,9 @@ export function streamingSuite(runtime: Runtime): void {
         // Announce 100 MB, send 1 MB, then vanish.
         await new Promise<void>((resolve) => {
           const socket = connect(Number(port), hostname, () => {
-            socket.write(`POST /docker/${name}/raw/abort HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`)
+            socket.write(
+              `POST /docker/${name}/raw/abort HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+            )
             socket.write(Buffer.alloc(1024 * 1024))
             setTimeout(() => {
               socket.destroy()

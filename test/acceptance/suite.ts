@@ -46,10 +46,14 @@ export function acceptanceSuite(runtime: Runtime): void {
       // A second gateway on the same engine that never takes the fast path.
       const general = await startGateway(runtime, { listen: { fastPath: false } })
       try {
-        const fastCount = async () => Number(/^hde_proxy_fast_path_requests_total (\d+)$/m.exec(await (await api('/metrics')).text())?.[1] ?? 0)
+        const fastCount = async () =>
+          Number(/^hde_proxy_fast_path_requests_total (\d+)$/m.exec(await (await api('/metrics')).text())?.[1] ?? 0)
         const before = await fastCount()
         const cases: [string, AskOptions][] = [
-          ['/some/path%20x?q=1&r=%2F', { headers: { cookie: 'theme=dark; hde_access_other=x', 'x-forwarded-for': '203.0.113.7' } }],
+          [
+            '/some/path%20x?q=1&r=%2F',
+            { headers: { cookie: 'theme=dark; hde_access_other=x', 'x-forwarded-for': '203.0.113.7' } },
+          ],
           ['/post', { method: 'POST', body: randomBytes(200_000) }],
           ['/head', { method: 'HEAD' }],
           ['/status/204', {}],
@@ -99,7 +103,11 @@ export function acceptanceSuite(runtime: Runtime): void {
       await launchOk({ image: ECHO_IMAGE, name })
       await whenServing(name)
       const body = randomBytes(10 * 1024 * 1024)
-      const res = await fetch(`${fixture.gw.url}/docker/${name}/raw/blob`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
+      const res = await fetch(`${fixture.gw.url}/docker/${name}/raw/blob`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+      })
       expect(res.status).toBe(200)
       const back = Buffer.from(await res.arrayBuffer())
       expect(back.length).toBe(body.length)
@@ -109,7 +117,9 @@ export function acceptanceSuite(runtime: Runtime): void {
     it('answers please-wait 503 for an unknown name: HTML to browsers, JSON to others', async () => {
       const name = uniqueName('nobody')
       // fetch() would overwrite Sec-Fetch-Mode; send the browser's navigation headers as they are.
-      const page = await request(`${fixture.gw.url}/docker/${name}/`, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
+      const page = await request(`${fixture.gw.url}/docker/${name}/`, {
+        headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+      })
       expect(page.statusCode).toBe(503)
       expect(page.headers['retry-after']).toBe('1')
       expect(page.headers['cache-control']).toBe('no-store')
@@ -123,7 +133,11 @@ export function acceptanceSuite(runtime: Runtime): void {
     it('answers 503 and reports starting for a container that never listens', async () => {
       const name = uniqueName('mute')
       await launchOk({ image: ECHO_IMAGE, name, env: { ECHO_MODE: 'never-listen' } })
-      await eventually(async () => (await dockerCli('logs', name)).includes('mode=never-listen'), 10_000, 'container start')
+      await eventually(
+        async () => (await dockerCli('logs', name)).includes('mode=never-listen'),
+        10_000,
+        'container start',
+      )
       const res = await fetch(`${fixture.gw.url}/docker/${name}/`)
       expect(res.status).toBe(503)
       expect(((await res.json()) as Json).error.message).toContain('not yet listening')
@@ -133,15 +147,23 @@ export function acceptanceSuite(runtime: Runtime): void {
     it('answers 502 with the exit code for a container that exited', async () => {
       const name = uniqueName('quitter')
       await launchOk({ image: ECHO_IMAGE, name, env: { ECHO_MODE: 'exit', EXIT_CODE: '3' } })
-      const shown = await eventually(async () => {
-        const json = (await (await api(`/api/containers/${name}`)).json()) as Json
-        return json.status === 'exited' && json
-      }, 15_000, 'container exit')
+      const shown = await eventually(
+        async () => {
+          const json = (await (await api(`/api/containers/${name}`)).json()) as Json
+          return json.status === 'exited' && json
+        },
+        15_000,
+        'container exit',
+      )
       expect(shown.exitCode).toBe(3)
-      const res = await eventually(async () => {
-        const r = await fetch(`${fixture.gw.url}/docker/${name}/`)
-        return r.status === 502 && r
-      }, 5_000, '502')
+      const res = await eventually(
+        async () => {
+          const r = await fetch(`${fixture.gw.url}/docker/${name}/`)
+          return r.status === 502 && r
+        },
+        5_000,
+        '502',
+      )
       const body = (await res.json()) as Json
       expect(body.error.code).toBe('container_exited')
       expect(body.error.message).toContain('exited with code 3')
@@ -153,16 +175,21 @@ export function acceptanceSuite(runtime: Runtime): void {
       await whenServing(name)
       await fetch(`${fixture.gw.url}/docker/${name}/first-marker`).then((r) => r.text())
       // Docker writes a container's output to its log asynchronously: wait for the marker line.
-      const text = await eventually(async () => {
-        const logs = await api(`/api/containers/${name}/logs?timestamps=1`)
-        expect(logs.headers.get('content-type')).toBe('text/plain; charset=utf-8')
-        const body = await logs.text()
-        return body.includes('echo: GET /first-marker') && body
-      }, 10_000, 'the request to appear in the logs')
+      const text = await eventually(
+        async () => {
+          const logs = await api(`/api/containers/${name}/logs?timestamps=1`)
+          expect(logs.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+          const body = await logs.text()
+          return body.includes('echo: GET /first-marker') && body
+        },
+        10_000,
+        'the request to appear in the logs',
+      )
       expect(text).toContain('echo listening on :80')
       expect(text).toContain('echo stderr: ready to work')
       expect(text).toContain('echo: GET /first-marker')
       expect(text).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z echo/m)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: Docker's stream frame headers start with these bytes
       expect(text).not.toMatch(/[\x00-\x08]/) // demultiplexed: no frame headers
 
       const tail = await (await api(`/api/containers/${name}/logs?tail=1`)).text()

@@ -11,7 +11,13 @@ type Json = Record<string, any>
 /** A gateway whose every request comes from loopback, as a visitor's browser on the same machine does. */
 function loopbackGateway(config: object = {}) {
   const backend = memory()
-  const gateway = createGateway({ backend, config, logger: silentLogger, background: false, getClientAddress: () => '127.0.0.1' })
+  const gateway = createGateway({
+    backend,
+    config,
+    logger: silentLogger,
+    background: false,
+    getClientAddress: () => '127.0.0.1',
+  })
   return { backend, gateway }
 }
 
@@ -21,7 +27,11 @@ const json = { 'content-type': 'application/json' }
 /** What a page's script can send to the API, with the headers its browser adds. */
 const BROWSER_ATTEMPTS: [string, string, RequestInit][] = [
   ['launch', '/api/containers', { method: 'POST', headers: json, body: launchBody }],
-  ['launch as text/plain (a "simple" cross-origin request)', '/api/containers', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: launchBody }],
+  [
+    'launch as text/plain (a "simple" cross-origin request)',
+    '/api/containers',
+    { method: 'POST', headers: { 'content-type': 'text/plain' }, body: launchBody },
+  ],
   ['list', '/api/containers', {}],
   ['show', '/api/containers/victim', {}],
   ['logs', '/api/containers/victim/logs', {}],
@@ -33,7 +43,14 @@ const BROWSER_ATTEMPTS: [string, string, RequestInit][] = [
   ['OpenAPI document', '/api/openapi.json', {}],
   ['input', '/api/containers/victim/input?token=x', {}],
   ['metrics', '/metrics', {}],
-  ['CORS preflight', '/api/containers', { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } }],
+  [
+    'CORS preflight',
+    '/api/containers',
+    {
+      method: 'OPTIONS',
+      headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    },
+  ],
 ]
 
 /** The header sets browsers send on requests a page can make (fetch, forms, links, images). */
@@ -48,7 +65,8 @@ const BROWSER_SIGNALS: Record<string, string>[] = [
 
 describe('the API and browsers (same-origin safety)', () => {
   it('tells browser requests from plain clients by Origin and Sec-Fetch-Site', () => {
-    for (const headers of BROWSER_SIGNALS) expect(isBrowserRequest(new Headers(headers)), JSON.stringify(headers)).toBe(true)
+    for (const headers of BROWSER_SIGNALS)
+      expect(isBrowserRequest(new Headers(headers)), JSON.stringify(headers)).toBe(true)
     expect(isBrowserRequest(new Headers())).toBe(false)
     expect(isBrowserRequest(new Headers({ 'user-agent': 'curl/8.0' }))).toBe(false)
     // A navigation the user typed or bookmarked: no page can cause it.
@@ -58,11 +76,18 @@ describe('the API and browsers (same-origin safety)', () => {
 
   it('refuses every API route to a loopback browser when no token is configured, and acts on none', async () => {
     const { backend, gateway } = loopbackGateway()
-    const victim = await gateway.app.request('/api/containers', { method: 'POST', headers: json, body: '{"image":"tool:1","name":"victim"}' })
+    const victim = await gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers: json,
+      body: '{"image":"tool:1","name":"victim"}',
+    })
     expect(victim.status).toBe(201)
     for (const signals of BROWSER_SIGNALS) {
       for (const [what, path, init] of BROWSER_ATTEMPTS) {
-        const res = await gateway.app.request(path, { ...init, headers: { ...(init.headers as Record<string, string>), ...signals } })
+        const res = await gateway.app.request(path, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), ...signals },
+        })
         const label = `${what} with ${JSON.stringify(signals)}`
         expect(res.status, label).toBe(403)
         const body = (await res.json()) as Json
@@ -77,11 +102,15 @@ describe('the API and browsers (same-origin safety)', () => {
 
   it('keeps serving plain loopback clients, and user-typed navigations, without a token', async () => {
     const { gateway } = loopbackGateway()
-    expect((await gateway.app.request('/api/containers', { method: 'POST', headers: json, body: launchBody })).status).toBe(201)
+    expect(
+      (await gateway.app.request('/api/containers', { method: 'POST', headers: json, body: launchBody })).status,
+    ).toBe(201)
     const list = await gateway.app.request('/api/containers')
     expect(list.status).toBe(200)
     expect(((await list.json()) as Json).containers).toHaveLength(1)
-    const typed = await gateway.app.request('/api/containers', { headers: { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' } })
+    const typed = await gateway.app.request('/api/containers', {
+      headers: { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' },
+    })
     expect(typed.status).toBe(200)
     expect((await gateway.app.request('/api/health')).status).toBe(200)
     expect((await gateway.app.request('/metrics')).status).toBe(200)
@@ -93,8 +122,13 @@ describe('the API and browsers (same-origin safety)', () => {
     const denied = await gateway.app.request('/api/containers', { headers: browser })
     expect(denied.status).toBe(401)
     expect((await gateway.app.request('/api/health', { headers: browser })).status).toBe(401)
-    expect((await gateway.app.request('/api/containers', { headers: { ...browser, authorization: `Bearer ${TOKEN}` } })).status).toBe(200)
-    expect((await gateway.app.request('/api/health', { headers: { ...browser, authorization: `Bearer ${TOKEN}` } })).status).toBe(200)
+    expect(
+      (await gateway.app.request('/api/containers', { headers: { ...browser, authorization: `Bearer ${TOKEN}` } }))
+        .status,
+    ).toBe(200)
+    expect(
+      (await gateway.app.request('/api/health', { headers: { ...browser, authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(200)
     // Plain clients keep the credential-free routes.
     expect((await gateway.app.request('/api/health')).status).toBe(200)
   })
@@ -106,14 +140,18 @@ describe('the API and browsers (same-origin safety)', () => {
     const mounted = await parent.request('/viz/api/containers', { method: 'POST', headers: browser, body: launchBody })
     expect(mounted.status).toBe(403)
     const alone = new Hono().route('/', gateway.api)
-    expect((await alone.request('/api/containers', { method: 'POST', headers: browser, body: launchBody })).status).toBe(403)
+    expect(
+      (await alone.request('/api/containers', { method: 'POST', headers: browser, body: launchBody })).status,
+    ).toBe(403)
     expect((await alone.request('/metrics', { headers: browser })).status).toBe(403)
     expect((await gateway.manager.list()).length).toBe(0)
   })
 
   it('exposes the API and the proxy as separate apps for separate origins', async () => {
     const { gateway } = loopbackGateway()
-    expect((await gateway.api.request('/api/containers', { method: 'POST', headers: json, body: launchBody })).status).toBe(201)
+    expect(
+      (await gateway.api.request('/api/containers', { method: 'POST', headers: json, body: launchBody })).status,
+    ).toBe(201)
     // The API app carries no proxy routes …
     const onApi = await gateway.api.request('/docker/planted/')
     expect(onApi.status).toBe(404)
@@ -125,11 +163,17 @@ describe('the API and browsers (same-origin safety)', () => {
     expect((await gateway.proxy.request('/docker/planted')).status).toBe(308)
   })
 
-  it('writes no secret into any answer of its own on a container\'s origin (please-wait, errors, denials)', async () => {
+  it("writes no secret into any answer of its own on a container's origin (please-wait, errors, denials)", async () => {
     const { backend, gateway } = loopbackGateway({ auth: { tokens: [TOKEN] } })
     const auth = { authorization: `Bearer ${TOKEN}`, ...json }
     const launch = async (body: object) =>
-      (await (await gateway.app.request('/api/containers', { method: 'POST', headers: auth, body: JSON.stringify({ image: 'tool:1', ...body }) })).json()) as Json
+      (await (
+        await gateway.app.request('/api/containers', {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ image: 'tool:1', ...body }),
+        })
+      ).json()) as Json
     const secret = await launch({ name: 'secret', access: 'token' })
     const oneTimeToken = new URL(secret.url, 'http://x').searchParams.get('hde_access')
     expect(oneTimeToken).toMatch(/^[0-9a-f]{64}$/)
@@ -138,10 +182,13 @@ describe('the API and browsers (same-origin safety)', () => {
     backend.setState('crashed', 'exited', 3)
     const navigation = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin' }
     const answers = await Promise.all(
-      ['/docker/starting/', '/docker/secret/', '/docker/crashed/', '/docker/missing/', '/docker/secret/?hde_access=wrong'].flatMap((path) => [
-        gateway.app.request(path, { headers: navigation }),
-        gateway.app.request(path),
-      ]),
+      [
+        '/docker/starting/',
+        '/docker/secret/',
+        '/docker/crashed/',
+        '/docker/missing/',
+        '/docker/secret/?hde_access=wrong',
+      ].flatMap((path) => [gateway.app.request(path, { headers: navigation }), gateway.app.request(path)]),
     )
     // Each is the gateway's own answer (no container was ever reached).
     for (const res of answers) expect(res.status).toBeGreaterThanOrEqual(400)

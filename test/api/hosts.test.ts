@@ -8,8 +8,17 @@ const json = { 'content-type': 'application/json' }
 
 describe('Host names (DNS rebinding, authority validation)', () => {
   it('validates Host as an authority and reads its name', () => {
-    for (const good of ['localhost', '127.0.0.1:8000', '[::1]:8000', 'x.docker.localhost', 'x.docker.localhost.', 'a-b_c.example:1']) expect(isValidHost(good), good).toBe(true)
-    for (const bad of ['', 'x/y', 'x#', 'x?y', 'user@x', 'x y', 'x:80/api#', '[::1', 'x\\y', 'x:123456']) expect(isValidHost(bad), bad).toBe(false)
+    for (const good of [
+      'localhost',
+      '127.0.0.1:8000',
+      '[::1]:8000',
+      'x.docker.localhost',
+      'x.docker.localhost.',
+      'a-b_c.example:1',
+    ])
+      expect(isValidHost(good), good).toBe(true)
+    for (const bad of ['', 'x/y', 'x#', 'x?y', 'user@x', 'x y', 'x:80/api#', '[::1', 'x\\y', 'x:123456'])
+      expect(isValidHost(bad), bad).toBe(false)
     expect(hostName('X.Docker.Localhost.:8000')).toBe('x.docker.localhost')
     expect(hostName('[::1]:8000')).toBe('[::1]')
   })
@@ -17,8 +26,17 @@ describe('Host names (DNS rebinding, authority validation)', () => {
   it('answers the API only for loopback names and the listen address while no tokens are set', async () => {
     const { app, gateway } = setup()
     // A website rebinding its name to 127.0.0.1 reaches the gateway with its own name in Host.
-    for (const host of ['rebind.attacker.example', 'rebind.attacker.example:8000', '127.0.0.1.nip.io:8000', 'localhost.attacker.example']) {
-      const res = await app.request('http://x/api/containers', { method: 'POST', headers: { ...json, host }, body: '{"image":"tool:1","name":"rebound"}' })
+    for (const host of [
+      'rebind.attacker.example',
+      'rebind.attacker.example:8000',
+      '127.0.0.1.nip.io:8000',
+      'localhost.attacker.example',
+    ]) {
+      const res = await app.request('http://x/api/containers', {
+        method: 'POST',
+        headers: { ...json, host },
+        body: '{"image":"tool:1","name":"rebound"}',
+      })
       expect(res.status, host).toBe(421)
       const body = (await res.json()) as { error: { code: string; message: string } }
       expect(body.error.code).toBe('host_not_allowed')
@@ -35,18 +53,28 @@ describe('Host names (DNS rebinding, authority validation)', () => {
 
   it('answers for configured names, and for any name with tokens unless names are configured', async () => {
     const configured = setup({ listen: { allowedHosts: ['gw.example.org'] } }).app
-    expect((await configured.request('http://x/api/containers', { headers: { host: 'gw.example.org:8443' } })).status).toBe(200)
-    expect((await configured.request('http://x/api/containers', { headers: { host: 'other.example.org' } })).status).toBe(421)
+    expect(
+      (await configured.request('http://x/api/containers', { headers: { host: 'gw.example.org:8443' } })).status,
+    ).toBe(200)
+    expect(
+      (await configured.request('http://x/api/containers', { headers: { host: 'other.example.org' } })).status,
+    ).toBe(421)
     const auth = { authorization: `Bearer ${TOKEN}` }
     const withTokens = setup({ auth: { tokens: [TOKEN] } }).app
-    expect((await withTokens.request('http://x/api/containers', { headers: { host: 'gw.example.org', ...auth } })).status).toBe(200)
+    expect(
+      (await withTokens.request('http://x/api/containers', { headers: { host: 'gw.example.org', ...auth } })).status,
+    ).toBe(200)
     const both = setup({ auth: { tokens: [TOKEN] }, listen: { allowedHosts: ['gw.example.org'] } }).app
-    expect((await both.request('http://x/api/containers', { headers: { host: 'other.example.org', ...auth } })).status).toBe(421)
+    expect(
+      (await both.request('http://x/api/containers', { headers: { host: 'other.example.org', ...auth } })).status,
+    ).toBe(421)
     const any = setup({ listen: { allowedHosts: ['*'] } }).app
     expect((await any.request('http://x/api/containers', { headers: { host: 'anything.example' } })).status).toBe(200)
     // Containers fetch their input at input.publicApiUrl's host.
     const input = setup({ input: { publicApiUrl: 'http://host.docker.internal:8000/api' } }).app
-    expect((await input.request('http://x/api/health', { headers: { host: 'host.docker.internal:8000' } })).status).toBe(200)
+    expect(
+      (await input.request('http://x/api/health', { headers: { host: 'host.docker.internal:8000' } })).status,
+    ).toBe(200)
   })
 
   it('keeps hostname routing for <name><hostSuffix>, whatever the allowed API hosts', async () => {

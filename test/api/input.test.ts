@@ -11,7 +11,11 @@ function setup(config: ConfigInput = {}, options: { store?: ContainerStore } = {
   const backend = memory()
   const gateway = createGateway({ backend, config, logger: silentLogger, background: false, ...options })
   const launch = async (body: Json) => {
-    const res = await gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
+    const res = await gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'tool:1', ...body }),
+    })
     return { status: res.status, body: (await res.json()) as Json }
   }
   return { backend, app: gateway.app, launch }
@@ -36,7 +40,9 @@ describe('input delivery', () => {
     await launch({ name: 'f1', input: { a: 1 }, inputDelivery: 'file', inputPath: '/data/in.json' })
     const spec = backend.specOf('f1')!
     expect(spec.env.INPUT_JSON).toBeUndefined()
-    expect(spec.files?.map((f) => [f.path, new TextDecoder().decode(f.content)])).toEqual([['/data/in.json', '{"a":1}']])
+    expect(spec.files?.map((f) => [f.path, new TextDecoder().decode(f.content)])).toEqual([
+      ['/data/in.json', '{"a":1}'],
+    ])
     const readOnly = await launch({ name: 'f2', input: {}, inputDelivery: 'file', readOnlyRootfs: true })
     expect(readOnly.status).toBe(400)
   })
@@ -72,10 +78,12 @@ describe('input delivery', () => {
     await launch({ name: 'no-input' })
     const before = { ...backend.calls }
     const answers = await Promise.all(
-      ['with-url', 'env-only', 'no-input', 'never-existed', ...Array.from({ length: 50 }, (_, i) => `probe-${i}`)].map(async (name) => {
-        const res = await app.request(`/api/containers/${name}/input?token=${'0'.repeat(64)}`)
-        return `${res.status} ${await res.text()}`
-      }),
+      ['with-url', 'env-only', 'no-input', 'never-existed', ...Array.from({ length: 50 }, (_, i) => `probe-${i}`)].map(
+        async (name) => {
+          const res = await app.request(`/api/containers/${name}/input?token=${'0'.repeat(64)}`)
+          return `${res.status} ${await res.text()}`
+        },
+      ),
     )
     expect(new Set(answers).size).toBe(1)
     expect(answers[0]).toMatch(/^403 /)
@@ -122,11 +130,17 @@ describe('launch progress', () => {
       },
     }
     const gateway = createGateway({ backend, logger: silentLogger, background: false })
-    const launching = gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'big:1', name: 'slowpull' }) })
+    const launching = gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'big:1', name: 'slowpull' }),
+    })
     await new Promise((r) => setTimeout(r, 20))
     const waiting = await gateway.app.request('/docker/slowpull/')
     expect(waiting.status).toBe(503)
-    expect(((await waiting.json()) as Json).error.message).toBe('Container not yet available: "slowpull" is being launched: pulling the image: Downloading 5.0 of 20.0 MB')
+    expect(((await waiting.json()) as Json).error.message).toBe(
+      'Container not yet available: "slowpull" is being launched: pulling the image: Downloading 5.0 of 20.0 MB',
+    )
     finishPull()
     expect((await launching).status).toBe(201)
   })

@@ -51,13 +51,24 @@ describe('launch bounds: what one request may ask of the engine', () => {
       expect(res.status, `${path} ${body.length}`).toBe(400)
       expect(((await res.json()) as ErrorJson).error.message).toContain('64 levels')
     }
-    expect((await app.request('/api/containers', { method: 'POST', headers: json, body: `{"image":"tool:1","name":"deep-ok","input":${nested(60)}}` })).status).toBe(201)
+    expect(
+      (
+        await app.request('/api/containers', {
+          method: 'POST',
+          headers: json,
+          body: `{"image":"tool:1","name":"deep-ok","input":${nested(60)}}`,
+        })
+      ).status,
+    ).toBe(201)
   })
 
-  it('never passes the engine\'s own words (host paths, parser errors) to the client', () => {
-    const engine = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } })
-    const mount = 'error while mounting volume \'/var/lib/docker/volumes/abc/_data\': /var/lib/docker/overlay2/f00/merged/proc: operation not permitted'
-    const unmarshal = 'json: cannot unmarshal number 1.048576e+21 into Go struct field Resources.HostConfig.Memory of type int64'
+  it("never passes the engine's own words (host paths, parser errors) to the client", () => {
+    const engine = (statusCode: number, message: string) =>
+      Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } })
+    const mount =
+      "error while mounting volume '/var/lib/docker/volumes/abc/_data': /var/lib/docker/overlay2/f00/merged/proc: operation not permitted"
+    const unmarshal =
+      'json: cannot unmarshal number 1.048576e+21 into Go struct field Resources.HostConfig.Memory of type int64'
     for (const err of [engine(500, mount), engine(400, unmarshal)]) {
       const mapped = mapDockerError(err, 1000)
       expect(mapped.message).not.toMatch(/var\/lib|overlay2|unmarshal|Go struct/)

@@ -14,7 +14,13 @@ describe('OpenAPI document', () => {
   it('is OpenAPI 3.1 and lists every API route the app serves', async () => {
     const doc = (await (await gateway.app.request('/api/openapi.json')).json()) as Json
     expect(doc.openapi).toBe('3.1.0')
-    const documented = new Set(Object.entries(doc.paths as Json).flatMap(([path, item]) => Object.keys(item as Json).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`)))
+    const documented = new Set(
+      Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+        Object.keys(item as Json)
+          .filter((k) => k !== 'parameters')
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    )
     const served = gateway.app.routes
       .filter((r) => r.method !== 'ALL' && (r.path.startsWith('/api/') || r.path === '/metrics'))
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
@@ -37,7 +43,11 @@ describe('OpenAPI document', () => {
       expect(result.success, JSON.stringify(result.issues ?? [])).toBe(true)
     }
     // The response of a real launch matches its documented schema.
-    const res = await gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(API_EXAMPLES.launch) })
+    const res = await gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(API_EXAMPLES.launch),
+    })
     expect(res.status).toBe(201)
     const shown = (await (await gateway.app.request('/api/containers/higlass-ann')).json()) as Json
     const { ContainerViewSchema } = await import('../../src/api/schemas.js')

@@ -11,7 +11,11 @@ function setup() {
   const backend = memory({ upstreams: () => shared.upstream.url })
   const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
   const post = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-    gateway.app.request('/api/containers', { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) })
+    gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
   return { backend, app: gateway.app, post }
 }
 
@@ -20,11 +24,22 @@ type ErrorJson = { error: { code: string; message: string; issues?: { path: stri
 describe('POST /api/containers', () => {
   it('launches with defaults applied and answers 201 with the proxied URL', async () => {
     const { post, backend } = setup()
-    const res = await post({ image: 'refinery/igv', name: 'igv-1', input: { files: ['a.bam'] }, labels: { owner: 'ann' }, env: { MODE: 'x' } })
+    const res = await post({
+      image: 'refinery/igv',
+      name: 'igv-1',
+      input: { files: ['a.bam'] },
+      labels: { owner: 'ann' },
+      env: { MODE: 'x' },
+    })
     expect(res.status).toBe(201)
     expect(res.headers.get('location')).toBe('/api/containers/igv-1')
     const body = (await res.json()) as Record<string, unknown>
-    expect(body).toEqual({ name: 'igv-1', id: expect.any(String), url: '/docker/igv-1/', status: expect.stringMatching(/^(starting|ready)$/) })
+    expect(body).toEqual({
+      name: 'igv-1',
+      id: expect.any(String),
+      url: '/docker/igv-1/',
+      status: expect.stringMatching(/^(starting|ready)$/),
+    })
     expect(backend.specOf('igv-1')).toEqual({
       name: 'igv-1',
       image: 'refinery/igv:latest',
@@ -46,7 +61,7 @@ describe('POST /api/containers', () => {
       ['nginx:1.25', 'nginx:1.25'],
       ['127.0.0.1:5000/tool', '127.0.0.1:5000/tool:latest'],
       ['127.0.0.1:5000/tool:2', '127.0.0.1:5000/tool:2'],
-      ['tool@sha256:' + 'a'.repeat(64), 'tool@sha256:' + 'a'.repeat(64)],
+      [`tool@sha256:${'a'.repeat(64)}`, `tool@sha256:${'a'.repeat(64)}`],
     ] as const) {
       const res = await post({ image })
       expect(res.status).toBe(201)
@@ -65,8 +80,24 @@ describe('POST /api/containers', () => {
 
   it('passes cpus, memory and directories through', async () => {
     const { post, backend } = setup()
-    await post({ image: 'x:1', name: 'limits', cpus: 0.01, memReservationMb: 15, memLimitMb: 64, port: 8080, cmd: ['run', '--fast'], extraDirectories: ['/data', '/refinery-data'] })
-    expect(backend.specOf('limits')).toMatchObject({ cpus: 0.01, memReservationMb: 15, memLimitMb: 64, port: 8080, cmd: ['run', '--fast'], extraDirectories: ['/data', '/refinery-data'] })
+    await post({
+      image: 'x:1',
+      name: 'limits',
+      cpus: 0.01,
+      memReservationMb: 15,
+      memLimitMb: 64,
+      port: 8080,
+      cmd: ['run', '--fast'],
+      extraDirectories: ['/data', '/refinery-data'],
+    })
+    expect(backend.specOf('limits')).toMatchObject({
+      cpus: 0.01,
+      memReservationMb: 15,
+      memLimitMb: 64,
+      port: 8080,
+      cmd: ['run', '--fast'],
+      extraDirectories: ['/data', '/refinery-data'],
+    })
   })
 
   it('answers 400 naming each bad field', async () => {
@@ -90,7 +121,10 @@ describe('POST /api/containers', () => {
       expect(res.status, JSON.stringify(body)).toBe(400)
       const json = (await res.json()) as ErrorJson
       expect(json.error.code).toBe('invalid_request')
-      expect(json.error.issues?.map((i) => i.path), JSON.stringify(body)).toContain(path)
+      expect(
+        json.error.issues?.map((i) => i.path),
+        JSON.stringify(body),
+      ).toContain(path)
       expect(json.error.message).toMatch(message)
       expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/)
     }
@@ -122,7 +156,9 @@ describe('reading and removing containers', () => {
     const { post, app } = setup()
     await post({ image: 'a:1', name: 'one', labels: { k: 'v' } })
     await post({ image: 'b:1', name: 'two' })
-    const list = (await (await app.request('/api/containers')).json()) as { containers: { name: string; url: string; status: string; labels: Record<string, string> }[] }
+    const list = (await (await app.request('/api/containers')).json()) as {
+      containers: { name: string; url: string; status: string; labels: Record<string, string> }[]
+    }
     expect(list.containers.map((c) => c.name).sort()).toEqual(['one', 'two'])
     const one = list.containers.find((c) => c.name === 'one')!
     expect(one.url).toBe('/docker/one/')
@@ -177,7 +213,10 @@ describe('reading and removing containers', () => {
 describe('health and unknown routes', () => {
   it('reports the backend, 503 when it is unreachable', async () => {
     const { app, backend } = setup()
-    expect(await (await app.request('/api/health')).json()).toEqual({ ok: true, backend: { name: 'memory', reachable: true, version: 'memory' } })
+    expect(await (await app.request('/api/health')).json()).toEqual({
+      ok: true,
+      backend: { name: 'memory', reachable: true, version: 'memory' },
+    })
     backend.setUnavailable(true)
     const res = await app.request('/api/health')
     expect(res.status).toBe(503)

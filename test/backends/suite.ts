@@ -30,7 +30,17 @@ export function testBackend(options: BackendTestOptions): void {
   const spec = (overrides: Partial<LaunchSpec> = {}): LaunchSpec => {
     const name = options.newName()
     launched.push(name)
-    return { name, image: options.image, port: options.port, env: {}, labels: { 'hde.test': 'suite' }, cpus: 0.5, memReservationMb: 16, extraDirectories: [], ...overrides }
+    return {
+      name,
+      image: options.image,
+      port: options.port,
+      env: {},
+      labels: { 'hde.test': 'suite' },
+      cpus: 0.5,
+      memReservationMb: 16,
+      extraDirectories: [],
+      ...overrides,
+    }
   }
 
   describe(`backend conformance: ${options.name}`, () => {
@@ -47,7 +57,13 @@ export function testBackend(options: BackendTestOptions): void {
     it('launch returns a running record with an upstream', async () => {
       const s = spec()
       const record = await backend.launch(s)
-      expect(record).toMatchObject({ name: s.name, image: options.image, state: 'running', port: options.port, memReservationMb: 16 })
+      expect(record).toMatchObject({
+        name: s.name,
+        image: options.image,
+        state: 'running',
+        port: options.port,
+        memReservationMb: 16,
+      })
       expect(record.labels['hde.test']).toBe('suite')
       expect(record.upstream).toMatch(/^http:\/\/[^/]+:\d+$/)
       expect(Date.parse(record.createdAt)).not.toBeNaN()
@@ -96,7 +112,8 @@ export function testBackend(options: BackendTestOptions): void {
     })
 
     it('stop and start: the container keeps its name, loses and regains its upstream', async () => {
-      if (!backend.stop || !backend.start) throw new Error('stop/start not implemented: every backend must scale to zero')
+      if (!backend.stop || !backend.start)
+        throw new Error('stop/start not implemented: every backend must scale to zero')
       const s = spec({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
       const launched = await backend.launch(s)
       expect(launched).toMatchObject({ idleTimeoutSeconds: 30, readinessPath: '/healthz' })
@@ -106,14 +123,20 @@ export function testBackend(options: BackendTestOptions): void {
       expect(stopped?.upstream).toBeUndefined()
       await backend.stop(s.name) // stopping a stopped container is not an error
       const started = await backend.start(s.name)
-      expect(started).toMatchObject({ id: launched.id, state: 'running', idleTimeoutSeconds: 30, readinessPath: '/healthz' })
+      expect(started).toMatchObject({
+        id: launched.id,
+        state: 'running',
+        idleTimeoutSeconds: 30,
+        readinessPath: '/healthz',
+      })
       expect(started.upstream).toMatch(/^http:\/\//)
       expect((await backend.start(s.name)).state).toBe('running') // starting a running one neither
       await expect(backend.start(options.newName())).rejects.toBeInstanceOf(ContainerNotFoundError)
     })
 
     it('watch reports start and destroy of managed containers', async () => {
-      if (!backend.watch) throw new Error('watch not implemented: every backend must report changes made behind its back')
+      if (!backend.watch)
+        throw new Error('watch not implemented: every backend must report changes made behind its back')
       const events: BackendEvent[] = []
       const controller = new AbortController()
       const watching = backend.watch((event) => events.push(event), controller.signal)
@@ -121,7 +144,8 @@ export function testBackend(options: BackendTestOptions): void {
       const s = spec()
       const launched = await backend.launch(s)
       await backend.remove(s.name)
-      for (let i = 0; i < 50 && !events.some((e) => e.name === s.name && e.action === 'destroy'); i++) await new Promise((r) => setTimeout(r, 50))
+      for (let i = 0; i < 50 && !events.some((e) => e.name === s.name && e.action === 'destroy'); i++)
+        await new Promise((r) => setTimeout(r, 50))
       controller.abort()
       await watching
       const mine = events.filter((e) => e.name === s.name).map((e) => e.action)

@@ -86,7 +86,7 @@ function sameOriginSuite(runtime: Runtime) {
       expect(await dockerCli('inspect', '--format', '{{.State.Running}}', victim)).toBe('true')
     }
 
-    it('under path routing, on the API\'s own origin, every attempt is refused with 403 and acts on nothing', async () => {
+    it("under path routing, on the API's own origin, every attempt is refused with 403 and acts on nothing", async () => {
       const planted = uniqueName('planted')
       const base = fixture.gw.url
       const results = await runAttack(`${base}/docker/${attacker}/page?api=/api&victim=${victim}&planted=${planted}`)

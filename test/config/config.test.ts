@@ -41,14 +41,24 @@ describe('config', () => {
 
   it('reaches containers through published ports unless told to use their network address', () => {
     expect(parseConfig({}).docker.reach).toBe('published')
-    expect(parseConfig({ docker: { reach: 'network', network: 'tools' } }).docker).toMatchObject({ reach: 'network', network: 'tools' })
-    expect(() => parseConfig({ docker: { reach: 'network', publishHost: '0.0.0.0' } })).toThrow(/docker: publishHost and upstreamHost apply only with reach "published"/)
+    expect(parseConfig({ docker: { reach: 'network', network: 'tools' } }).docker).toMatchObject({
+      reach: 'network',
+      network: 'tools',
+    })
+    expect(() => parseConfig({ docker: { reach: 'network', publishHost: '0.0.0.0' } })).toThrow(
+      /docker: publishHost and upstreamHost apply only with reach "published"/,
+    )
     expect(() => parseConfig({ docker: { reach: 'bridge' } })).toThrow(/docker\.reach/)
   })
 
   it('the shipped local config is valid', async () => {
     const shipped = JSON.parse(await readFile('wrangler-free-local-config.json', 'utf8')) as unknown
-    expect(parseConfig(shipped).listen).toEqual({ hostname: '127.0.0.1', port: 8000, idleTimeoutSeconds: 120, fastPath: true })
+    expect(parseConfig(shipped).listen).toEqual({
+      hostname: '127.0.0.1',
+      port: 8000,
+      idleTimeoutSeconds: 120,
+      fastPath: true,
+    })
   })
 
   it('stops the CLI at start-up with the key named', async () => {

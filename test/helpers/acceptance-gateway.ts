@@ -40,7 +40,12 @@ export function useAcceptanceGateway(runtime: Runtime, configFor: (relayPath: st
     return value
   }
   const api = (path: string, init?: RequestInit) => fetch(`${started(gw).url}${path}`, init)
-  const launch = (body: Json) => api('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const launch = (body: Json) =>
+    api('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
   return {
     get gw() {
       return started(gw)
@@ -57,13 +62,17 @@ export function useAcceptanceGateway(runtime: Runtime, configFor: (relayPath: st
       return json
     },
     whenServing: (name, path = '/') =>
-      eventually(async () => {
-        const res = await api(`/docker/${name}${path}`)
-        if (res.status === 503) {
-          await res.body?.cancel()
-          return false
-        }
-        return res
-      }, 20_000, `${name} to serve`),
+      eventually(
+        async () => {
+          const res = await api(`/docker/${name}${path}`)
+          if (res.status === 503) {
+            await res.body?.cancel()
+            return false
+          }
+          return res
+        },
+        20_000,
+        `${name} to serve`,
+      ),
   }
 }

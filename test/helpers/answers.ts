@@ -16,7 +16,11 @@ export interface AskOptions {
 
 /** Send one request and keep its answer, minus the per-connection and per-moment headers. */
 export async function askFor(url: string, options: AskOptions = {}): Promise<Answer> {
-  const res = await request(url, { method: (options.method ?? 'GET') as 'GET', headers: options.headers ?? {}, body: options.body ?? null })
+  const res = await request(url, {
+    method: (options.method ?? 'GET') as 'GET',
+    headers: options.headers ?? {},
+    body: options.body ?? null,
+  })
   const body = Buffer.from(await res.body.arrayBuffer())
   const headers = { ...res.headers }
   for (const name of ['date', 'connection', 'keep-alive']) delete headers[name]
@@ -41,7 +45,11 @@ export function comparable(answer: Answer): unknown {
  * the answer as sent. Removes that default from the general answer so the rest can be compared.
  */
 export function withoutInventedType(viaFast: Answer, viaGeneral: Answer): Answer {
-  if (viaFast.headers['content-type'] !== undefined || viaGeneral.headers['content-type'] !== 'text/plain; charset=UTF-8') return viaGeneral
+  if (
+    viaFast.headers['content-type'] !== undefined ||
+    viaGeneral.headers['content-type'] !== 'text/plain; charset=UTF-8'
+  )
+    return viaGeneral
   const headers = { ...viaGeneral.headers }
   delete headers['content-type']
   return { ...viaGeneral, headers }

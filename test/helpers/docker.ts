@@ -32,7 +32,9 @@ export async function dockerReady(suite: string): Promise<boolean> {
   }
   if (!reason) return true
   if (process.env.CI === 'true') throw new Error(`${suite}: Docker is required in CI but ${reason}`)
-  console.warn(`\n!!! SKIPPING ${suite}: no usable Docker Engine (${reason}). Run \`npm test\` as root to install and start one.\n`)
+  console.warn(
+    `\n!!! SKIPPING ${suite}: no usable Docker Engine (${reason}). Run \`npm test\` as root to install and start one.\n`,
+  )
   return false
 }
 
@@ -47,14 +49,21 @@ export async function removeRunContainers(): Promise<void> {
   if (ids) await dockerCli('rm', '-f', '-v', ...ids.split('\n')).catch(() => '')
   // `rm -v` removes anonymous volumes only; the gateway's volumes are named and labelled with their container.
   const volumes = await dockerCli('volume', 'ls', '--format', '{{.Name}} {{.Labels}}').catch(() => '')
-  const ours = volumes.split('\n').filter((line) => line.includes(RUN_ID)).map((line) => line.split(' ')[0]!)
+  const ours = volumes
+    .split('\n')
+    .filter((line) => line.includes(RUN_ID))
+    .map((line) => line.split(' ')[0]!)
   if (ours.length) await dockerCli('volume', 'rm', '-f', ...ours).catch(() => '')
   const networks = await dockerCli('network', 'ls', '-q', '--filter', `name=${RUN_ID}`).catch(() => '')
   if (networks) await dockerCli('network', 'rm', ...networks.split('\n')).catch(() => '')
 }
 
 /** Poll until `check` resolves truthy or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   while (Date.now() < deadline) {

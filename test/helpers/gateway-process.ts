@@ -37,8 +37,16 @@ export async function startGateway(
   const args = ['serve', '--config', file, ...(fixedPort ? [] : ['--port', '0'])]
   const child: ChildProcess =
     runtime === 'node'
-      ? spawn(process.execPath, options.compiled ? ['bin/hono-docker-engine.js', ...args] : ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-      : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+      ? spawn(
+          process.execPath,
+          options.compiled ? ['bin/hono-docker-engine.js', ...args] : ['--import', 'tsx', 'src/cli.ts', ...args],
+          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+        )
+      : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...env },
+        })
   let output = ''
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const url = await new Promise<string>((resolveUrl, reject) => {

@@ -30,11 +30,22 @@ export function useMemoryGateways() {
 
   function setup(config: ConfigInput = {}, options: MemoryGatewayOptions = {}) {
     const backend = options.backend ?? memory({ upstreams: () => shared.upstream.url })
-    const gateway = createGateway({ backend, config, fetch: shared.client, logger: silentLogger, background: options.background ?? false, ...(options.store ? { store: options.store } : {}) })
+    const gateway = createGateway({
+      backend,
+      config,
+      fetch: shared.client,
+      logger: silentLogger,
+      background: options.background ?? false,
+      ...(options.store ? { store: options.store } : {}),
+    })
     gateways.push(gateway)
     const app = gateway.app
     const launch = async (body: Json) => {
-      const res = await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
+      const res = await app.request('/api/containers', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'tool:1', ...body }),
+      })
       return { status: res.status, body: (await res.json()) as Json }
     }
     const show = async (name: string) => (await (await app.request(`/api/containers/${name}`)).json()) as Json

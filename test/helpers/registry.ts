@@ -28,7 +28,10 @@ export async function startRegistry(): Promise<LoopbackRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-registry-'))
   const port = await freePort()
   const config = join(dir, 'config.yml')
-  await writeFile(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`)
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  )
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
   const host = `127.0.0.1:${port}`
   await eventually(async () => (await fetch(`http://${host}/v2/`)).status === 200, 15_000, 'the loopback registry')

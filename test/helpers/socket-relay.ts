@@ -87,7 +87,10 @@ export interface TcpRelay {
 }
 
 /** Serve the Docker socket on a loopback TCP port; with `tls`, only clients with a certificate from `tls.ca` get through. */
-export async function startTcpRelay(tls?: { ca: Buffer; cert: Buffer; key: Buffer }, target = '/var/run/docker.sock'): Promise<TcpRelay> {
+export async function startTcpRelay(
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer },
+  target = '/var/run/docker.sock',
+): Promise<TcpRelay> {
   const { createServer: createTlsServer } = await import('node:tls')
   const sockets = new Set<Socket>()
   const relay = (client: Socket) => {
@@ -101,7 +104,9 @@ export async function startTcpRelay(tls?: { ca: Buffer; cert: Buffer; key: Buffe
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
   }
-  const server = tls ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, relay) : createServer(relay)
+  const server = tls
+    ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, relay)
+    : createServer(relay)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
   return {

@@ -3,7 +3,11 @@ import { readdir } from 'node:fs/promises'
 import WebSocket from 'ws'
 
 /** Send raw bytes to the gateway; resolve what came back and whether the server closed the socket. */
-export function rawExchange(url: string, payload: string, waitMs: number): Promise<{ response: string; closedByServer: boolean }> {
+export function rawExchange(
+  url: string,
+  payload: string,
+  waitMs: number,
+): Promise<{ response: string; closedByServer: boolean }> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname)
@@ -41,7 +45,9 @@ export function openSocket(url: string, protocols: string[] = []): Promise<WebSo
 }
 /** The next message a WebSocket receives. */
 export const nextMessage = (ws: WebSocket) =>
-  new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (data: Buffer, isBinary: boolean) => resolve({ data, isBinary })))
+  new Promise<{ data: Buffer; isBinary: boolean }>((resolve) =>
+    ws.once('message', (data: Buffer, isBinary: boolean) => resolve({ data, isBinary })),
+  )
 
 /** What {@link rawRequest} saw: the status line, the head, how many body bytes, and how it ended. */
 export interface RawAnswer {
@@ -58,7 +64,11 @@ export interface RawAnswer {
  * Send raw request bytes (a head the client libraries would refuse to send) and read the answer,
  * counting body bytes without keeping them. `abortAfterBytes` leaves once that much has arrived.
  */
-export function rawRequest(url: string, payload: string | Buffer, options: { waitMs?: number; abortAfterBytes?: number; keepBody?: boolean } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  url: string,
+  payload: string | Buffer,
+  options: { waitMs?: number; abortAfterBytes?: number; keepBody?: boolean } = {},
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname)
@@ -70,7 +80,13 @@ export function rawRequest(url: string, payload: string | Buffer, options: { wai
     const finish = (ended: RawAnswer['ended']) => {
       clearTimeout(timer)
       socket.destroy()
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), head, bodyBytes, ...(options.keepBody ? { body } : {}), ended })
+      resolve({
+        status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0),
+        head,
+        bodyBytes,
+        ...(options.keepBody ? { body } : {}),
+        ended,
+      })
     }
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length

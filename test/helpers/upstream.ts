@@ -62,7 +62,11 @@ export async function startUpstream(): Promise<TestUpstream> {
       return
     }
     if (url.pathname === '/gzip') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': GZIP_BODY.length })
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'content-encoding': 'gzip',
+        'content-length': GZIP_BODY.length,
+      })
       res.end(GZIP_BODY)
       return
     }
@@ -73,7 +77,12 @@ export async function startUpstream(): Promise<TestUpstream> {
       return
     }
     if (url.pathname === '/hop') {
-      res.writeHead(200, { connection: 'close, x-private', 'x-private': 'secret', 'keep-alive': 'timeout=5', 'x-public': 'yes' })
+      res.writeHead(200, {
+        connection: 'close, x-private',
+        'x-private': 'secret',
+        'keep-alive': 'timeout=5',
+        'x-public': 'yes',
+      })
       res.end('hop')
       return
     }
@@ -84,7 +93,13 @@ export async function startUpstream(): Promise<TestUpstream> {
       length += chunk.length
     })
     req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') }
+      const seen: SeenRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        bodyLength: length,
+        bodySha256: hash.digest('hex'),
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1; Path=/', 'b=2; Path=/'] })
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(seen))
     })
@@ -108,7 +123,10 @@ export async function startUpstream(): Promise<TestUpstream> {
  * For a test file: a loopback upstream and a Node upstream client, started before the file's
  * tests and closed after them. Read `.upstream` and `.client` inside tests.
  */
-export function useTestUpstream(): { readonly upstream: TestUpstream; readonly client: ReturnType<typeof nodeUpstream> } {
+export function useTestUpstream(): {
+  readonly upstream: TestUpstream
+  readonly client: ReturnType<typeof nodeUpstream>
+} {
   const client = nodeUpstream()
   let upstream: TestUpstream | undefined
   beforeAll(async () => {

@@ -54,12 +54,21 @@ if (mode === 'exit') {
       let i = 0
       let timer
       const n = Number(url.searchParams.get('n') ?? 3)
-      const start = setTimeout(() => {
-        timer = setInterval(() => {
-          res.write(`data: event ${++i}\n\n`)
-          if (i >= n) { clearInterval(timer); res.end() }
-        }, Number(url.searchParams.get('gapMs') ?? 200))
-      }, Number(url.searchParams.get('delayMs') ?? 0))
+      const start = setTimeout(
+        () => {
+          timer = setInterval(
+            () => {
+              res.write(`data: event ${++i}\n\n`)
+              if (i >= n) {
+                clearInterval(timer)
+                res.end()
+              }
+            },
+            Number(url.searchParams.get('gapMs') ?? 200),
+          )
+        },
+        Number(url.searchParams.get('delayMs') ?? 0),
+      )
       req.on('close', () => {
         clearTimeout(start)
         clearInterval(timer)
@@ -93,17 +102,27 @@ if (mode === 'exit') {
     if (url.pathname === '/input') {
       // What the container received as its input, by each delivery mode.
       const mode = url.searchParams.get('mode')
-      const reply = (status, text) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(text) }
+      const reply = (status, text) => {
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(text)
+      }
       if (mode === 'env') return reply(200, process.env.INPUT_JSON ?? 'null')
       if (mode === 'file') {
-        import('node:fs/promises').then((fs) => fs.readFile(url.searchParams.get('path') ?? '/tmp/input.json', 'utf8'))
-          .then((text) => reply(200, text), (err) => reply(404, JSON.stringify({ error: String(err) })))
+        import('node:fs/promises')
+          .then((fs) => fs.readFile(url.searchParams.get('path') ?? '/tmp/input.json', 'utf8'))
+          .then(
+            (text) => reply(200, text),
+            (err) => reply(404, JSON.stringify({ error: String(err) })),
+          )
         return
       }
       const target = process.env.INPUT_JSON_URL
       if (!target) return reply(404, '{"error":"no INPUT_JSON_URL"}')
       const tampered = url.searchParams.get('tamper') ? target.replace(/token=[0-9a-f]/, 'token=x') : target
-      fetch(tampered).then(async (r) => reply(r.status, await r.text()), (err) => reply(502, JSON.stringify({ error: String(err) })))
+      fetch(tampered).then(
+        async (r) => reply(r.status, await r.text()),
+        (err) => reply(502, JSON.stringify({ error: String(err) })),
+      )
       return
     }
     if (url.pathname === '/bytes') {
@@ -135,7 +154,10 @@ if (mode === 'exit') {
     }
     const hash = createHash('sha256')
     let length = 0
-    req.on('data', (chunk) => { hash.update(chunk); length += chunk.length })
+    req.on('data', (chunk) => {
+      hash.update(chunk)
+      length += chunk.length
+    })
     req.on('end', () => {
       const body = JSON.stringify({
         method: req.method,
@@ -157,7 +179,10 @@ if (mode === 'exit') {
     const wss = new WebSocketServer({
       server,
       handleProtocols: (protocols) => [...protocols][0] ?? false,
-      verifyClient: (info, done) => (info.req.url.startsWith('/ws-refuse') ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0] }) : done(true)),
+      verifyClient: (info, done) =>
+        info.req.url.startsWith('/ws-refuse')
+          ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0] })
+          : done(true),
     })
     wss.on('headers', (headers, req) => {
       if (req.url.startsWith('/ws-cookie')) for (const cookie of cookies) headers.push(`Set-Cookie: ${cookie}`)

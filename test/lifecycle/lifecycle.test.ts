@@ -29,7 +29,10 @@ describe('activity and history', () => {
     const res = await app.request('/api/containers/h1/history')
     expect(res.status).toBe(200)
     const { entries } = (await res.json()) as { entries: { time: string; method: string; path: string }[] }
-    expect(entries.map((e) => [e.method, e.path])).toEqual([['GET', '/'], ['POST', '/bad-path?x=1']])
+    expect(entries.map((e) => [e.method, e.path])).toEqual([
+      ['GET', '/'],
+      ['POST', '/bad-path?x=1'],
+    ])
     for (const e of entries) expect(e.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     expect((await app.request('/api/containers/nobody/history')).status).toBe(404)
   })
@@ -38,7 +41,9 @@ describe('activity and history', () => {
     const { app, launch } = setup({ history: { maxEntries: 5 } })
     await launch({ name: 'h2' })
     for (let i = 0; i < 12; i++) await app.request(`/docker/h2/p${i}`)
-    const { entries } = (await (await app.request('/api/containers/h2/history')).json()) as { entries: { path: string }[] }
+    const { entries } = (await (await app.request('/api/containers/h2/history')).json()) as {
+      entries: { path: string }[]
+    }
     expect(entries.map((e) => e.path)).toEqual(['/p7', '/p8', '/p9', '/p10', '/p11'])
   })
 
@@ -51,7 +56,9 @@ describe('activity and history', () => {
     await first.app.request('/docker/h3/two?q')
     await first.gateway.close()
     const second = setup({}, { store: fileStore({ dir }), backend })
-    const { entries } = (await (await second.app.request('/api/containers/h3/history')).json()) as { entries: { path: string }[] }
+    const { entries } = (await (await second.app.request('/api/containers/h3/history')).json()) as {
+      entries: { path: string }[]
+    }
     expect(entries.map((e) => e.path)).toEqual(['/one', '/two?q'])
     expect(Date.parse((await second.show('h3')).lastActivity)).toBeGreaterThan(Date.now() - 5_000)
     expect((await second.app.request('/api/containers/h3', { method: 'DELETE' })).status).toBe(204)
@@ -63,7 +70,12 @@ describe('activity and history', () => {
 
   it('keeps the file history bounded whether entries come in small batches or one large one', async () => {
     const store = fileStore({ dir: await mkdtemp(join(tmpdir(), 'hde-store-')), maxEntries: 5 })
-    const entries = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ time: new Date(0).toISOString(), method: 'GET', path: `/p${from + i}` }))
+    const entries = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        time: new Date(0).toISOString(),
+        method: 'GET',
+        path: `/p${from + i}`,
+      }))
     const paths = async () => (await store.readHistory('c1', 100)).map((e) => e.path)
     await store.appendHistory('c1', entries(0, 3))
     await store.appendHistory('c1', entries(3, 4))
@@ -79,7 +91,10 @@ describe('activity and history', () => {
 
   it('writes only the newest entries of a burst larger than the history', async () => {
     const batches: string[][] = []
-    const store: ContainerStore = { ...memoryStore(3), appendHistory: async (_id, entries) => void batches.push(entries.map((e) => e.path)) }
+    const store: ContainerStore = {
+      ...memoryStore(3),
+      appendHistory: async (_id, entries) => void batches.push(entries.map((e) => e.path)),
+    }
     const recorder = new HistoryRecorder({ store, logger: silentLogger, maxEntries: 3, flushIntervalMs: 60_000 })
     for (let i = 0; i < 40; i++) recorder.record('c1', 'GET', `/q${i}`)
     await recorder.flush()
@@ -109,7 +124,11 @@ describe('purge', () => {
     await launch({ name: 'busy' })
     await sleep(1_100)
     await app.request('/docker/busy/')
-    const res = await app.request('/api/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inactiveSeconds: 1 }) })
+    const res = await app.request('/api/purge', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inactiveSeconds: 1 }),
+    })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ removed: ['idle'] })
     expect((await manager.list()).map((r) => r.name)).toEqual(['busy'])
@@ -120,7 +139,12 @@ describe('purge', () => {
     await launch({ name: 'l1', labels: { team: 'a' } })
     await launch({ name: 'l2', labels: { team: 'b' } })
     await launch({ name: 'l3' })
-    const purge = (body: Json) => app.request('/api/purge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const purge = (body: Json) =>
+      app.request('/api/purge', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     expect(await (await purge({ label: 'team=a' })).json()).toEqual({ removed: ['l1'] })
     expect(await (await purge({ label: 'team', inactiveSeconds: 0 })).json()).toEqual({ removed: ['l2'] })
     expect((await manager.list()).map((r) => r.name)).toEqual(['l3'])
@@ -148,9 +172,18 @@ describe('readiness', () => {
     // answer can be on its way as the probe is cancelled.
     const probes: { answer(status: number): void; signal: AbortSignal }[] = []
     const fetch: UpstreamFetch = (_url, init) =>
-      new Promise<Response>((resolve) => probes.push({ answer: (status) => resolve(new Response(null, { status })), signal: init.signal! }))
+      new Promise<Response>((resolve) =>
+        probes.push({ answer: (status) => resolve(new Response(null, { status })), signal: init.signal! }),
+      )
     const readiness = new Readiness({ fetch })
-    const record = { id: 'c1', name: 'c1', state: 'running', upstream: 'http://127.0.0.1:1', image: 'x', labels: {} } as unknown as ContainerRecord
+    const record = {
+      id: 'c1',
+      name: 'c1',
+      state: 'running',
+      upstream: 'http://127.0.0.1:1',
+      image: 'x',
+      labels: {},
+    } as unknown as ContainerRecord
     readiness.watch(record)
     await sleep(0)
     expect(probes).toHaveLength(1)
@@ -169,7 +202,10 @@ describe('readiness', () => {
   })
 
   it('fails with a reason after the start timeout instead of starting forever', async () => {
-    const { launch, show, app } = setup({ readiness: { startTimeoutSeconds: 1 } }, { backend: memory({ upstreams: () => 'http://127.0.0.1:9' }) })
+    const { launch, show, app } = setup(
+      { readiness: { startTimeoutSeconds: 1 } },
+      { backend: memory({ upstreams: () => 'http://127.0.0.1:9' }) },
+    )
     await launch({ name: 'never' })
     await sleep(1_300)
     const shown = await show('never')
@@ -206,7 +242,9 @@ describe('memory limit with LRU eviction', () => {
 
   it('never overshoots with concurrent launches', async () => {
     const { launch, manager } = setup({ memLimitMb: 35 })
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => launch({ name: `c${i}`, memReservationMb: 15 })))
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => launch({ name: `c${i}`, memReservationMb: 15 })),
+    )
     expect(results.every((r) => r.status === 201)).toBe(true)
     const running = await manager.list()
     expect(running.reduce((sum, r) => sum + r.memReservationMb, 0)).toBeLessThanOrEqual(35)
@@ -243,7 +281,11 @@ describe('engine events', () => {
     const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
     try {
       const app = gateway.app
-      await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'ev' }) })
+      await app.request('/api/containers', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'a:1', name: 'ev' }),
+      })
       expect((await app.request('/docker/ev/')).status).toBe(200)
       const record = (await backend.inspect('ev'))!
       // Removed by hand: the engine reports it; the cached route must not survive.
@@ -261,7 +303,11 @@ describe('engine events', () => {
     const gateway = createGateway({ backend, fetch: client, logger: silentLogger, store })
     gateways.push(gateway)
     const app = gateway.app
-    await app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'a:1', name: 'gap' }) })
+    await app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'a:1', name: 'gap' }),
+    })
     await app.request('/docker/gap/')
     await gateway.manager.history.flush()
     const id = (await backend.inspect('gap'))!.id

@@ -22,7 +22,11 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   gate.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  gate.close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
+  gate.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
 })
 afterAll(() => gate.close())
 
@@ -46,7 +50,11 @@ async function heldWake(count: number, options: { stopDelayMs?: number; hold?: b
   // The engine reports the container exited before its stop call answers.
   while ((await backend.inspect('gated'))!.state === 'running') await sleep(5)
   const stoppedAt = Date.now()
-  const responses = Promise.all(Array.from({ length: count }, () => app.request('/docker/gated/', { headers: options.hold === false ? {} : { prefer: 'wait=10' } })))
+  const responses = Promise.all(
+    Array.from({ length: count }, () =>
+      app.request('/docker/gated/', { headers: options.hold === false ? {} : { prefer: 'wait=10' } }),
+    ),
+  )
   while (!backend.calls.start) await sleep(5)
   const woken = (await backend.inspect('gated'))!
   return { backend, manager, before, woken, stopping, stoppedAt, responses }
@@ -64,12 +72,17 @@ describe('idle reaping and scale-to-zero', () => {
   })
 
   it('stops idle containers with action stop, and the next request wakes them', async () => {
-    const { app, launch, show, manager, backend } = setup({ idle: { timeoutSeconds: 1, action: 'stop', checkIntervalSeconds: 3600 } }, { background: true })
+    const { app, launch, show, manager, backend } = setup(
+      { idle: { timeoutSeconds: 1, action: 'stop', checkIntervalSeconds: 3600 } },
+      { background: true },
+    )
     await launch({ name: 'sleepy' })
     await sleep(1_100)
     expect(await reap(manager, silentLogger)).toEqual(['sleepy'])
     expect((await show('sleepy')).status).toBe('stopped')
-    const waiting = await app.request('/docker/sleepy/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
+    const waiting = await app.request('/docker/sleepy/', {
+      headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+    })
     expect(waiting.status).toBe(503)
     expect(await waiting.text()).toContain('waking up')
     let res: Response | undefined
@@ -95,7 +108,9 @@ describe('idle reaping and scale-to-zero', () => {
     await launch({ name: 'cold' })
     await manager.scaleToZero((await manager.get('cold'))!)
     backend.setStartDelay(200)
-    const responses = await Promise.all(Array.from({ length: 200 }, () => app.request('/docker/cold/', { headers: { prefer: 'wait=10' } })))
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => app.request('/docker/cold/', { headers: { prefer: 'wait=10' } })),
+    )
     expect(backend.calls.start).toBe(1)
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200))
   })
@@ -172,8 +187,18 @@ describe('idle reaping and scale-to-zero', () => {
   it('answers concurrent first questions about a container stopped before a restart alike', async () => {
     const store = memoryStore()
     await store.writeMeta('restarted', { stoppedByGateway: true })
-    const slowStore = { ...store, readMeta: async (id: string) => (await sleep(20), store.readMeta(id)) }
+    const slowStore = {
+      ...store,
+      readMeta: async (id: string) => {
+        await sleep(20)
+        return store.readMeta(id)
+      },
+    }
     const stopped = new StoppedByGateway(slowStore)
-    expect(await Promise.all([stopped.has('restarted'), stopped.has('restarted'), stopped.has('restarted')])).toEqual([true, true, true])
+    expect(await Promise.all([stopped.has('restarted'), stopped.has('restarted'), stopped.has('restarted')])).toEqual([
+      true,
+      true,
+      true,
+    ])
   })
 })

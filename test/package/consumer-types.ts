@@ -7,6 +7,26 @@ import { bunWebSocket, createBunGateway } from 'hono-docker-engine/bun'
 
 const gateway: Gateway = createGateway({ backend: memory(), config: { apiPrefix: '/api', idle: { action: 'stop' } } })
 const app = new Hono().route('/viz', gateway.app)
-const body: LaunchBody = { image: 'x:1', env: {}, labels: {}, extraDirectories: [], inputDelivery: ['env'], inputPath: '/tmp/input.json', inputApiPrefix: false, readOnlyRootfs: false }
+const body: LaunchBody = {
+  image: 'x:1',
+  env: {},
+  labels: {},
+  extraDirectories: [],
+  inputDelivery: ['env'],
+  inputPath: '/tmp/input.json',
+  inputApiPrefix: false,
+  readOnlyRootfs: false,
+}
 const view: Partial<ContainerView> = { name: 'x', status: 'ready' }
-export const checks = [app, body, view, docker, DEFAULT_LABEL_ROOT, createNodeGateway, handleUpgrades, serveNode, bunWebSocket, createBunGateway]
+export const checks = [
+  app,
+  body,
+  view,
+  docker,
+  DEFAULT_LABEL_ROOT,
+  createNodeGateway,
+  handleUpgrades,
+  serveNode,
+  bunWebSocket,
+  createBunGateway,
+]

@@ -2,7 +2,7 @@
 // container through it, proxies to it, and prints what happened as one JSON line.
 // Runs unchanged on Node and on Bun (only the server differs).
 import { Hono } from 'hono'
-import { createGateway, memory } from 'hono-docker-engine'
+import { memory } from 'hono-docker-engine'
 import { docker } from 'hono-docker-engine/docker'
 
 const [image, name, labelRoot] = process.argv.slice(2)
@@ -15,7 +15,12 @@ const app = new Hono().get('/', (c) => c.text('consumer home')).route('/viz', ga
 let url
 let stop
 if (onBun) {
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (req, srv) => app.fetch(req, srv), websocket: runtime.bunWebSocket })
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (req, srv) => app.fetch(req, srv),
+    websocket: runtime.bunWebSocket,
+  })
   url = `http://127.0.0.1:${server.port}`
   stop = () => server.stop(true)
 } else {
@@ -29,7 +34,11 @@ if (onBun) {
 
 const result = { runtime: onBun ? 'bun' : 'node', memoryBackend: typeof memory === 'function' }
 try {
-  const launched = await fetch(`${url}/viz/api/containers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image, name }) })
+  const launched = await fetch(`${url}/viz/api/containers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ image, name }),
+  })
   result.launch = { http: launched.status, ...(await launched.json()) }
   let page
   for (let i = 0; i < 100; i++) {

@@ -12,7 +12,11 @@ function setup(options: Partial<GatewayOptions> = {}) {
   const backend = memory({ upstreams: () => shared.upstream.url })
   const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false, ...options })
   const launch = async (body: Json) => {
-    const res = await gateway.app.request('/api/containers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'tool:1', ...body }) })
+    const res = await gateway.app.request('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'tool:1', ...body }),
+    })
     return (await res.json()) as Json
   }
   return { app: gateway.app, launch }
@@ -29,12 +33,16 @@ describe('per-container access tokens', () => {
     ]) {
       const launched = await launch({ access: 'token' })
       const token = new URL(launched.url, 'http://x').searchParams.get('hde_access')
-      const res = await app.request(`http://x${path}?hde_access=${token}&q=1`, { headers: { host: `${launched.name}.docker.localhost` } })
+      const res = await app.request(`http://x${path}?hde_access=${token}&q=1`, {
+        headers: { host: `${launched.name}.docker.localhost` },
+      })
       expect(res.status, path).toBe(302)
       const location = res.headers.get('location')!
       expect(location, path).toBe(`${expected}?q=1`)
       // Resolved against the page, it stays on the container's host.
-      expect(new URL(location, `http://${launched.name}.docker.localhost/`).host).toBe(`${launched.name}.docker.localhost`)
+      expect(new URL(location, `http://${launched.name}.docker.localhost/`).host).toBe(
+        `${launched.name}.docker.localhost`,
+      )
     }
   })
 
@@ -59,10 +67,14 @@ describe('per-container access tokens', () => {
 
     // The link works once; a forged or foreign cookie opens nothing.
     expect((await app.request(launched.url)).status).toBe(403)
-    expect((await app.request('/docker/private/', { headers: { cookie: `hde_access_private=${'0'.repeat(64)}` } })).status).toBe(401)
+    expect(
+      (await app.request('/docker/private/', { headers: { cookie: `hde_access_private=${'0'.repeat(64)}` } })).status,
+    ).toBe(401)
     const other = await launch({ name: 'other', access: 'token' })
     const otherSession = (await app.request(other.url)).headers.get('set-cookie')!.split(';')[0]!.split('=')[1]
-    expect((await app.request('/docker/private/', { headers: { cookie: `hde_access_private=${otherSession}` } })).status).toBe(401)
+    expect(
+      (await app.request('/docker/private/', { headers: { cookie: `hde_access_private=${otherSession}` } })).status,
+    ).toBe(401)
   })
 
   it('leaves public containers open and honours defaultAccess', async () => {

@@ -1,29 +1,73 @@
 import { describe, expect, it } from 'vitest'
-import { downstreamResponseHeaders, forwardedRequestPairs, returnedResponsePairs, upstreamRequestHeaders, type ForwardingContext } from '../../src/proxy/headers.js'
+import {
+  downstreamResponseHeaders,
+  forwardedRequestPairs,
+  returnedResponsePairs,
+  upstreamRequestHeaders,
+  type ForwardingContext,
+} from '../../src/proxy/headers.js'
 
 /** Headers as sorted pairs, the way both builders are compared. */
 const sorted = (pairs: Iterable<[string, string]>) => [...new Headers([...pairs])]
 
 describe('header policy: the pair builders (Node fast path) and the Headers builders agree', () => {
   const contexts: ForwardingContext[] = [
-    { clientAddress: '10.0.0.9', host: 'gw.example:8000', proto: 'http', prefix: '/docker/app', trustProxy: false, strippedCookies: new Set(['sessionid']) },
+    {
+      clientAddress: '10.0.0.9',
+      host: 'gw.example:8000',
+      proto: 'http',
+      prefix: '/docker/app',
+      trustProxy: false,
+      strippedCookies: new Set(['sessionid']),
+    },
     { clientAddress: '10.0.0.9', host: 'gw.example', proto: 'https', prefix: '/viz/docker/app', trustProxy: true },
     { host: 'gw.example', proto: 'http', prefix: '', trustProxy: true },
   ]
   const requests: [string, string][][] = [
-    [['host', 'gw.example'], ['accept', 'text/html'], ['user-agent', 'ua']],
     [
-      ['host', 'gw.example'], ['connection', 'keep-alive, X-Secret, x-forwarded-extra'], ['x-secret', 's'], ['keep-alive', 'timeout=5'],
-      ['te', 'trailers'], ['upgrade', 'h2c'], ['proxy-authorization', 'Basic x'], ['expect', '100-continue'],
-      ['cookie', 'sessionid=parent; theme=dark; hde_access_app=tok'], ['accept', 'a'], ['accept', 'b'],
-      ['x-forwarded-for', '1.1.1.1, 2.2.2.2'], ['x-forwarded-host', 'outer.example'], ['x-forwarded-proto', 'https'],
-      ['x-forwarded-prefix', '/outer/'], ['x-forwarded-port', '443'], ['x-forwarded-extra', 'hop'],
+      ['host', 'gw.example'],
+      ['accept', 'text/html'],
+      ['user-agent', 'ua'],
     ],
-    [['cookie', 'sessionid=only'], ['x-forwarded-for', ''], ['x-forwarded-host', '']],
+    [
+      ['host', 'gw.example'],
+      ['connection', 'keep-alive, X-Secret, x-forwarded-extra'],
+      ['x-secret', 's'],
+      ['keep-alive', 'timeout=5'],
+      ['te', 'trailers'],
+      ['upgrade', 'h2c'],
+      ['proxy-authorization', 'Basic x'],
+      ['expect', '100-continue'],
+      ['cookie', 'sessionid=parent; theme=dark; hde_access_app=tok'],
+      ['accept', 'a'],
+      ['accept', 'b'],
+      ['x-forwarded-for', '1.1.1.1, 2.2.2.2'],
+      ['x-forwarded-host', 'outer.example'],
+      ['x-forwarded-proto', 'https'],
+      ['x-forwarded-prefix', '/outer/'],
+      ['x-forwarded-port', '443'],
+      ['x-forwarded-extra', 'hop'],
+    ],
+    [
+      ['cookie', 'sessionid=only'],
+      ['x-forwarded-for', ''],
+      ['x-forwarded-host', ''],
+    ],
     // Two Cookie lines, and the client's own claims about itself.
-    [['cookie', 'theme=dark'], ['cookie', 'sessionid=parent'], ['forwarded', 'for=1.2.3.4'], ['x-real-ip', '1.2.3.4'], ['x-forwarded-port', '443'], ['X-Forwarded-Server', 'outer']],
+    [
+      ['cookie', 'theme=dark'],
+      ['cookie', 'sessionid=parent'],
+      ['forwarded', 'for=1.2.3.4'],
+      ['x-real-ip', '1.2.3.4'],
+      ['x-forwarded-port', '443'],
+      ['X-Forwarded-Server', 'outer'],
+    ],
     // Tokens that are no field name cannot name a header; they must not break either builder.
-    [['connection', 'keep-alive, x y, @, , X-Secret'], ['x-secret', 's'], ['accept', '*/*']],
+    [
+      ['connection', 'keep-alive, x y, @, , X-Secret'],
+      ['x-secret', 's'],
+      ['accept', '*/*'],
+    ],
   ]
   for (const [i, ctx] of contexts.entries()) {
     for (const [j, request] of requests.entries()) {
@@ -33,18 +77,38 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
         expect([...upstreamRequestHeaders(incoming, ctx)]).toEqual(fromPairs)
         // What the policy promises, whichever builder ran.
         const names = fromPairs.map(([name]) => name)
-        for (const hop of ['host', 'connection', 'keep-alive', 'te', 'upgrade', 'proxy-authorization', 'expect', 'x-secret', 'x-forwarded-extra']) expect(names).not.toContain(hop)
-        expect(new Headers(fromPairs).get('x-forwarded-prefix')).toBe(ctx.trustProxy && j === 1 ? `/outer${ctx.prefix}` : ctx.prefix || null)
+        for (const hop of [
+          'host',
+          'connection',
+          'keep-alive',
+          'te',
+          'upgrade',
+          'proxy-authorization',
+          'expect',
+          'x-secret',
+          'x-forwarded-extra',
+        ])
+          expect(names).not.toContain(hop)
+        expect(new Headers(fromPairs).get('x-forwarded-prefix')).toBe(
+          ctx.trustProxy && j === 1 ? `/outer${ctx.prefix}` : ctx.prefix || null,
+        )
       })
     }
   }
 
-  it('drops the client\'s Forwarded, X-Real-IP and other X-Forwarded-* unless a proxy in front is trusted', () => {
-    const incoming = new Headers([['forwarded', 'for=1.2.3.4'], ['x-real-ip', '1.2.3.4'], ['x-forwarded-port', '443'], ['x-forwarded-ssl', 'on'], ['accept', '*/*']])
+  it("drops the client's Forwarded, X-Real-IP and other X-Forwarded-* unless a proxy in front is trusted", () => {
+    const incoming = new Headers([
+      ['forwarded', 'for=1.2.3.4'],
+      ['x-real-ip', '1.2.3.4'],
+      ['x-forwarded-port', '443'],
+      ['x-forwarded-ssl', 'on'],
+      ['accept', '*/*'],
+    ])
     for (const trustProxy of [false, true]) {
       const ctx = { ...contexts[0]!, trustProxy }
       for (const built of [upstreamRequestHeaders(incoming, ctx), new Headers(forwardedRequestPairs(incoming, ctx))]) {
-        for (const claim of ['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-ssl']) expect(built.has(claim), `${claim} trusted=${trustProxy}`).toBe(trustProxy)
+        for (const claim of ['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-ssl'])
+          expect(built.has(claim), `${claim} trusted=${trustProxy}`).toBe(trustProxy)
         expect(built.get('x-forwarded-for')).toBe('10.0.0.9')
         expect(built.get('accept')).toBe('*/*')
       }
@@ -53,11 +117,28 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
 
   it('strips a parent-app cookie sent on a second Cookie line, on both builders', () => {
     const ctx = contexts[0]!
-    const incoming = new Headers([['cookie', 'theme=dark'], ['cookie', 'sessionid=parent; hde_access_app=tok'], ['cookie', 'lang=en']])
+    const incoming = new Headers([
+      ['cookie', 'theme=dark'],
+      ['cookie', 'sessionid=parent; hde_access_app=tok'],
+      ['cookie', 'lang=en'],
+    ])
     expect(upstreamRequestHeaders(incoming, ctx).get('cookie')).toBe('theme=dark; lang=en')
-    expect(new Headers(forwardedRequestPairs([['cookie', 'theme=dark'], ['cookie', 'sessionid=parent; hde_access_app=tok'], ['cookie', 'lang=en']], ctx)).get('cookie')).toBe('theme=dark; lang=en')
+    expect(
+      new Headers(
+        forwardedRequestPairs(
+          [
+            ['cookie', 'theme=dark'],
+            ['cookie', 'sessionid=parent; hde_access_app=tok'],
+            ['cookie', 'lang=en'],
+          ],
+          ctx,
+        ),
+      ).get('cookie'),
+    ).toBe('theme=dark; lang=en')
     // A loose comma inside a value is not a separator.
-    expect(upstreamRequestHeaders(new Headers([['cookie', 'list=a,b; sessionid=x']]), ctx).get('cookie')).toBe('list=a,b')
+    expect(upstreamRequestHeaders(new Headers([['cookie', 'list=a,b; sessionid=x']]), ctx).get('cookie')).toBe(
+      'list=a,b',
+    )
   })
 
   it('strips parent-app and access cookies the same way', () => {
@@ -68,13 +149,30 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
   })
 
   const responses: [string, string][][] = [
-    [['content-type', 'text/plain'], ['content-length', '2']],
     [
-      ['connection', 'keep-alive, X-Internal'], ['keep-alive', 'timeout=5'], ['x-internal', '1'], ['transfer-encoding', 'chunked'],
-      ['location', 'http://172.17.0.2:80/next?q=1'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2'], ['content-type', 'text/html'],
+      ['content-type', 'text/plain'],
+      ['content-length', '2'],
     ],
-    [['location', '/login'], ['trailer', 'x-checksum'], ['proxy-authenticate', 'Basic']],
-    [['connection', 'close, bad name, X-Internal'], ['x-internal', '1'], ['content-type', 'text/plain']],
+    [
+      ['connection', 'keep-alive, X-Internal'],
+      ['keep-alive', 'timeout=5'],
+      ['x-internal', '1'],
+      ['transfer-encoding', 'chunked'],
+      ['location', 'http://172.17.0.2:80/next?q=1'],
+      ['set-cookie', 'a=1; Path=/'],
+      ['set-cookie', 'b=2'],
+      ['content-type', 'text/html'],
+    ],
+    [
+      ['location', '/login'],
+      ['trailer', 'x-checksum'],
+      ['proxy-authenticate', 'Basic'],
+    ],
+    [
+      ['connection', 'close, bad name, X-Internal'],
+      ['x-internal', '1'],
+      ['content-type', 'text/plain'],
+    ],
   ]
   for (const [j, response] of responses.entries()) {
     it(`response ${j}`, () => {
@@ -83,12 +181,24 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       const fromHeaders = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
       expect([...fromHeaders]).toEqual(fromPairs)
       expect(fromHeaders.getSetCookie()).toEqual(new Headers(fromPairs).getSetCookie())
-      for (const hop of ['connection', 'keep-alive', 'x-internal', 'transfer-encoding', 'trailer', 'proxy-authenticate']) expect(fromHeaders.has(hop)).toBe(false)
+      for (const hop of [
+        'connection',
+        'keep-alive',
+        'x-internal',
+        'transfer-encoding',
+        'trailer',
+        'proxy-authenticate',
+      ])
+        expect(fromHeaders.has(hop)).toBe(false)
     })
   }
 
   it('keeps Location and Set-Cookie inside the prefix', () => {
-    const upstream = new Headers([['location', 'http://172.17.0.2:80/next'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2']])
+    const upstream = new Headers([
+      ['location', 'http://172.17.0.2:80/next'],
+      ['set-cookie', 'a=1; Path=/'],
+      ['set-cookie', 'b=2'],
+    ])
     const headers = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
     expect(headers.get('location')).toBe('/docker/app/next')
     expect(headers.getSetCookie()).toEqual(['a=1; Path=/docker/app/', 'b=2; Path=/docker/app/'])

@@ -26,7 +26,16 @@ function setup(config: ConfigInput = {}, upstreamFor: (name: string) => string |
   clients.push(client)
   const gateway = createGateway({ backend, config, fetch: client, logger: silentLogger })
   const launch = (name: string) =>
-    backend.launch({ name, image: 'app:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    backend.launch({
+      name,
+      image: 'app:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
   return { backend, gateway, app: gateway.app, launch }
 }
 
@@ -37,7 +46,10 @@ describe('proxying to a running container', () => {
     const { app, launch } = setup()
     await launch('web')
     for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
-      const res = await app.request('/docker/web/a%20b/c%2Fd/?x=1&y=%2F&z', { method, body: method === 'GET' ? undefined : 'hello' })
+      const res = await app.request('/docker/web/a%20b/c%2Fd/?x=1&y=%2F&z', {
+        method,
+        body: method === 'GET' ? undefined : 'hello',
+      })
       expect(res.status).toBe(200)
       const s = await seen(res)
       expect(s.method).toBe(method)
@@ -78,7 +90,14 @@ describe('proxying to a running container', () => {
     const { app, launch } = setup()
     await launch('web')
     const res = await app.request('http://gw.example:8000/docker/web/h', {
-      headers: { connection: 'x-secret', 'x-secret': '1', te: 'trailers', 'keep-alive': '5', 'x-forwarded-for': '6.6.6.6', 'x-kept': 'yes' },
+      headers: {
+        connection: 'x-secret',
+        'x-secret': '1',
+        te: 'trailers',
+        'keep-alive': '5',
+        'x-forwarded-for': '6.6.6.6',
+        'x-kept': 'yes',
+      },
     })
     const s = await seen(res)
     expect(s.headers['x-secret']).toBeUndefined()
@@ -99,7 +118,9 @@ describe('proxying to a running container', () => {
     expect(hop.headers.get('x-public')).toBe('yes')
 
     // A Connection token that is no header name names nothing: the request still goes through.
-    const odd = await app.request('/docker/web/h', { headers: { connection: 'keep-alive, x y, @, x-secret', 'x-secret': '1' } })
+    const odd = await app.request('/docker/web/h', {
+      headers: { connection: 'keep-alive, x y, @, x-secret', 'x-secret': '1' },
+    })
     expect(odd.status).toBe(200)
     expect((await seen(odd)).headers['x-secret']).toBeUndefined()
   })
@@ -107,7 +128,11 @@ describe('proxying to a running container', () => {
   it('extends client X-Forwarded-* only with trustProxy', async () => {
     const { app, launch } = setup({ trustProxy: true })
     await launch('web')
-    const s = await seen(await app.request('/docker/web/', { headers: { 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-prefix': '/outer' } }))
+    const s = await seen(
+      await app.request('/docker/web/', {
+        headers: { 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-prefix': '/outer' },
+      }),
+    )
     expect(s.headers['x-forwarded-for']).toBe('10.0.0.1')
     expect(s.headers['x-forwarded-proto']).toBe('https')
     expect(s.headers['x-forwarded-prefix']).toBe('/outer/docker/web')
@@ -145,7 +170,9 @@ describe('containers that cannot serve', () => {
   })
 
   it('answers browsers with a self-reloading HTML page, title escaped', async () => {
-    const { app } = setup({ pleaseWait: { title: '<Wait & see>', bodyHtml: '<h1 id="custom">Hold on</h1>', retryAfterSeconds: 3 } })
+    const { app } = setup({
+      pleaseWait: { title: '<Wait & see>', bodyHtml: '<h1 id="custom">Hold on</h1>', retryAfterSeconds: 3 },
+    })
     const res = await app.request('/docker/nobody/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
     expect(res.status).toBe(503)
     expect(res.headers.get('content-type')).toContain('text/html')
@@ -155,7 +182,9 @@ describe('containers that cannot serve', () => {
     expect(html).toContain('<h1 id="custom">Hold on</h1>')
     expect(html).toContain('location.reload()')
     // Asset and XHR requests from a page never get HTML.
-    const asset = await app.request('/docker/nobody/app.js', { headers: { accept: '*/*', 'sec-fetch-mode': 'no-cors' } })
+    const asset = await app.request('/docker/nobody/app.js', {
+      headers: { accept: '*/*', 'sec-fetch-mode': 'no-cors' },
+    })
     expect(asset.headers.get('content-type')).toContain('application/json')
     // Non-GET requests get a 503 too (never a 405).
     expect((await app.request('/docker/nobody/form', { method: 'POST', body: 'x' })).status).toBe(503)
@@ -210,7 +239,9 @@ describe('containers that cannot serve', () => {
     expect((await app.request('/docker/web/')).status).toBe(200)
     const other = await app.request('/docker/other/')
     expect(other.status).toBe(503)
-    expect(((await other.json()) as { error: { message: string } }).error.message).toContain('container engine cannot be reached')
+    expect(((await other.json()) as { error: { message: string } }).error.message).toContain(
+      'container engine cannot be reached',
+    )
     const list = await app.request('/api/containers')
     expect(list.status).toBe(503)
     expect(((await list.json()) as { error: { code: string } }).error.code).toBe('backend_unavailable')
@@ -260,7 +291,11 @@ describe('streaming through a real server', () => {
 
   it('round-trips a 10 MB binary body byte for byte', async () => {
     const big = randomBytes(10 * 1024 * 1024)
-    const res = await fetch(`${server.url}/docker/web/raw/upload`, { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } })
+    const res = await fetch(`${server.url}/docker/web/raw/upload`, {
+      method: 'POST',
+      body: big,
+      headers: { 'content-type': 'application/octet-stream' },
+    })
     expect(res.status).toBe(200)
     const back = new Uint8Array(await res.arrayBuffer())
     expect(back.length).toBe(big.length)

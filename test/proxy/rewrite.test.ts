@@ -21,10 +21,16 @@ describe('rewriteLocation', () => {
   })
   it('matches the upstream origin with or without its default port', () => {
     // Reached at a container address on port 80 (docker.reach "network"), apps redirect without ":80".
-    expect(rewriteLocation('http://172.17.0.2/login?x', 'http://172.17.0.2:80', '/docker/app')).toBe('/docker/app/login?x')
-    expect(rewriteLocation('http://172.17.0.2:80/login', 'http://172.17.0.2:80', '/docker/app')).toBe('/docker/app/login')
+    expect(rewriteLocation('http://172.17.0.2/login?x', 'http://172.17.0.2:80', '/docker/app')).toBe(
+      '/docker/app/login?x',
+    )
+    expect(rewriteLocation('http://172.17.0.2:80/login', 'http://172.17.0.2:80', '/docker/app')).toBe(
+      '/docker/app/login',
+    )
     expect(rewriteLocation('http://[fd00::2]/a', 'http://[fd00::2]:80', '/docker/app')).toBe('/docker/app/a')
-    expect(rewriteLocation('http://172.17.0.2:8080/login', 'http://172.17.0.2:80', '/docker/app')).toBe('http://172.17.0.2:8080/login')
+    expect(rewriteLocation('http://172.17.0.2:8080/login', 'http://172.17.0.2:80', '/docker/app')).toBe(
+      'http://172.17.0.2:8080/login',
+    )
   })
   it('only strips the upstream origin under hostname routing', () => {
     expect(rewriteLocation('/x', origin, '')).toBe('/x')
@@ -55,7 +61,12 @@ describe('stripCookies', () => {
 describe('routing details', () => {
   it('routes by hostname when hostSuffix is set, and validates the name', async () => {
     const backend = memory()
-    const gateway = createGateway({ backend, config: { hostSuffix: '.docker.localhost' }, logger: silentLogger, background: false })
+    const gateway = createGateway({
+      backend,
+      config: { hostSuffix: '.docker.localhost' },
+      logger: silentLogger,
+      background: false,
+    })
     const unknown = await gateway.app.request('http://x/anything', { headers: { host: 'tool.docker.localhost:8000' } })
     expect(unknown.status).toBe(503)
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('"tool"')
@@ -68,8 +79,19 @@ describe('routing details', () => {
   it('answers 501 to a WebSocket upgrade when no runtime tunnel is wired', async () => {
     const backend = memory({ upstreams: () => 'http://127.0.0.1:9' })
     const gateway = createGateway({ backend, logger: silentLogger, background: false })
-    await backend.launch({ name: 'ws', image: 'a:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
-    const res = await gateway.app.request('/docker/ws/socket', { headers: { upgrade: 'websocket', connection: 'Upgrade' } })
+    await backend.launch({
+      name: 'ws',
+      image: 'a:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
+    const res = await gateway.app.request('/docker/ws/socket', {
+      headers: { upgrade: 'websocket', connection: 'Upgrade' },
+    })
     expect(res.status).toBe(501)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('websocket_unsupported')
   })

@@ -16,7 +16,10 @@ describe('file store permissions', () => {
     await store.writeMeta(ID, { input: { json: '{"secret":1}', token: 't' } })
     await store.appendHistory(ID, [{ time: new Date().toISOString(), method: 'GET', path: '/' }])
     for (const path of [dir, join(dir, 'meta'), join(dir, 'history')]) expect(await modeOf(path), path).toBe(0o700)
-    const files = [...(await readdir(join(dir, 'meta'))).map((f) => join(dir, 'meta', f)), ...(await readdir(join(dir, 'history'))).map((f) => join(dir, 'history', f))]
+    const files = [
+      ...(await readdir(join(dir, 'meta'))).map((f) => join(dir, 'meta', f)),
+      ...(await readdir(join(dir, 'history'))).map((f) => join(dir, 'history', f)),
+    ]
     expect(files).toHaveLength(2)
     for (const file of files) expect(await modeOf(file), file).toBe(0o600)
   })

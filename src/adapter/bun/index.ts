@@ -51,7 +51,9 @@ interface Tunnel {
 
 /** Close codes an endpoint may send (RFC 6455 §7.4); 1005/1006 only ever describe a close. */
 function sendableCode(code: number): number | undefined {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) ? code : undefined
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
+    ? code
+    : undefined
 }
 
 /** Close the client the way the container closed: same code and reason, or abruptly for 1006. */
@@ -112,17 +114,36 @@ export const bunWebSocket = {
 export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
   const server = c.env as BunServerLike | undefined
   if (!server?.upgrade) {
-    return Response.json({ error: { code: 'websocket_unsupported', message: 'Serve with Bun.serve and pass the server as env to proxy WebSockets' } }, { status: 501 })
+    return Response.json(
+      {
+        error: {
+          code: 'websocket_unsupported',
+          message: 'Serve with Bun.serve and pass the server as env to proxy WebSockets',
+        },
+      },
+      { status: 501 },
+    )
   }
   const headers: Record<string, string> = {}
   target.headers.forEach((value, key) => {
     // The client library negotiates its own key, version, extensions and protocols.
     if (!key.startsWith('sec-websocket-')) headers[key] = value
   })
-  const upstream = new WebSocket(target.url.replace(/^http/, 'ws'), { headers, protocols: target.protocols } as unknown as string[])
+  const upstream = new WebSocket(target.url.replace(/^http/, 'ws'), {
+    headers,
+    protocols: target.protocols,
+  } as unknown as string[])
   upstream.binaryType = 'arraybuffer'
   let onClose = target.onClose
-  const tunnel: Tunnel = { upstream, pending: [], closed: false, onClose: () => { onClose(); onClose = () => {} } }
+  const tunnel: Tunnel = {
+    upstream,
+    pending: [],
+    closed: false,
+    onClose: () => {
+      onClose()
+      onClose = () => {}
+    },
+  }
   await new Promise<void>((resolve, reject) => {
     upstream.onopen = () => resolve()
     upstream.onerror = () => reject(new UpstreamConnectError('the container refused the WebSocket'))
@@ -138,10 +159,15 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
     else tunnel.upstreamClosed = { code: event.code, reason: event.reason }
   }
   upstream.onerror = () => tunnel.client?.close(1011, 'upstream error')
-  const protocolHeaders: Record<string, string> = upstream.protocol ? { 'sec-websocket-protocol': upstream.protocol } : {}
+  const protocolHeaders: Record<string, string> = upstream.protocol
+    ? { 'sec-websocket-protocol': upstream.protocol }
+    : {}
   if (!server.upgrade(c.req.raw, { data: tunnel, headers: protocolHeaders })) {
     upstream.close()
-    return Response.json({ error: { code: 'upgrade_failed', message: 'The WebSocket handshake failed' } }, { status: 400 })
+    return Response.json(
+      { error: { code: 'upgrade_failed', message: 'The WebSocket handshake failed' } },
+      { status: 400 },
+    )
   }
   target.onOpen()
   // Bun ignores the response of an upgraded request.
@@ -157,9 +183,19 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
 export const bunUpstream: UpstreamFetch = Object.assign(
   async (url: string, { method, headers, body, signal, idleTimeoutMs }: UpstreamRequest) => {
     try {
-      return await fetch(url, { method, headers, body, signal, redirect: 'manual', decompress: false, duplex: 'half', timeout: idleTimeoutMs ?? false } as RequestInit)
+      return await fetch(url, {
+        method,
+        headers,
+        body,
+        signal,
+        redirect: 'manual',
+        decompress: false,
+        duplex: 'half',
+        timeout: idleTimeoutMs ?? false,
+      } as RequestInit)
     } catch (err) {
-      if (!signal.aborted && (err as Error)?.name === 'TimeoutError') throw new UpstreamTimeoutError('the container stayed silent too long', { cause: err })
+      if (!signal.aborted && (err as Error)?.name === 'TimeoutError')
+        throw new UpstreamTimeoutError('the container stayed silent too long', { cause: err })
       throw toUpstreamError(err)
     }
   },
@@ -177,7 +213,12 @@ export function bunClientAddress(c: Context): string | undefined {
 
 /** {@link createGateway} with Bun's upstream client, WebSocket relay and client addresses wired in. */
 export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
-  return createGateway({ ...options, fetch: bunUpstream, websocket: bunWebSocketProxy, getClientAddress: bunClientAddress })
+  return createGateway({
+    ...options,
+    fetch: bunUpstream,
+    websocket: bunWebSocketProxy,
+    getClientAddress: bunClientAddress,
+  })
 }
 
 /** The fast-path route for a request, if it has one: never for upgrades, never on a lane error. */

@@ -125,13 +125,21 @@ function carry(
     })
   } else startTimer()
   dispatcher.dispatch(
-    { origin: route.origin, path: route.path, method: method as Dispatcher.HttpMethod, headers: flat(headers), body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0 },
+    {
+      origin: route.origin,
+      path: route.path,
+      method: method as Dispatcher.HttpMethod,
+      headers: flat(headers),
+      body: hasBody ? req : null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    },
     {
       onRequestStart(c) {
         controller = c
         if (failure) c.abort(failure)
       },
-      onResponseStart(c, status, upstreamHeaders) {
+      onResponseStart(_c, status, upstreamHeaders) {
         if (status < 200) return // 1xx: informational, not relayed
         clearTimeout(timer)
         exchange.answered(status)
@@ -153,7 +161,10 @@ function carry(
           res.destroy()
           return
         }
-        const request = new Request(`http://gateway${route.prefix}${route.path}`, { method, headers: acceptHeaders(req) })
+        const request = new Request(`http://gateway${route.prefix}${route.path}`, {
+          method,
+          headers: acceptHeaders(req),
+        })
         void Promise.resolve(lane.failure(route, failure ?? toUpstreamError(err), request, clientGone))
           .then((answer) => send(res, answer, exchange))
           .catch(() => res.destroy())

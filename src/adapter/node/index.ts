@@ -1,5 +1,11 @@
 import type { AddressInfo } from 'node:net'
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http'
 import type { Dispatcher } from 'undici'
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -20,9 +26,20 @@ export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
 export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
   const config = parseConfig(options.config ?? {}, 'gateway options')
   const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
-  const gateway = createGateway({ ...options, fetch: upstream, websocket: nodeWebSocketProxy, getClientAddress: nodeClientAddress })
+  const gateway = createGateway({
+    ...options,
+    fetch: upstream,
+    websocket: nodeWebSocketProxy,
+    getClientAddress: nodeClientAddress,
+  })
   const close = gateway.close
-  const nodeGateway = { ...gateway, close: async () => { await close(); await upstream.close() } }
+  const nodeGateway = {
+    ...gateway,
+    close: async () => {
+      await close()
+      await upstream.close()
+    },
+  }
   upstreamDispatchers.set(nodeGateway, upstream.dispatcher)
   return nodeGateway
 }
@@ -78,8 +95,10 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
   const app = options.gateway.app
   const dispatcher = options.fastPath === false ? undefined : upstreamDispatchers.get(options.gateway)
   const direct = dispatcher && directListener(options.gateway.direct, dispatcher)
-  const createDirectServer = (serverOptions: ServerOptions, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
-    createServer(serverOptions, direct ? (req, res) => direct(req, res) || listener(req, res) : listener)
+  const createDirectServer = (
+    serverOptions: ServerOptions,
+    listener: (req: IncomingMessage, res: ServerResponse) => void,
+  ) => createServer(serverOptions, direct ? (req, res) => direct(req, res) || listener(req, res) : listener)
   return new Promise((resolve, reject) => {
     const server = serve(
       {

@@ -18,7 +18,12 @@ export function toWebStream(readable: Readable): ReadableStream<Uint8Array> {
           const { value, done } = await iterator.next()
           if (cancelled) return
           if (done) controller.close()
-          else controller.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+          else
+            controller.enqueue(
+              typeof value === 'string'
+                ? new TextEncoder().encode(value)
+                : new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+            )
         } catch (err) {
           if (!cancelled) controller.error(err)
         }

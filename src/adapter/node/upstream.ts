@@ -19,7 +19,9 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304])
  * times faster than `fetch`, and it returns bodies exactly as sent (compressed stays compressed).
  * Header timeouts are enforced by the core; body timeouts are off so quiet streams live.
  */
-export function nodeUpstream(options: NodeUpstreamOptions = {}): UpstreamFetch & { dispatcher: Agent; close(): Promise<void> } {
+export function nodeUpstream(
+  options: NodeUpstreamOptions = {},
+): UpstreamFetch & { dispatcher: Agent; close(): Promise<void> } {
   const agent = new Agent({
     connect: { timeout: options.connectTimeoutMs ?? 10_000 },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,

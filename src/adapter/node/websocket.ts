@@ -44,13 +44,20 @@ export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
     const slot: UpgradeSlot = { socket, head, tunnelled: false }
     const host = incoming.headers.host
     if (!host || !isValidHost(host)) {
-      void writeResponse(socket, Response.json({ error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } }, { status: 400 }))
+      void writeResponse(
+        socket,
+        Response.json(
+          { error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } },
+          { status: 400 },
+        ),
+      )
       return
     }
     const headers = new Headers()
     let request: Request
     try {
-      for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!)
+      for (let i = 0; i < incoming.rawHeaders.length; i += 2)
+        headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!)
       request = new Request(`http://${host}${incoming.url ?? '/'}`, { method: incoming.method ?? 'GET', headers })
     } catch {
       void writeResponse(socket, new Response('Bad Request', { status: 400 }))
@@ -60,7 +67,8 @@ export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
       .then(() => fetch(request, { incoming, [UPGRADE]: slot }))
       .then(
         (response) => (slot.tunnelled ? undefined : writeResponse(socket, response)),
-        () => (slot.tunnelled ? undefined : writeResponse(socket, new Response('Internal Server Error', { status: 500 }))),
+        () =>
+          slot.tunnelled ? undefined : writeResponse(socket, new Response('Internal Server Error', { status: 500 })),
       )
       .catch(() => socket.destroy())
   })
@@ -79,7 +87,9 @@ function replayWithoutUpgrade(server: UpgradeEmitter, incoming: IncomingMessage,
     const name = raw[i]!.toLowerCase()
     if (name === 'upgrade') continue
     if (name === 'connection') {
-      const kept = raw[i + 1]!.split(',').map((token) => token.trim()).filter((token) => token && token.toLowerCase() !== 'upgrade')
+      const kept = raw[i + 1]!.split(',')
+        .map((token) => token.trim())
+        .filter((token) => token && token.toLowerCase() !== 'upgrade')
       if (kept.length) lines.push(`${raw[i]}: ${kept.join(', ')}`)
       continue
     }
@@ -98,7 +108,8 @@ function writeResponse(socket: Duplex, response: Response): Promise<void> {
   if (socket.destroyed) return response.body?.cancel().catch(() => {}) ?? Promise.resolve()
   const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`]
   response.headers.forEach((value, key) => {
-    if (key !== 'set-cookie' && key !== 'connection' && key !== 'transfer-encoding' && key !== 'keep-alive') lines.push(`${key}: ${value}`)
+    if (key !== 'set-cookie' && key !== 'connection' && key !== 'transfer-encoding' && key !== 'keep-alive')
+      lines.push(`${key}: ${value}`)
   })
   for (const cookie of response.headers.getSetCookie()) lines.push(`set-cookie: ${cookie}`)
   const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body
@@ -145,7 +156,17 @@ export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
   new Promise((resolve, reject) => {
     const slot = (c.env as Record<symbol, UpgradeSlot | undefined> | undefined)?.[UPGRADE]
     if (!slot) {
-      resolve(Response.json({ error: { code: 'websocket_unsupported', message: 'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets' } }, { status: 501 }))
+      resolve(
+        Response.json(
+          {
+            error: {
+              code: 'websocket_unsupported',
+              message: 'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets',
+            },
+          },
+          { status: 501 },
+        ),
+      )
       return
     }
     const headers: Record<string, string> = {}

@@ -23,7 +23,11 @@ function tarOf(entries: { name: string; content?: Uint8Array }[]): NodeJS.Readab
  * no bind mount, so it works with a remote engine too. A directory the image lacks is created.
  * Errors are the engine's (the caller maps them).
  */
-export async function putFiles(container: ArchiveTarget, files: { path: string; content: Uint8Array }[], signal: () => AbortSignal): Promise<void> {
+export async function putFiles(
+  container: ArchiveTarget,
+  files: { path: string; content: Uint8Array }[],
+  signal: () => AbortSignal,
+): Promise<void> {
   for (const file of files) {
     const parts = posix.dirname(file.path).split('/').filter(Boolean)
     // Upload at the deepest directory that exists, creating only the missing ones below it,
@@ -35,7 +39,10 @@ export async function putFiles(container: ArchiveTarget, files: { path: string; 
         { name: [...missing, posix.basename(file.path)].join('/'), content: file.content },
       ]
       try {
-        await container.putArchive(tarOf(entries), { path: `/${parts.slice(0, depth).join('/')}`, abortSignal: signal() })
+        await container.putArchive(tarOf(entries), {
+          path: `/${parts.slice(0, depth).join('/')}`,
+          abortSignal: signal(),
+        })
         break
       } catch (err) {
         if (statusOf(err) !== 404 || depth === 0) throw err

@@ -11,7 +11,16 @@ export interface DockerTls {
 
 /** How to reach the engine, in the shape dockerode's constructor takes. */
 export interface DockerConnection {
-  options?: { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https'; ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer }
+  options?:
+    | { socketPath: string }
+    | {
+        host: string
+        port: number
+        protocol: 'http' | 'https'
+        ca?: string | Buffer
+        cert?: string | Buffer
+        key?: string | Buffer
+      }
   /** The engine's host name when it is reached over the network, for deriving upstream URLs. */
   remoteHost?: string
 }
@@ -46,17 +55,28 @@ export function resolveConnection(
   try {
     url = new URL(address)
   } catch {
-    throw new ConfigError(`Docker host "${address}" is not a URL (expected unix:///path, tcp://host:port or https://host:port)`)
+    throw new ConfigError(
+      `Docker host "${address}" is not a URL (expected unix:///path, tcp://host:port or https://host:port)`,
+    )
   }
   if (url.protocol === 'unix:') return { options: { socketPath: url.pathname } }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Docker host "${address}": ${url.protocol.slice(0, -1)} is not supported (use unix, tcp, http or https)`)
+    throw new ConfigError(
+      `Docker host "${address}": ${url.protocol.slice(0, -1)} is not supported (use unix, tcp, http or https)`,
+    )
   }
   const secure = url.protocol === 'https:' || Boolean(tls)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port) || (secure ? 2376 : 2375)
   return {
-    options: { host, port, protocol: secure ? 'https' : 'http', ...(tls?.ca ? { ca: tls.ca } : {}), ...(tls?.cert ? { cert: tls.cert } : {}), ...(tls?.key ? { key: tls.key } : {}) },
+    options: {
+      host,
+      port,
+      protocol: secure ? 'https' : 'http',
+      ...(tls?.ca ? { ca: tls.ca } : {}),
+      ...(tls?.cert ? { cert: tls.cert } : {}),
+      ...(tls?.key ? { key: tls.key } : {}),
+    },
     remoteHost: host,
   }
 }

@@ -46,7 +46,9 @@ export function createBody(spec: LaunchSpec, mounts: VolumeMount[], settings: Cr
     },
     ExposedPorts: { [portKey]: {} },
     HostConfig: {
-      ...(reach.kind === 'published' ? { PortBindings: { [portKey]: [{ HostIp: settings.publishHost, HostPort: '' }] } } : {}),
+      ...(reach.kind === 'published'
+        ? { PortBindings: { [portKey]: [{ HostIp: settings.publishHost, HostPort: '' }] } }
+        : {}),
       ...(settings.network ? { NetworkMode: settings.network } : {}),
       NanoCpus: Math.round(spec.cpus * 1e9),
       ...(spec.memReservationMb ? { MemoryReservation: spec.memReservationMb * 1024 * 1024 } : {}),

@@ -9,7 +9,16 @@ export interface ModemError {
   message?: string
 }
 
-const CONNECTION_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'])
+const CONNECTION_CODES = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EACCES',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
 
 /**
  * The one place Docker errors become domain errors. Branches on status codes and
@@ -27,10 +36,15 @@ export function mapDockerError(err: unknown, timeoutMs: number): Error {
     return new BackendUnavailableError('The connection to the Docker Engine failed', { cause: err })
   }
   // The engine's own words name host paths and internals: they stay in `cause`, for the operator log.
-  if (e.statusCode === 400) return new InvalidSpecError("The Docker Engine refused the container's settings; the operator log has its reason", { cause: err })
-  return new BackendError(`The Docker Engine failed the request (HTTP ${e.statusCode}); the operator log has its reason`, { cause: err })
+  if (e.statusCode === 400)
+    return new InvalidSpecError("The Docker Engine refused the container's settings; the operator log has its reason", {
+      cause: err,
+    })
+  return new BackendError(
+    `The Docker Engine failed the request (HTTP ${e.statusCode}); the operator log has its reason`,
+    { cause: err },
+  )
 }
-
 
 /** The HTTP status of a Docker error, if it has one. */
 export const statusOf = (err: unknown): number | undefined => (err as ModemError | undefined)?.statusCode

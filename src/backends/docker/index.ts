@@ -7,8 +7,22 @@ import { createBody, type VolumeMount } from './create.js'
 import { DEFAULT_ISOLATED_NETWORK, ensureIsolatedNetwork } from './network.js'
 import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './options.js'
 import { pullError, pullEvents } from './pull.js'
-import { isReservedLabel, type Backend, type BackendEvent, type LaunchSpec, type LogOptions, type PullEvent } from '../../backend.js'
-import { BackendError, ConfigError, ContainerNotFoundError, ImageUnavailableError, InvalidSpecError, NameConflictError } from '../../errors.js'
+import {
+  isReservedLabel,
+  type Backend,
+  type BackendEvent,
+  type LaunchSpec,
+  type LogOptions,
+  type PullEvent,
+} from '../../backend.js'
+import {
+  BackendError,
+  ConfigError,
+  ContainerNotFoundError,
+  ImageUnavailableError,
+  InvalidSpecError,
+  NameConflictError,
+} from '../../errors.js'
 import { mapDockerError, statusOf } from './errors.js'
 
 export { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions }
@@ -43,17 +57,26 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   const capDrop = options.capDrop ?? DEFAULT_CAP_DROP
   const noNewPrivileges = options.noNewPrivileges ?? true
   const connection = resolveConnection(
-    { ...(options.socketPath ? { socketPath: options.socketPath } : {}), ...(options.host ? { host: options.host } : {}), ...(options.tls ? { tls: options.tls } : {}) },
+    {
+      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+    },
     options.env ?? process.env,
   )
   // A remote engine's ports must be published where the gateway can reach them.
   const remote = connection.remoteHost !== undefined && !isLoopbackHost(connection.remoteHost)
   const publishHost = options.publishHost ?? (remote ? '0.0.0.0' : '127.0.0.1')
-  const upstreamHost = formatHost(options.upstreamHost ?? (remote ? connection.remoteHost! : isWildcard(publishHost) ? '127.0.0.1' : publishHost))
+  const upstreamHost = formatHost(
+    options.upstreamHost ?? (remote ? connection.remoteHost! : isWildcard(publishHost) ? '127.0.0.1' : publishHost),
+  )
   if (options.reach === 'network' && (options.publishHost || options.upstreamHost)) {
     throw new ConfigError('docker backend: publishHost and upstreamHost apply only with reach "published"')
   }
-  const reach: Reach = options.reach === 'network' ? { kind: 'network', ...(options.network ? { network: options.network } : {}) } : { kind: 'published', host: upstreamHost }
+  const reach: Reach =
+    options.reach === 'network'
+      ? { kind: 'network', ...(options.network ? { network: options.network } : {}) }
+      : { kind: 'published', host: upstreamHost }
   const client = new Docker(connection.options)
   const timeout = () => AbortSignal.timeout(apiTimeoutMs)
   const fail = (err: unknown): never => {
@@ -103,7 +126,8 @@ export function docker(options: DockerBackendOptions = {}): Backend {
   }
 
   // Containers cannot reach each other unless the operator chose a network (or the default bridge).
-  const isolatedNetwork = options.network || options.isolate === false ? undefined : (options.isolatedNetwork ?? DEFAULT_ISOLATED_NETWORK)
+  const isolatedNetwork =
+    options.network || options.isolate === false ? undefined : (options.isolatedNetwork ?? DEFAULT_ISOLATED_NETWORK)
   let networkReady: Promise<void> | undefined
   const ensureNetwork = () =>
     (networkReady ??= ensureIsolatedNetwork(client, isolatedNetwork!, root, apiTimeoutMs).catch((err: unknown) => {
@@ -111,9 +135,20 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       throw err
     }))
   const network = options.network ?? isolatedNetwork
-  const creation = { root, reach, publishHost, capDrop, noNewPrivileges, stopTimeoutSeconds, ...(network ? { network } : {}) }
+  const creation = {
+    root,
+    reach,
+    publishHost,
+    capDrop,
+    noNewPrivileges,
+    stopTimeoutSeconds,
+    ...(network ? { network } : {}),
+  }
   const create = (spec: LaunchSpec, mounts: VolumeMount[]) =>
-    client.createContainer({ ...createBody(spec, mounts, creation), abortSignal: timeout() } as Docker.ContainerCreateOptions)
+    client.createContainer({
+      ...createBody(spec, mounts, creation),
+      abortSignal: timeout(),
+    } as Docker.ContainerCreateOptions)
 
   return {
     name: 'docker',
@@ -122,7 +157,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       // The gateway's settings live in labels under its root: a caller's label never sets one.
       const reserved = Object.keys(spec.labels).find((key) => isReservedLabel(key, [root, DEFAULT_LABEL_ROOT]))
       if (reserved !== undefined) {
-        throw new InvalidSpecError(`labels: "${reserved}" is reserved for the gateway's own settings (keys under "${root}" and "${DEFAULT_LABEL_ROOT}"); use another key`)
+        throw new InvalidSpecError(
+          `labels: "${reserved}" is reserved for the gateway's own settings (keys under "${root}" and "${DEFAULT_LABEL_ROOT}"); use another key`,
+        )
       }
       if (isolatedNetwork) await ensureNetwork()
       const volumes: string[] = []
@@ -130,18 +167,28 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       try {
         for (const target of spec.extraDirectories) {
           const volume = await client
-            .createVolume({ Labels: { [root]: 'true', [`${root}.container`]: spec.name, [`${root}.target`]: target }, abortSignal: timeout() } as Docker.VolumeCreateOptions)
+            .createVolume({
+              Labels: { [root]: 'true', [`${root}.container`]: spec.name, [`${root}.target`]: target },
+              abortSignal: timeout(),
+            } as Docker.VolumeCreateOptions)
             .catch(fail)
           volumes.push(volume.name)
         }
-        const mounts = spec.extraDirectories.map((target, i) => ({ Type: 'volume' as const, Source: volumes[i]!, Target: target }))
+        const mounts = spec.extraDirectories.map((target, i) => ({
+          Type: 'volume' as const,
+          Source: volumes[i]!,
+          Target: target,
+        }))
         if (spec.pull === 'always') await pullAll(spec.image, launchOptions.onProgress)
         try {
           container = await create(spec, mounts)
         } catch (err) {
           if (statusOf(err) === 409) throw new NameConflictError(spec.name, { cause: err })
           if (statusOf(err) !== 404) return fail(err)
-          if (spec.pull === 'never') throw new ImageUnavailableError(spec.image, 'it is not present and the pull policy is "never"', { cause: err })
+          if (spec.pull === 'never')
+            throw new ImageUnavailableError(spec.image, 'it is not present and the pull policy is "never"', {
+              cause: err,
+            })
           await pullAll(spec.image, launchOptions.onProgress)
           container = await create(spec, mounts).catch((retryErr: unknown) => {
             if (statusOf(retryErr) === 409) throw new NameConflictError(spec.name, { cause: retryErr })
@@ -169,7 +216,11 @@ export function docker(options: DockerBackendOptions = {}): Backend {
 
     async list() {
       const summaries = await client
-        .listContainers({ all: true, filters: { label: [`${root}=true`] }, abortSignal: timeout() } as Docker.ContainerListOptions)
+        .listContainers({
+          all: true,
+          filters: { label: [`${root}=true`] },
+          abortSignal: timeout(),
+        } as Docker.ContainerListOptions)
         .catch(fail)
       return summaries.map((summary) => records.fromSummary(summary))
     },
@@ -186,7 +237,10 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       }
       const ours: string[] = []
       for (const volumeName of volumes) {
-        const volume = await client.getVolume(volumeName).inspect({ abortSignal: timeout() }).catch(() => undefined)
+        const volume = await client
+          .getVolume(volumeName)
+          .inspect({ abortSignal: timeout() })
+          .catch(() => undefined)
         if (volume?.Labels?.[root] === 'true') ours.push(volumeName)
       }
       await removeVolumes(ours)
@@ -206,7 +260,11 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       let source: NodeJS.ReadableStream
       try {
         source = logOptions.follow
-          ? ((await container.logs({ ...base, follow: true, ...(logOptions.signal ? { abortSignal: logOptions.signal } : {}) })) as NodeJS.ReadableStream)
+          ? ((await container.logs({
+              ...base,
+              follow: true,
+              ...(logOptions.signal ? { abortSignal: logOptions.signal } : {}),
+            })) as NodeJS.ReadableStream)
           : Readable.from([(await container.logs({ ...base, follow: false, abortSignal: timeout() })) as Buffer])
       } catch (err) {
         if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
@@ -241,7 +299,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       const info = await inspectOwned(name)
       if (!info) throw new ContainerNotFoundError(name)
       try {
-        await client.getContainer(info.Id).stop({ t: stopTimeoutSeconds, abortSignal: AbortSignal.timeout(stopTimeoutSeconds * 1000 + apiTimeoutMs) })
+        await client
+          .getContainer(info.Id)
+          .stop({ t: stopTimeoutSeconds, abortSignal: AbortSignal.timeout(stopTimeoutSeconds * 1000 + apiTimeoutMs) })
       } catch (err) {
         // 304: already stopped.
         if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
@@ -270,7 +330,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     },
 
     async pruneVolumes() {
-      const { Volumes } = await client.listVolumes({ filters: { label: [`${root}=true`] }, abortSignal: timeout() } as object).catch(fail)
+      const { Volumes } = await client
+        .listVolumes({ filters: { label: [`${root}=true`] }, abortSignal: timeout() } as object)
+        .catch(fail)
       const removed: string[] = []
       for (const volume of Volumes ?? []) {
         const owner = volume.Labels?.[`${root}.container`]
@@ -278,7 +340,10 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         // A launch creates volumes just before its container: leave young ones alone.
         if (!owner || !(Date.now() - createdAt >= (options.orphanVolumeMinAgeMs ?? 60_000))) continue
         if (await inspectOwned(owner)) continue
-        await removeVolumes([volume.Name]).then(() => removed.push(volume.Name), () => {})
+        await removeVolumes([volume.Name]).then(
+          () => removed.push(volume.Name),
+          () => {},
+        )
       }
       return removed
     },
@@ -288,7 +353,9 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     },
 
     async ping() {
-      const version = await (client.version as (opts: object) => Promise<Docker.DockerVersion>)({ abortSignal: timeout() }).catch(fail)
+      const version = await (client.version as (opts: object) => Promise<Docker.DockerVersion>)({
+        abortSignal: timeout(),
+      }).catch(fail)
       return { version: version.Version }
     },
   }

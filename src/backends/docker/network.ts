@@ -17,7 +17,12 @@ const ICC_OPTION = 'com.docker.network.bridge.enable_icc'
  * Make sure the isolated network `name` exists, creating it when missing. A network of that name
  * that lets containers talk to each other is refused rather than silently used.
  */
-export async function ensureIsolatedNetwork(client: Docker, name: string, root: string, timeoutMs: number): Promise<void> {
+export async function ensureIsolatedNetwork(
+  client: Docker,
+  name: string,
+  root: string,
+  timeoutMs: number,
+): Promise<void> {
   const signal = () => AbortSignal.timeout(timeoutMs)
   // dockerode takes `abortSignal` here too; its type definitions lag.
   const inspect = () => {
@@ -32,7 +37,14 @@ export async function ensureIsolatedNetwork(client: Docker, name: string, root: 
   }
   if (!info) {
     try {
-      await client.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Options: { [ICC_OPTION]: 'false' }, Labels: { [root]: 'true' }, abortSignal: signal() } as Docker.NetworkCreateOptions)
+      await client.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Options: { [ICC_OPTION]: 'false' },
+        Labels: { [root]: 'true' },
+        abortSignal: signal(),
+      } as Docker.NetworkCreateOptions)
       return
     } catch (err) {
       // Another launch (or gateway) created it meanwhile: check that one.

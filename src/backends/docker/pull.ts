@@ -4,7 +4,11 @@ import { mapDockerError, type ModemError } from './errors.js'
 
 /** docker-modem's NDJSON progress follower, as far as pulls use it. */
 export interface ProgressFollower {
-  followProgress(stream: NodeJS.ReadableStream, onFinished: (err: unknown) => void, onProgress: (event: RawPullEvent) => void): void
+  followProgress(
+    stream: NodeJS.ReadableStream,
+    onFinished: (err: unknown) => void,
+    onProgress: (event: RawPullEvent) => void,
+  ): void
 }
 
 /** A progress line as the Engine sends it. */
@@ -20,8 +24,10 @@ interface RawPullEvent {
 export function pullError(image: string, err: unknown, timeoutMs: number): Error {
   if (err instanceof ImageUnavailableError) return err
   const e = err as ModemError
-  if (e.statusCode !== undefined) return new ImageUnavailableError(image, e.json?.message ?? `the engine answered ${e.statusCode}`, { cause: err })
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new ImageUnavailableError(image, `the pull did not finish within ${timeoutMs} ms`, { cause: err })
+  if (e.statusCode !== undefined)
+    return new ImageUnavailableError(image, e.json?.message ?? `the engine answered ${e.statusCode}`, { cause: err })
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return new ImageUnavailableError(image, `the pull did not finish within ${timeoutMs} ms`, { cause: err })
   return mapDockerError(err, timeoutMs)
 }
 
@@ -29,7 +35,12 @@ export function pullError(image: string, err: unknown, timeoutMs: number): Error
  * The events of a started pull as an async iterable. A failure reported in the stream (the
  * Engine sends errors as events after a 200) ends the iteration with an ImageUnavailableError.
  */
-export function pullEvents(modem: ProgressFollower, stream: NodeJS.ReadableStream, image: string, timeoutMs: number): AsyncIterable<PullEvent> {
+export function pullEvents(
+  modem: ProgressFollower,
+  stream: NodeJS.ReadableStream,
+  image: string,
+  timeoutMs: number,
+): AsyncIterable<PullEvent> {
   const queue: PullEvent[] = []
   let finished = false
   let failure: Error | undefined
@@ -46,7 +57,12 @@ export function pullEvents(modem: ProgressFollower, stream: NodeJS.ReadableStrea
         failure ??= new ImageUnavailableError(image, raw.errorDetail?.message ?? raw.error ?? 'the pull failed')
       } else if (raw.status) {
         const { current, total } = raw.progressDetail ?? {}
-        queue.push({ status: raw.status, ...(raw.id ? { id: raw.id } : {}), ...(current !== undefined ? { current } : {}), ...(total ? { total } : {}) })
+        queue.push({
+          status: raw.status,
+          ...(raw.id ? { id: raw.id } : {}),
+          ...(current !== undefined ? { current } : {}),
+          ...(total ? { total } : {}),
+        })
       }
       wake?.()
     },

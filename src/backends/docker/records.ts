@@ -7,7 +7,10 @@ export interface InspectLike {
   Created: string
   Config: { Image: string; Labels?: Record<string, string> | null }
   State: { Status: string; ExitCode: number; StartedAt: string }
-  NetworkSettings?: { Ports?: Record<string, { HostPort: string }[] | null> | null; Networks?: NetworksLike | null } | null
+  NetworkSettings?: {
+    Ports?: Record<string, { HostPort: string }[] | null> | null
+    Networks?: NetworksLike | null
+  } | null
 }
 
 /** The per-network addresses Docker reports for a container. */
@@ -54,14 +57,20 @@ export function recordMapper(root: string, reach: Reach) {
   }
   /** The container's address on the network it is reached through, IPv6 in brackets. */
   const addressOn = (networks: NetworksLike | null | undefined) => {
-    const entries = reach.kind === 'network' && reach.network ? [networks?.[reach.network]] : Object.values(networks ?? {})
+    const entries =
+      reach.kind === 'network' && reach.network ? [networks?.[reach.network]] : Object.values(networks ?? {})
     for (const entry of entries) {
       if (entry?.IPAddress) return entry.IPAddress
       if (entry?.GlobalIPv6Address) return `[${entry.GlobalIPv6Address}]`
     }
     return undefined
   }
-  const upstream = (state: ContainerState, port: number, hostPort: string | number | undefined, networks: NetworksLike | null | undefined) => {
+  const upstream = (
+    state: ContainerState,
+    port: number,
+    hostPort: string | number | undefined,
+    networks: NetworksLike | null | undefined,
+  ) => {
     if (state !== 'running') return {}
     if (reach.kind === 'published') return hostPort ? { upstream: `http://${reach.host}:${hostPort}` } : {}
     const address = addressOn(networks)
@@ -96,7 +105,9 @@ export function recordMapper(root: string, reach: Reach) {
       const labels = summary.Labels ?? {}
       const settings = settingsFrom(labels)
       const state = stateOf(summary.State)
-      const hostPort = summary.Ports?.find((p) => p.PrivatePort === settings.port && p.Type === 'tcp' && p.PublicPort)?.PublicPort
+      const hostPort = summary.Ports?.find(
+        (p) => p.PrivatePort === settings.port && p.Type === 'tcp' && p.PublicPort,
+      )?.PublicPort
       return {
         id: summary.Id,
         name: (summary.Names?.[0] ?? '').replace(/^\//, ''),

@@ -33,7 +33,10 @@ beforeAll(async () => {
   const server = createServer(() => {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   silent = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-  backend = memory({ upstreams: (spec) => (spec.name === 'mute' ? silent.url : spec.name === 'gone' ? 'http://127.0.0.1:1' : upstream.url) })
+  backend = memory({
+    upstreams: (spec) =>
+      spec.name === 'mute' ? silent.url : spec.name === 'gone' ? 'http://127.0.0.1:1' : upstream.url,
+  })
   gateway = createNodeGateway({
     backend,
     logger: silentLogger,
@@ -47,7 +50,16 @@ beforeAll(async () => {
     return found
   }
   for (const name of ['web', 'mute', 'gone']) {
-    await backend.launch({ name, image: 'app:1', port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    await backend.launch({
+      name,
+      image: 'app:1',
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
   }
   fast = await serveNode({ gateway, port: 0 })
   general = await serveNode({ gateway, port: 0, fastPath: false })
@@ -82,7 +94,7 @@ async function both(name: string, path: string, options: AskOptions = {}) {
 }
 
 describe('the Node fast path answers as the general path does', () => {
-  it('forwards method, raw path, query and X-Forwarded-* identically, without the gateway\'s and the parent\'s cookies', async () => {
+  it("forwards method, raw path, query and X-Forwarded-* identically, without the gateway's and the parent's cookies", async () => {
     const headers = {
       cookie: 'session=parent; hde_access_web=secret; theme=dark',
       'x-forwarded-for': '203.0.113.9',
@@ -103,19 +115,37 @@ describe('the Node fast path answers as the general path does', () => {
 
   it('streams request bodies byte for byte, with and without a length', async () => {
     const big = randomBytes(3 * 1024 * 1024 + 17)
-    const { viaFast, viaGeneral, fastTook } = await both('web', '/raw/upload', { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } })
+    const { viaFast, viaGeneral, fastTook } = await both('web', '/raw/upload', {
+      method: 'POST',
+      body: big,
+      headers: { 'content-type': 'application/octet-stream' },
+    })
     expect(fastTook).toBe(true)
     expect(viaFast.status).toBe(200)
     expect(viaFast.body.equals(big)).toBe(true)
     expect(viaFast.headers).toEqual(viaGeneral.headers)
     expect(viaGeneral.body.equals(big)).toBe(true)
-    const sized = await both('web', '/json', { method: 'PUT', body: Buffer.from('hello'), headers: { 'content-length': '5' } })
+    const sized = await both('web', '/json', {
+      method: 'PUT',
+      body: Buffer.from('hello'),
+      headers: { 'content-length': '5' },
+    })
     expect(comparable(sized.viaFast)).toEqual(comparable(sized.viaGeneral))
   })
 
   it('treats HEAD, 204, 304, 404, 500 and gzip the same', async () => {
-    for (const [method, path] of [['HEAD', '/x'], ['GET', '/status/204'], ['GET', '/status/304'], ['GET', '/status/404'], ['GET', '/status/500'], ['GET', '/gzip']] as const) {
-      const { viaFast, viaGeneral, fastTook } = await both('web', path, { method, headers: { 'accept-encoding': 'gzip' } })
+    for (const [method, path] of [
+      ['HEAD', '/x'],
+      ['GET', '/status/204'],
+      ['GET', '/status/304'],
+      ['GET', '/status/404'],
+      ['GET', '/status/500'],
+      ['GET', '/gzip'],
+    ] as const) {
+      const { viaFast, viaGeneral, fastTook } = await both('web', path, {
+        method,
+        headers: { 'accept-encoding': 'gzip' },
+      })
       expect(fastTook, path).toBe(true)
       expect(viaFast, `${method} ${path}`).toEqual(viaGeneral)
     }
@@ -169,7 +199,18 @@ describe('the Node fast path answers as the general path does', () => {
     await prime('web')
     const lane = gateway.direct
     expect(lane.route('GET', '/docker/web/x', '127.0.0.1:1')).toBeDefined()
-    for (const url of ['/docker/web', '/docker/web?x', '/docker/web/a/../b', '/docker/web/%2e%2e/x', '/docker/web/./x', "/docker/web/it's", '/docker/web/x?q="a"', '/docker/nope/', '/api/containers', 'http://host/docker/web/']) {
+    for (const url of [
+      '/docker/web',
+      '/docker/web?x',
+      '/docker/web/a/../b',
+      '/docker/web/%2e%2e/x',
+      '/docker/web/./x',
+      "/docker/web/it's",
+      '/docker/web/x?q="a"',
+      '/docker/nope/',
+      '/api/containers',
+      'http://host/docker/web/',
+    ]) {
       expect(lane.route('GET', url, '127.0.0.1:1'), url).toBeUndefined()
     }
     expect(lane.route('GET', '/docker/web/x', undefined)).toBeUndefined()
@@ -221,7 +262,11 @@ describe('the Node fast path answers as the general path does', () => {
     await reader.next()
     expect(gateway.manager.activity.openCount(id)).toBe(1)
     controller.abort()
-    for (let i = 0; i < 50 && (upstream.closedStreams === closedBefore || gateway.manager.activity.openCount(id) > 0); i++) {
+    for (
+      let i = 0;
+      i < 50 && (upstream.closedStreams === closedBefore || gateway.manager.activity.openCount(id) > 0);
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 20))
     }
     expect(upstream.closedStreams).toBeGreaterThan(closedBefore)

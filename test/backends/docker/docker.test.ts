@@ -3,7 +3,14 @@ import { docker } from '../../../src/backends/docker/index.js'
 import { DEFAULT_LABEL_ROOT } from '../../../src/backends/docker/index.js'
 import { DEFAULT_ISOLATED_NETWORK } from '../../../src/backends/docker/network.js'
 import type { ContainerRecord } from '../../../src/backend.js'
-import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../../helpers/docker.js'
+import {
+  ECHO_IMAGE,
+  dockerCli,
+  dockerReady,
+  eventually,
+  removeRunContainers,
+  uniqueName,
+} from '../../helpers/docker.js'
 import { testBackend } from '../suite.js'
 
 if (await dockerReady('docker backend conformance')) {
@@ -20,10 +27,20 @@ if (await dockerReady('docker backend conformance')) {
   it('prunes the volumes of a container removed behind its back, and only those', async () => {
     const backend = docker({ orphanVolumeMinAgeMs: 0 })
     const [gone, kept] = [uniqueName('orphan'), uniqueName('keeper')]
-    const spec = (name: string) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: ['/data'] })
+    const spec = (name: string) => ({
+      name,
+      image: ECHO_IMAGE,
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: ['/data'],
+    })
     await backend.launch(spec(gone))
     await backend.launch(spec(kept))
-    const volumesOf = (name: string) => dockerCli('volume', 'ls', '-q', '--filter', `label=${DEFAULT_LABEL_ROOT}.container=${name}`)
+    const volumesOf = (name: string) =>
+      dockerCli('volume', 'ls', '-q', '--filter', `label=${DEFAULT_LABEL_ROOT}.container=${name}`)
     const orphan = await volumesOf(gone)
     await dockerCli('rm', '-f', '-v', gone) // -v removes anonymous volumes only: ours stay behind
     expect(await volumesOf(gone)).toBe(orphan)
@@ -34,11 +51,20 @@ if (await dockerReady('docker backend conformance')) {
     await backend.remove(kept)
   })
 
-  it('refuses a caller\'s label in the gateway\'s own namespace before creating anything', async () => {
+  it("refuses a caller's label in the gateway's own namespace before creating anything", async () => {
     const root = 'io.github.hde-test.labels'
     const backend = docker({ labelRoot: root })
     const name = uniqueName('labels')
-    const spec = (labels: Record<string, string>) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels, cpus: 0.5, memReservationMb: 0, extraDirectories: ['/data'] })
+    const spec = (labels: Record<string, string>) => ({
+      name,
+      image: ECHO_IMAGE,
+      port: 80,
+      env: {},
+      labels,
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: ['/data'],
+    })
     const attempts: Record<string, string>[] = [
       { [`${root}.readiness_path`]: '@127.0.0.1:8199/probe' },
       { [`${root}.access`]: 'public' },
@@ -51,12 +77,19 @@ if (await dockerReady('docker backend conformance')) {
     ]
     for (const labels of attempts) {
       const key = Object.keys(labels)[0]!
-      await expect(backend.launch(spec(labels)), key).rejects.toMatchObject({ name: 'InvalidSpecError', message: expect.stringContaining(`"${key}"`) })
+      await expect(backend.launch(spec(labels)), key).rejects.toMatchObject({
+        name: 'InvalidSpecError',
+        message: expect.stringContaining(`"${key}"`),
+      })
     }
     expect(await dockerCli('ps', '-aq', '--filter', `name=${name}`)).toBe('')
     expect(await dockerCli('volume', 'ls', '-q', '--filter', `label=${root}.container=${name}`)).toBe('')
     // Labels that merely look alike are the caller's own; settings come only from the spec's fields.
-    const record = await backend.launch({ ...spec({ [`${root}x.port`]: '1', 'app.owner': 'alice' }), readinessPath: '/ready', access: 'token' })
+    const record = await backend.launch({
+      ...spec({ [`${root}x.port`]: '1', 'app.owner': 'alice' }),
+      readinessPath: '/ready',
+      access: 'token',
+    })
     expect(record).toMatchObject({ port: 80, readinessPath: '/ready', access: 'token' })
     expect(record.labels['app.owner']).toBe('alice')
     await backend.remove(name)
@@ -65,31 +98,63 @@ if (await dockerReady('docker backend conformance')) {
   it('puts containers on a network where they cannot reach each other, while the gateway reaches both', async () => {
     const backend = docker()
     const [a, b] = [uniqueName('icc-a'), uniqueName('icc-b')]
-    const spec = (name: string) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    const spec = (name: string) => ({
+      name,
+      image: ECHO_IMAGE,
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     const [recordA, recordB] = await Promise.all([backend.launch(spec(a)), backend.launch(spec(b))])
-    expect(await dockerCli('network', 'inspect', '-f', '{{index .Options "com.docker.network.bridge.enable_icc"}}', DEFAULT_ISOLATED_NETWORK)).toBe('false')
-    for (const name of [a, b]) expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toBe(DEFAULT_ISOLATED_NETWORK)
+    expect(
+      await dockerCli(
+        'network',
+        'inspect',
+        '-f',
+        '{{index .Options "com.docker.network.bridge.enable_icc"}}',
+        DEFAULT_ISOLATED_NETWORK,
+      ),
+    ).toBe('false')
+    for (const name of [a, b])
+      expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toBe(DEFAULT_ISOLATED_NETWORK)
     // The gateway's way in (a port published on loopback) reaches both.
     for (const record of [recordA, recordB]) {
       expect(record.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       await eventually(async () => (await fetch(`${record.upstream}/`)).ok, 20_000, `${record.name} from the gateway`)
     }
     // From inside a, b's address and port are closed.
-    const addressOfB = await dockerCli('inspect', '-f', `{{(index .NetworkSettings.Networks "${DEFAULT_ISOLATED_NETWORK}").IPAddress}}`, b)
+    const addressOfB = await dockerCli(
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${DEFAULT_ISOLATED_NETWORK}").IPAddress}}`,
+      b,
+    )
     const probe = `fetch('http://${addressOfB}:80/', { signal: AbortSignal.timeout(3000) }).then((r) => console.log('reached', r.status), (e) => console.log('blocked', e.name))`
     expect(await dockerCli('exec', a, '/usr/local/bin/node', '-e', probe)).toBe('blocked TimeoutError')
     await Promise.all([backend.remove(a), backend.remove(b)])
   })
 
-  it('uses the engine\'s default bridge when isolation is off', async () => {
+  it("uses the engine's default bridge when isolation is off", async () => {
     const backend = docker({ isolate: false })
     const name = uniqueName('bridge')
-    await backend.launch({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    await backend.launch({
+      name,
+      image: ECHO_IMAGE,
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toMatch(/^(default|bridge)$/)
     await backend.remove(name)
   })
 
-  describe('reach: network (the container\'s own address, no published port)', () => {
+  describe("reach: network (the container's own address, no published port)", () => {
     testBackend({
       name: 'docker, reached on its network',
       backend: docker({ reach: 'network' }),
@@ -99,13 +164,26 @@ if (await dockerReady('docker backend conformance')) {
       newName: () => uniqueName('netsuite'),
     })
 
-    const spec = (name: string) => ({ name, image: ECHO_IMAGE, port: 80, env: {}, labels: {}, cpus: 0.5, memReservationMb: 0, extraDirectories: [] })
+    const spec = (name: string) => ({
+      name,
+      image: ECHO_IMAGE,
+      port: 80,
+      env: {},
+      labels: {},
+      cpus: 0.5,
+      memReservationMb: 0,
+      extraDirectories: [],
+    })
     /** What the echo container answers at the record's upstream. */
     const answerAt = (record: ContainerRecord) =>
-      eventually(async () => {
-        const res = await fetch(`${record.upstream}/reach`)
-        return res.ok && ((await res.json()) as { rawPath: string })
-      }, 20_000, `${record.name} at ${record.upstream}`)
+      eventually(
+        async () => {
+          const res = await fetch(`${record.upstream}/reach`)
+          return res.ok && ((await res.json()) as { rawPath: string })
+        },
+        20_000,
+        `${record.name} at ${record.upstream}`,
+      )
 
     it('reaches a container at its bridge address, publishes no host port, and lists the same upstream', async () => {
       const backend = docker({ reach: 'network' })
@@ -131,7 +209,12 @@ if (await dockerReady('docker backend conformance')) {
         const backend = docker({ reach: 'network', network })
         const name = uniqueName('onnet')
         const record = await backend.launch(spec(name))
-        const address = await dockerCli('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name)
+        const address = await dockerCli(
+          'inspect',
+          '-f',
+          `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+          name,
+        )
         expect(record.upstream).toBe(`http://${address}:80`)
         expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toBe(network)
         expect((await answerAt(record)).rawPath).toBe('/reach')
