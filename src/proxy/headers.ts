@@ -22,11 +22,6 @@ const HOP_BY_HOP = new Set([
  */
 export type HeaderPairs = Array<[string, string]>
 
-/** Header names to drop: the hop-by-hop ones plus any the `Connection` header names. */
-function isHopByHop(name: string, named: ReadonlySet<string> | undefined): boolean {
-  return HOP_BY_HOP.has(name) || named?.has(name) === true
-}
-
 function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
   if (!value) return undefined
   // The usual values name no other header.
@@ -61,43 +56,6 @@ export interface ForwardingContext {
 }
 
 /**
- * The header pairs sent upstream: the client's minus hop-by-hop ones and `Host`, plus
- * `X-Forwarded-*`, without the gateway's access cookies or the parent app's named cookies, and
- * without the client's own claims about itself (`Forwarded`, `X-Real-IP`, `X-Forwarded-*`)
- * unless `trustProxy` says a proxy in front sets them.
- * The Node fast path builds its upstream headers here; {@link upstreamRequestHeaders} applies
- * the same rules to Web `Headers`.
- */
-export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx: ForwardingContext): HeaderPairs {
-  const fields = new Map<string, string>()
-  for (const [name, value] of incoming) {
-    const prior = fields.get(name)
-    fields.set(name, prior === undefined ? value : `${prior}, ${value}`)
-  }
-  const named = connectionTokens(fields.get('connection'))
-  const out: HeaderPairs = []
-  for (const [name, value] of fields) {
-    if (isHopByHop(name, named) || name === 'host' || name.startsWith('x-forwarded-')) continue
-    if (!ctx.trustProxy && CLIENT_FORWARDING.has(name)) continue
-    if (name === 'cookie') {
-      const kept = stripCookies(value, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
-      if (kept) out.push([name, kept])
-      continue
-    }
-    out.push([name, value])
-  }
-  out.push(...forwardedFields((name) => (ctx.trustProxy ? fields.get(name) : undefined), ctx))
-  // Any other X-Forwarded-* a trusted proxy sent passes through unchanged; an untrusted client's never.
-  if (ctx.trustProxy) {
-    for (const [name, value] of fields) {
-      if (name.startsWith('x-forwarded-') && !FORWARDED_OWN.has(name) && !isHopByHop(name, named))
-        out.push([name, value])
-    }
-  }
-  return out
-}
-
-/**
  * Headers by which a proxy in front tells the app who the client is, besides the `X-Forwarded-*`
  * family: apps believe them (Tornado reads `X-Real-Ip`), so only a trusted proxy's reach a container.
  */
@@ -129,80 +87,125 @@ function forwardedFields(trusted: (name: string) => string | undefined, ctx: For
 }
 
 /**
- * The headers sent upstream, by the rules of {@link forwardedRequestPairs}, applied to a copy of
- * the client's `Headers` with the runtime's own operations: cheaper per request than rebuilding
- * them pair by pair.
+ * The operations the header policy needs, over whichever representation a path holds: Web
+ * `Headers` (the general path, Bun) or raw pairs (the Node fast path). Names are lower-case;
+ * `get` joins repeated fields with `, `, as `Headers` does.
  */
-export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext): Headers {
-  const headers = new Headers(incoming)
-  const named = connectionTokens(incoming.get('connection') ?? undefined)
+interface HeaderEditor {
+  get(name: string): string | undefined
+  set(name: string, value: string): void
+  delete(name: string): void
+  names(): string[]
+  getSetCookie(): string[]
+  setSetCookie(values: string[]): void
+}
+
+/** An editor over a `Headers` object, changed in place with the runtime's own operations. */
+function headersEditor(headers: Headers): HeaderEditor {
+  return {
+    get: (name) => headers.get(name) ?? undefined,
+    set: (name, value) => headers.set(name, value),
+    delete: (name) => headers.delete(name),
+    names: () => [...headers.keys()],
+    getSetCookie: () => headers.getSetCookie(),
+    setSetCookie(values) {
+      headers.delete('set-cookie')
+      for (const value of values) headers.append('set-cookie', value)
+    },
+  }
+}
+
+/** An editor over header pairs, kept by lower-case name; `pairs()` gives the result. */
+function pairsEditor(incoming: Iterable<[string, string]>): HeaderEditor & { pairs(): HeaderPairs } {
+  const fields = new Map<string, string[]>()
+  for (const [rawName, value] of incoming) {
+    const name = rawName.toLowerCase()
+    const values = fields.get(name)
+    if (values) values.push(value)
+    else fields.set(name, [value])
+  }
+  return {
+    get: (name) => fields.get(name)?.join(', '),
+    set: (name, value) => fields.set(name, [value]),
+    delete: (name) => fields.delete(name),
+    names: () => [...fields.keys()],
+    getSetCookie: () => fields.get('set-cookie') ?? [],
+    setSetCookie: (values) => fields.set('set-cookie', values),
+    pairs() {
+      const out: HeaderPairs = []
+      for (const [name, values] of fields) for (const value of values) out.push([name, value])
+      return out
+    },
+  }
+}
+
+/**
+ * THE request policy, on every path: the client's headers minus hop-by-hop ones (and those
+ * `Connection` names) and `Host`; without the gateway's access cookies or the parent app's named
+ * cookies; without the client's own claims about itself (`Forwarded`, `X-Real-IP`,
+ * `X-Forwarded-*`) unless `trustProxy` says a proxy in front sets them; plus the gateway's
+ * `X-Forwarded-For/Host/Proto/Prefix`.
+ */
+function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void {
+  const named = connectionTokens(headers.get('connection'))
+  const trusted = new Map<string, string | undefined>()
+  if (ctx.trustProxy) for (const name of FORWARDED_OWN) trusted.set(name, headers.get(name))
   for (const name of HOP_BY_HOP) headers.delete(name)
   if (named) for (const name of named) headers.delete(name)
   headers.delete('host')
   const cookie = headers.get('cookie')
-  if (cookie !== null) {
+  if (cookie !== undefined) {
     const kept = stripCookies(cookie, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
     if (kept) headers.set('cookie', kept)
     else headers.delete('cookie')
   }
-  for (const name of FORWARDED_OWN) headers.delete(name)
-  if (!ctx.trustProxy) {
-    const claims: string[] = []
-    for (const name of headers.keys()) if (isClientForwarding(name)) claims.push(name)
-    for (const name of claims) headers.delete(name)
-  }
-  for (const [name, value] of forwardedFields(
-    (name) => (ctx.trustProxy ? (incoming.get(name) ?? undefined) : undefined),
-    ctx,
-  ))
-    headers.set(name, value)
-  return headers
+  for (const name of ctx.trustProxy ? FORWARDED_OWN : headers.names().filter(isClientForwarding)) headers.delete(name)
+  for (const [name, value] of forwardedFields((name) => trusted.get(name), ctx)) headers.set(name, value)
 }
 
 /**
- * The header pairs returned to the client: the upstream's minus hop-by-hop ones, with
- * `Location` and `Set-Cookie` kept inside the container's prefix. Names come back lower-case.
+ * THE response policy, on every path (WebSocket handshakes included): the container's headers
+ * minus hop-by-hop ones (and those `Connection` names), with `Location` and `Set-Cookie` kept
+ * inside the container's prefix.
  */
+function applyResponsePolicy(headers: HeaderEditor, upstreamOrigin: string, prefix: string): void {
+  const named = connectionTokens(headers.get('connection'))
+  for (const name of HOP_BY_HOP) headers.delete(name)
+  if (named) for (const name of named) headers.delete(name)
+  const location = headers.get('location')
+  if (location !== undefined) headers.set('location', rewriteLocation(location, upstreamOrigin, prefix))
+  const cookies = headers.getSetCookie()
+  if (cookies.length) headers.setSetCookie(cookies.map((cookie) => scopeSetCookie(cookie, prefix)))
+}
+
+/** The request policy applied to header pairs (the Node fast path). */
+export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx: ForwardingContext): HeaderPairs {
+  const editor = pairsEditor(incoming)
+  applyRequestPolicy(editor, ctx)
+  return editor.pairs()
+}
+
+/** The request policy applied to a copy of the client's `Headers` (the general path, Bun). */
+export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext): Headers {
+  const headers = new Headers(incoming)
+  applyRequestPolicy(headersEditor(headers), ctx)
+  return headers
+}
+
+/** The response policy applied to header pairs (the Node fast path). Names come back lower-case. */
 export function returnedResponsePairs(
   upstream: Iterable<[string, string]>,
   upstreamOrigin: string,
   prefix: string,
 ): HeaderPairs {
-  const pairs: HeaderPairs = []
-  let connection: string | undefined
-  for (const [rawName, value] of upstream) {
-    const name = rawName.toLowerCase()
-    if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`
-    pairs.push([name, value])
-  }
-  const named = connectionTokens(connection)
-  const out: HeaderPairs = []
-  for (const [name, value] of pairs) {
-    if (isHopByHop(name, named)) continue
-    if (name === 'location') out.push([name, rewriteLocation(value, upstreamOrigin, prefix)])
-    else if (name === 'set-cookie') out.push([name, scopeSetCookie(value, prefix)])
-    else out.push([name, value])
-  }
-  return out
+  const editor = pairsEditor(upstream)
+  applyResponsePolicy(editor, upstreamOrigin, prefix)
+  return editor.pairs()
 }
 
-/**
- * Headers returned to the client: upstream headers minus hop-by-hop ones, with `Location`
- * and `Set-Cookie` kept inside the container's prefix. The same rules as
- * {@link returnedResponsePairs}, applied to a copy of the upstream's `Headers` with the runtime's
- * own operations: cheaper per request than rebuilding them pair by pair.
- */
+/** The response policy applied to a copy of the upstream's `Headers` (the general path, Bun, WebSockets). */
 export function downstreamResponseHeaders(upstream: Headers, upstreamOrigin: string, prefix: string): Headers {
   const headers = new Headers(upstream)
-  const named = connectionTokens(headers.get('connection') ?? undefined)
-  for (const name of HOP_BY_HOP) headers.delete(name)
-  if (named) for (const name of named) headers.delete(name)
-  const location = headers.get('location')
-  if (location !== null) headers.set('location', rewriteLocation(location, upstreamOrigin, prefix))
-  const cookies = headers.getSetCookie()
-  if (cookies.length) {
-    headers.delete('set-cookie')
-    for (const cookie of cookies) headers.append('set-cookie', scopeSetCookie(cookie, prefix))
-  }
+  applyResponsePolicy(headersEditor(headers), upstreamOrigin, prefix)
   return headers
 }
