@@ -18,6 +18,7 @@ import type { WebSocketProxy } from './proxy/websocket.js'
 import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
 import { hostAllowList, hostGuard, hostName } from './http/host.js'
+import { errorBody } from './http/answer.js'
 
 /** An error's cause as one line for the operator log. */
 function describeCause(cause: unknown): string {
@@ -194,7 +195,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (!host.endsWith(suffix)) return next()
       const name = host.slice(0, -suffix.length)
       if (!NAME_PATTERN.test(name))
-        return c.json({ error: { code: 'invalid_name', message: 'The container name in the host is not valid' } }, 404)
+        return c.json(errorBody('invalid_name', 'The container name in the host is not valid'), 404)
       return proxyAndObserve(c, { name, path: c.req.path, prefix: '' })
     })
   }
@@ -235,7 +236,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const publicPrefix = `${mountBase(c)}${config.proxyPrefix}`
     const target = parseProxyPath(c.req.path, publicPrefix)
     if (!target) {
-      return c.json({ error: { code: 'invalid_name', message: 'The container name in the URL is not valid' } }, 404)
+      return c.json(errorBody('invalid_name', 'The container name in the URL is not valid'), 404)
     }
     if (target.path === '') {
       // `/docker/<name>` → `/docker/<name>/` so relative URLs in the app resolve under its prefix.

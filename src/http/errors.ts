@@ -12,6 +12,7 @@ import {
   InvalidSpecError,
   NameConflictError,
 } from '../errors.js'
+import { errorBody } from './answer.js'
 
 /** The JSON shape of every error the gateway answers. */
 export interface ErrorBody {
@@ -64,7 +65,7 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
   if (err instanceof ApiError) {
     return {
       status: err.status as ContentfulStatusCode,
-      body: { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } },
+      body: errorBody(err.code, err.message, err.issues ? { issues: err.issues } : {}),
       known: true,
     }
   }
@@ -72,21 +73,16 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     const status = err.status as ContentfulStatusCode
     return {
       status,
-      body: { error: { code: `http_${status}`, message: err.message || 'Request failed' } },
+      body: errorBody(`http_${status}`, err.message || 'Request failed'),
       known: true,
     }
   }
   for (const [type, status, code] of MAPPED) {
-    if (err instanceof type) return { status, body: { error: { code, message: err.message } }, known: true }
+    if (err instanceof type) return { status, body: errorBody(code, err.message), known: true }
   }
   return {
     status: 500,
-    body: {
-      error: {
-        code: 'internal_error',
-        message: 'The gateway failed to handle this request; the operator log has details',
-      },
-    },
+    body: errorBody('internal_error', 'The gateway failed to handle this request; the operator log has details'),
     known: false,
   }
 }

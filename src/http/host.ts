@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
+import { errorBody } from './answer.js'
 
 /**
  * A `Host` header as RFC 9110 §7.2 allows it: an RFC 3986 authority without userinfo — a
@@ -28,7 +29,7 @@ export function hostName(host: string): string {
 export const hostGuard: MiddlewareHandler = async (c, next) => {
   const host = c.req.header('host')
   if (host !== undefined && !isValidHost(host)) {
-    return c.json({ error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } }, 400, {
+    return c.json(errorBody('invalid_host', 'The Host header is not a valid host[:port]'), 400, {
       'cache-control': 'no-store',
     })
   }
@@ -83,12 +84,10 @@ export function allowedHostsGuard(allowed: (host: string) => boolean): Middlewar
   return async (c, next) => {
     if (!allowed(c.req.header('host') ?? new URL(c.req.url).host)) {
       return c.json(
-        {
-          error: {
-            code: 'host_not_allowed',
-            message: 'This gateway does not answer the API for this host name: add it to listen.allowedHosts',
-          },
-        },
+        errorBody(
+          'host_not_allowed',
+          'This gateway does not answer the API for this host name: add it to listen.allowedHosts',
+        ),
         421,
         { 'cache-control': 'no-store' },
       )

@@ -1,3 +1,5 @@
+import { type Answer, errorBody, hintsOf, type RequestHints, toResponse } from './answer.js'
+
 /** Options for the 503 answer while a container is not ready. */
 export interface PleaseWaitOptions {
   /** Page title; escaped. */
@@ -19,31 +21,30 @@ export function escapeHtml(text: string): string {
  * A browser navigation gets the HTML page; everything else (fetch, XHR, assets,
  * non-GET methods) gets JSON, so an app's scripts never parse a wait page.
  */
-export function isNavigation(request: Request): boolean {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return false
-  const mode = request.headers.get('sec-fetch-mode')
-  if (mode) return mode === 'navigate'
-  return (request.headers.get('accept') ?? '').includes('text/html')
+export function isNavigation(hints: RequestHints): boolean {
+  if (hints.method !== 'GET' && hints.method !== 'HEAD') return false
+  if (hints.secFetchMode) return hints.secFetchMode === 'navigate'
+  return (hints.accept ?? '').includes('text/html')
 }
 
 /**
  * The 503 "please wait" answer. `reason` is a short, user-safe sentence.
  * The page polls its own URL and reloads once the answer is no longer 503.
  */
-export function pleaseWaitResponse(request: Request, reason: string, options: PleaseWaitOptions): Response {
-  const headers = new Headers({
+export function pleaseWaitAnswer(hints: RequestHints, reason: string, options: PleaseWaitOptions): Answer {
+  const headers: Record<string, string> = {
     'retry-after': String(options.retryAfterSeconds),
     'cache-control': 'no-store',
-  })
-  const message = `Container not yet available: ${reason}`
-  if (!isNavigation(request)) {
-    headers.set('content-type', 'application/json; charset=utf-8')
-    const body = JSON.stringify({
-      error: { code: 'container_unavailable', message, retryAfterSeconds: options.retryAfterSeconds },
-    })
-    return new Response(request.method === 'HEAD' ? null : body, { status: 503, headers })
   }
-  headers.set('content-type', 'text/html; charset=utf-8')
+  const message = `Container not yet available: ${reason}`
+  if (!isNavigation(hints)) {
+    headers['content-type'] = 'application/json; charset=utf-8'
+    const body = JSON.stringify(
+      errorBody('container_unavailable', message, { retryAfterSeconds: options.retryAfterSeconds }),
+    )
+    return { status: 503, headers, body: hints.method === 'HEAD' ? null : body }
+  }
+  headers['content-type'] = 'text/html; charset=utf-8'
   const delayMs = options.retryAfterSeconds * 1000
   const html = `<!doctype html>
 <html lang="en">
@@ -68,5 +69,10 @@ ${options.bodyHtml}
 </body>
 </html>
 `
-  return new Response(request.method === 'HEAD' ? null : html, { status: 503, headers })
+  return { status: 503, headers, body: hints.method === 'HEAD' ? null : html }
+}
+
+/** {@link pleaseWaitAnswer} for a Web request, as a `Response`. */
+export function pleaseWaitResponse(request: Request, reason: string, options: PleaseWaitOptions): Response {
+  return toResponse(pleaseWaitAnswer(hintsOf(request), reason, options))
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { ACCESS_COOKIE_PREFIX, ACCESS_PARAM, type AccessControl } from '../containers/access.js'
 import type { ContainerRecord } from '../backend.js'
+import { errorAnswer, toResponse } from '../http/answer.js'
 
 /** What an embedder's `authorize` hook sees of a container. */
 export interface AuthorizeTarget {
@@ -17,7 +18,7 @@ export interface AuthorizeTarget {
 export type AuthorizeHook = (c: Context, container: AuthorizeTarget) => boolean | Response | Promise<boolean | Response>
 
 function denied(status: 401 | 403, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
+  return toResponse(errorAnswer(status, code, message))
 }
 
 /**

@@ -10,44 +10,37 @@ import {
   UpstreamConnectError,
   UpstreamTimeoutError,
 } from '../errors.js'
-import { pleaseWaitResponse } from '../http/please-wait.js'
+import { type Answer, errorAnswer as json, type RequestHints } from '../http/answer.js'
+import { pleaseWaitAnswer } from '../http/please-wait.js'
 import type { ProxyDeps } from './types.js'
 
-/** A JSON error answer that is never cached. */
-export function json(status: number, code: string, message: string): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  })
-}
-
-function exitedResponse(record: ContainerRecord): Response {
+function exitedAnswer(record: ContainerRecord): Answer {
   const code = record.exitCode === undefined ? '' : ` with code ${record.exitCode}`
   return json(502, 'container_exited', `Container "${record.name}" exited${code}; relaunch it to use it again`)
 }
 
 /** Answer for a container that is not (or no longer) serving. */
 export function unavailable(
-  request: Request,
+  request: RequestHints,
   record: ContainerRecord | undefined,
   name: string,
   deps: ProxyDeps,
-): Response {
+): Answer {
   if (!record) {
     const phase = deps.manager.launchPhase(name)
-    return pleaseWaitResponse(
+    return pleaseWaitAnswer(
       request,
       phase ? `"${name}" ${phase}` : `no container named "${name}" is running yet`,
       deps.pleaseWait,
     )
   }
-  if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedResponse(record)
+  if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedAnswer(record)
   if (record.state === 'running') {
     const failure = deps.manager.readiness.failure(record.id)
     if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
-    return pleaseWaitResponse(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
+    return pleaseWaitAnswer(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
   }
-  return pleaseWaitResponse(request, `"${name}" is ${record.state}`, deps.pleaseWait)
+  return pleaseWaitAnswer(request, `"${name}" is ${record.state}`, deps.pleaseWait)
 }
 
 /** The error an exchange ends with when its container sends no response headers in time. */
@@ -67,16 +60,14 @@ export function bodyTimeoutError(name: string, ms: number): RequestBodyTimeoutEr
  * Every transport maps its failures here, so all paths answer alike.
  */
 export function upstreamFailure(
-  request: Request,
+  request: RequestHints,
   name: string,
   err: unknown,
   clientGone: boolean,
   deps: ProxyDeps,
-): Response | Promise<Response> {
+): Answer | Promise<Answer> {
   if (err instanceof RequestBodyTimeoutError) {
-    const answer = json(408, 'request_body_timeout', err.message)
-    answer.headers.set('connection', 'close')
-    return answer
+    return json(408, 'request_body_timeout', err.message, { connection: 'close' })
   }
   if (err instanceof UpstreamTimeoutError) return json(504, 'upstream_timeout', err.message)
   if (clientGone) return json(499, 'client_closed', 'The client closed the request')
@@ -86,20 +77,20 @@ export function upstreamFailure(
 }
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */
-export async function afterConnectFailure(request: Request, name: string, deps: ProxyDeps): Promise<Response> {
+export async function afterConnectFailure(request: RequestHints, name: string, deps: ProxyDeps): Promise<Answer> {
   deps.manager.routes.invalidate(name)
   let record: ContainerRecord | undefined
   try {
     record = await deps.manager.routes.refresh(name)
   } catch (err) {
     if (err instanceof BackendUnavailableError) {
-      return pleaseWaitResponse(request, 'the container engine cannot be reached', deps.pleaseWait)
+      return pleaseWaitAnswer(request, 'the container engine cannot be reached', deps.pleaseWait)
     }
     throw err
   }
   if (record && record.state !== 'running' && (await deps.manager.isWakeable(record))) {
     // Scaled to zero while this request was on its way: the next one starts it again.
-    return pleaseWaitResponse(
+    return pleaseWaitAnswer(
       request,
       `"${name}" was stopped while idle and starts again on the next request`,
       deps.pleaseWait,

@@ -12,6 +12,7 @@ import {
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
 import type { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
+import type { Answer, RequestHints } from '../http/answer.js'
 import { toErrorResponse } from '../http/errors.js'
 
 /**
@@ -29,8 +30,8 @@ export interface DirectLane {
   responseHeaders(route: DirectRoute, upstream: Iterable<[string, string]>): HeaderPairs
   /** Start the bookkeeping of one exchange: history, activity, metrics and the access log. */
   begin(route: DirectRoute, method: string): DirectExchange
-  /** The answer for an exchange that failed before response headers arrived. */
-  failure(route: DirectRoute, err: unknown, request: Request, clientGone: boolean): Response | Promise<Response>
+  /** The answer for an exchange that failed before response headers arrived, as plain data. */
+  failure(route: DirectRoute, err: unknown, request: RequestHints, clientGone: boolean): Answer | Promise<Answer>
   /**
    * Carry a Web-standard request for the route through the general path's exchange (history,
    * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.

@@ -3,7 +3,8 @@ import type { ContainerRecord } from '../backend.js'
 import { RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { afterConnectFailure, bodyTimeoutError, headersTimeoutError, json, upstreamFailure } from './answers.js'
+import { errorAnswer, hintsOf, toResponse } from '../http/answer.js'
+import { afterConnectFailure, bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
 import { resolveContainer } from './resolve.js'
 import { onStreamEnd, withIdleLimit } from './track.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
@@ -128,7 +129,8 @@ export async function forwardRequest(
     release()
     request.signal.removeEventListener('abort', onClientAbort)
     const reason: unknown = controller.signal.reason
-    if (reason instanceof RequestBodyTimeoutError) return upstreamFailure(request, name, reason, false, deps)
+    if (reason instanceof RequestBodyTimeoutError)
+      return toResponse(await upstreamFailure(hintsOf(request), name, reason, false, deps))
     // Our own header timer, or the client's silence timer after an upload: the same 504.
     const timedOut =
       reason instanceof UpstreamTimeoutError
@@ -136,7 +138,7 @@ export async function forwardRequest(
         : clientTimesUpload && err instanceof UpstreamTimeoutError
           ? headersTimeoutError(name, deps.headersTimeoutMs)
           : undefined
-    return upstreamFailure(request, name, timedOut ?? err, request.signal.aborted, deps)
+    return toResponse(await upstreamFailure(hintsOf(request), name, timedOut ?? err, request.signal.aborted, deps))
   } finally {
     answered = true
     clearTimeout(headerTimer)
@@ -175,10 +177,12 @@ async function proxyWebSocket(
 ): Promise<Response> {
   const request = c.req.raw
   if (!deps.websocket) {
-    return json(
-      501,
-      'websocket_unsupported',
-      "This server cannot proxy WebSockets: serve the gateway with serveNode/serveBun, or wire the runtime's WebSocket proxy when embedding",
+    return toResponse(
+      errorAnswer(
+        501,
+        'websocket_unsupported',
+        "This server cannot proxy WebSockets: serve the gateway with serveNode/serveBun, or wire the runtime's WebSocket proxy when embedding",
+      ),
     )
   }
   deps.manager.recordRequest(record, 'GET', `${target.path || '/'}${new URL(request.url).search}`)
@@ -203,8 +207,9 @@ async function proxyWebSocket(
       },
     })
   } catch (err) {
-    if (err instanceof UpstreamConnectError) return afterConnectFailure(request, target.name, deps)
+    if (err instanceof UpstreamConnectError)
+      return toResponse(await afterConnectFailure(hintsOf(request), target.name, deps))
     deps.onError('websocket proxy failed', { container: target.name, error: String(err) })
-    return json(502, 'upstream_error', `The WebSocket to "${target.name}" could not be opened`)
+    return toResponse(errorAnswer(502, 'upstream_error', `The WebSocket to "${target.name}" could not be opened`))
   }
 }

@@ -4,6 +4,7 @@ import { BackendUnavailableError } from '../errors.js'
 import { sleep } from '../util/sleep.js'
 import { unavailable } from './answers.js'
 import { checkProxyAccess } from './access-check.js'
+import { hintsOf, toResponse } from '../http/answer.js'
 import { pleaseWaitResponse } from '../http/please-wait.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
 import { requestedWaitMs } from './track.js'
@@ -27,6 +28,7 @@ export async function resolveContainer(
   deps: ProxyDeps,
 ): Promise<RunningRecord | Response> {
   const request = c.req.raw
+  const hints = hintsOf(request)
   const { name } = target
   const { manager } = deps
   const waitMs = requestedWaitMs(request.headers, deps.maxWaitSeconds)
@@ -46,17 +48,17 @@ export async function resolveContainer(
         if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
         record = await waking
       }
-      if (record?.state !== 'running' || !record.upstream) return unavailable(request, record, name, deps)
+      if (record?.state !== 'running' || !record.upstream) return toResponse(unavailable(hints, record, name, deps))
       if (manager.readiness.isReady(record.id)) return record as RunningRecord
       // Failed its readiness check: answered as such (502 with the reason), never proxied.
-      if (manager.readiness.failure(record.id)) return unavailable(request, record, name, deps)
+      if (manager.readiness.failure(record.id)) return toResponse(unavailable(hints, record, name, deps))
       // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
       manager.readiness.watch(record)
       if (!waitMs) return record as RunningRecord
       if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now())))
         return record as RunningRecord
       if (manager.readiness.failure(record.id) || Date.now() >= waitUntil)
-        return unavailable(request, record, name, deps)
+        return toResponse(unavailable(hints, record, name, deps))
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err
       if (waitUntil - Date.now() <= ENGINE_RETRY_MS || request.signal.aborted) {

@@ -6,6 +6,7 @@ import type { WebSocketProxy } from '../../proxy/websocket.js'
 import type { DirectLane, DirectRoute } from '../../proxy/direct.js'
 import { toUpstreamError, type UpstreamFetch, type UpstreamRequest } from '../../proxy/upstream.js'
 import type { RunningServer } from '../node/index.js'
+import { errorAnswer, toResponse } from '../../http/answer.js'
 
 /** The subset of Bun's API this entry uses (keeps `bun-types` out of the build). */
 interface BunServerLike {
@@ -114,14 +115,8 @@ export const bunWebSocket = {
 export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
   const server = c.env as BunServerLike | undefined
   if (!server?.upgrade) {
-    return Response.json(
-      {
-        error: {
-          code: 'websocket_unsupported',
-          message: 'Serve with Bun.serve and pass the server as env to proxy WebSockets',
-        },
-      },
-      { status: 501 },
+    return toResponse(
+      errorAnswer(501, 'websocket_unsupported', 'Serve with Bun.serve and pass the server as env to proxy WebSockets'),
     )
   }
   const headers: Record<string, string> = {}
@@ -164,10 +159,7 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
     : {}
   if (!server.upgrade(c.req.raw, { data: tunnel, headers: protocolHeaders })) {
     upstream.close()
-    return Response.json(
-      { error: { code: 'upgrade_failed', message: 'The WebSocket handshake failed' } },
-      { status: 400 },
-    )
+    return toResponse(errorAnswer(400, 'upgrade_failed', 'The WebSocket handshake failed'))
   }
   target.onOpen()
   // Bun ignores the response of an upgraded request.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
+import type { Answer } from '../../http/answer.js'
 import type { DirectExchange, DirectLane, DirectRoute } from '../../proxy/direct.js'
 import type { HeaderPairs } from '../../proxy/headers.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
@@ -161,11 +162,8 @@ function carry(
           res.destroy()
           return
         }
-        const request = new Request(`http://gateway${route.prefix}${route.path}`, {
-          method,
-          headers: acceptHeaders(req),
-        })
-        void Promise.resolve(lane.failure(route, failure ?? toUpstreamError(err), request, clientGone))
+        const hints = { method, accept: req.headers.accept, secFetchMode: firstValue(req.headers['sec-fetch-mode']) }
+        void Promise.resolve(lane.failure(route, failure ?? toUpstreamError(err), hints, clientGone))
           .then((answer) => send(res, answer, exchange))
           .catch(() => res.destroy())
       },
@@ -173,23 +171,16 @@ function carry(
   )
 }
 
-/** The request headers the failure answers look at (HTML for browsers, JSON otherwise). */
-function acceptHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const name of ['accept', 'sec-fetch-mode']) {
-    const value = req.headers[name]
-    if (typeof value === 'string') out[name] = value
-  }
-  return out
+/** A header Node may have read as a list: its first value. */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }
 
 /** Write one of the gateway's own (small) answers, with its length, as the general path does. */
-async function send(res: ServerResponse, answer: Response, exchange: DirectExchange): Promise<void> {
+function send(res: ServerResponse, answer: Answer, exchange: DirectExchange): void {
   exchange.answered(answer.status)
   if (res.destroyed) return
-  const body = answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined
-  const headers = flat([...answer.headers])
-  if (body) headers.push('content-length', String(body.length))
-  res.writeHead(answer.status, headers)
+  const body = answer.body === null ? undefined : Buffer.from(answer.body)
+  res.writeHead(answer.status, { ...answer.headers, ...(body ? { 'content-length': String(body.length) } : {}) })
   res.end(body)
 }

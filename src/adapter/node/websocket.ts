@@ -4,6 +4,7 @@ import { pipeline, Readable, type Duplex } from 'node:stream'
 import { isValidHost } from '../../http/host.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
 import { isWebSocketHandshake, type WebSocketProxy } from '../../proxy/websocket.js'
+import { errorAnswer, toResponse } from '../../http/answer.js'
 
 const UPGRADE = Symbol.for('hono-docker-engine.upgrade')
 
@@ -46,10 +47,7 @@ export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
     if (!host || !isValidHost(host)) {
       void writeResponse(
         socket,
-        Response.json(
-          { error: { code: 'invalid_host', message: 'The Host header is not a valid host[:port]' } },
-          { status: 400 },
-        ),
+        toResponse(errorAnswer(400, 'invalid_host', 'The Host header is not a valid host[:port]')),
       )
       return
     }
@@ -157,14 +155,12 @@ export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
     const slot = (c.env as Record<symbol, UpgradeSlot | undefined> | undefined)?.[UPGRADE]
     if (!slot) {
       resolve(
-        Response.json(
-          {
-            error: {
-              code: 'websocket_unsupported',
-              message: 'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets',
-            },
-          },
-          { status: 501 },
+        toResponse(
+          errorAnswer(
+            501,
+            'websocket_unsupported',
+            'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets',
+          ),
         ),
       )
       return
