@@ -9,10 +9,8 @@ import {
   type ForwardingContext,
   type HeaderPairs,
 } from './headers.js'
+import { Exchange } from './exchange.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
-import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
-import type { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
-import type { Answer, RequestHints } from '../http/answer.js'
 import { toErrorResponse } from '../http/errors.js'
 
 /**
@@ -28,10 +26,11 @@ export interface DirectLane {
   requestHeaders(route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient): HeaderPairs
   /** Response headers for the client, rewritten by the same rules as the general path. */
   responseHeaders(route: DirectRoute, upstream: Iterable<[string, string]>): HeaderPairs
-  /** Start the bookkeeping of one exchange: history, activity, metrics and the access log. */
-  begin(route: DirectRoute, method: string): DirectExchange
-  /** The answer for an exchange that failed before response headers arrived, as plain data. */
-  failure(route: DirectRoute, err: unknown, request: RequestHints, clientGone: boolean): Answer | Promise<Answer>
+  /**
+   * Begin the {@link Exchange} of a request the lane accepted: history, activity, timers, failure
+   * answers, and the metrics and access log of whatever the client is answered.
+   */
+  begin(route: DirectRoute, method: string): Exchange
   /**
    * Carry a Web-standard request for the route through the general path's exchange (history,
    * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.
@@ -39,13 +38,7 @@ export interface DirectLane {
   forward(route: DirectRoute, request: Request, client: DirectClient): Promise<Response>
   /** Log an unexpected error of a fast path (a bug, never an upstream failure). */
   report(err: unknown, route: DirectRoute): void
-  /** The error to end an exchange with when headers take too long. */
-  timeoutError(route: DirectRoute): UpstreamTimeoutError
-  /** How long a container may take to send response headers. */
-  readonly headersTimeoutMs: number
-  /** The error to end an exchange with when the client's request body stalls. */
-  bodyTimeoutError(route: DirectRoute): RequestBodyTimeoutError
-  /** How long a client's request body may pause between bytes. */
+  /** How long a client's request body may pause between bytes (for transports that time it themselves). */
   readonly bodyIdleTimeoutMs: number
 }
 
@@ -66,14 +59,6 @@ export interface DirectClient {
   address: string | undefined
   host: string
   proto: 'http' | 'https'
-}
-
-/** One exchange's bookkeeping. */
-export interface DirectExchange {
-  /** The response status is known: count it and log it. */
-  answered(status: number): void
-  /** The exchange is over (body done, failed, or the client left). Safe to call twice. */
-  end(): void
 }
 
 /**
@@ -116,7 +101,6 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     strippedCookies: deps.strippedCookies,
   })
   return {
-    headersTimeoutMs: deps.headersTimeoutMs,
     bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
     route(method, rawUrl, host) {
       // An invalid Host is left to the general path, which answers 400.
@@ -146,13 +130,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     },
     begin(route, method) {
       const started = performance.now()
-      manager.recordRequest(route.record, method, route.path)
-      const release = manager.activity.hold(route.record.id)
-      return {
-        answered: (status) =>
-          observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true),
-        end: release,
-      }
+      const onStatus = (status: number) =>
+        observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true)
+      return new Exchange(deps, route.record as RunningRecord, route.name, method, route.path, { onStatus })
     },
     async forward(route, request, client) {
       const started = performance.now()
@@ -184,14 +164,5 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       return response
     },
     report,
-    failure(route, err, request, clientGone) {
-      return upstreamFailure(request, route.name, err, clientGone, deps)
-    },
-    timeoutError(route) {
-      return headersTimeoutError(route.name, deps.headersTimeoutMs)
-    },
-    bodyTimeoutError(route) {
-      return bodyTimeoutError(route.name, deps.bodyIdleTimeoutMs)
-    },
   }
 }

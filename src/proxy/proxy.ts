@@ -1,12 +1,13 @@
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
-import { RequestBodyTimeoutError, UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
+import { UpstreamConnectError } from '../errors.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { errorAnswer, hintsOf, toResponse } from '../http/answer.js'
-import { afterConnectFailure, bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
+import { afterConnectFailure } from './answers.js'
+import { Exchange, type ExchangeOptions } from './exchange.js'
 import { resolveContainer } from './resolve.js'
-import { onStreamEnd, withIdleLimit } from './track.js'
+import { onStreamEnd } from './track.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
 import { isWebSocketUpgrade, offeredProtocols } from './websocket.js'
 
@@ -66,101 +67,58 @@ export interface Forwarding {
 }
 
 /**
- * Send one request to a running container and relay its answer, streaming both bodies: the
- * exchange every path shares once the container is resolved and access is granted. Records
- * history, holds activity until the response body ends, and maps failures through
- * {@link upstreamFailure}. The header timeout starts once the request body is sent (measured
- * here, or by a client that times silence itself, see {@link UpstreamFetch.timesSilence}).
+ * Send one request to a running container and relay its answer, streaming both bodies: the Web
+ * transport of the {@link Exchange} every path drives once the container is resolved and access
+ * is granted.
  */
 export async function forwardRequest(
   request: Request,
   record: RunningRecord,
   forwarding: Forwarding,
   deps: ProxyDeps,
+  options: ExchangeOptions = {},
 ): Promise<Response> {
-  const { manager } = deps
   const { name, prefix, pathAndQuery, upstreamUrl, headers } = forwarding
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
-  manager.recordRequest(record, request.method, pathAndQuery)
-  // The exchange counts as activity until its response body ends.
-  const release = manager.activity.hold(record.id)
-
-  // One controller aborts the upstream exchange when the client leaves or headers take too long.
-  const controller = new AbortController()
-  const onClientAbort = () => {
-    release()
-    controller.abort(request.signal.reason)
-  }
+  const exchange = new Exchange(deps, record, name, request.method, pathAndQuery, options)
+  // A client that leaves aborts the upstream side, also while the answer streams.
+  const onClientAbort = () => exchange.clientLeft(request.signal.reason)
   request.signal.addEventListener('abort', onClientAbort, { once: true })
-  let headerTimer: ReturnType<typeof setTimeout> | undefined
-  let answered = false
-  const startHeaderTimer = () => {
-    if (answered || controller.signal.aborted) return
-    headerTimer = setTimeout(
-      () => controller.abort(headersTimeoutError(name, deps.headersTimeoutMs)),
-      deps.headersTimeoutMs,
-    )
-  }
-  // A client that times silence itself gets the body untouched; otherwise the body is watched
-  // so that the header timer starts once it has been sent.
-  // A client that stops sending its body ends the exchange, on both sides.
-  const uploadBody =
-    hasBody && request.body
-      ? withIdleLimit(request.body, deps.bodyIdleTimeoutMs, () => {
-          const stalled = bodyTimeoutError(name, deps.bodyIdleTimeoutMs)
-          controller.abort(stalled)
-          return stalled
-        })
-      : null
-  const clientTimesUpload = uploadBody !== null && deps.fetch.timesSilence === true
-  const requestBody = uploadBody && !clientTimesUpload ? onStreamEnd(uploadBody, startHeaderTimer) : uploadBody
-  if (!requestBody) startHeaderTimer()
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null
+  const upload = hasBody ? exchange.watchBody(request.body!) : undefined
+  if (!upload) exchange.sent()
 
   let upstream: Response
   try {
     upstream = await deps.fetch(upstreamUrl, {
       method: request.method,
       headers,
-      body: requestBody,
-      signal: controller.signal,
-      ...(clientTimesUpload ? { idleTimeoutMs: deps.headersTimeoutMs } : {}),
+      body: upload?.body ?? null,
+      signal: exchange.signal,
+      ...(upload?.idleTimeoutMs ? { idleTimeoutMs: upload.idleTimeoutMs } : {}),
     })
   } catch (err) {
-    release()
     request.signal.removeEventListener('abort', onClientAbort)
-    const reason: unknown = controller.signal.reason
-    if (reason instanceof RequestBodyTimeoutError)
-      return toResponse(await upstreamFailure(hintsOf(request), name, reason, false, deps))
-    // Our own header timer, or the client's silence timer after an upload: the same 504.
-    const timedOut =
-      reason instanceof UpstreamTimeoutError
-        ? reason
-        : clientTimesUpload && err instanceof UpstreamTimeoutError
-          ? headersTimeoutError(name, deps.headersTimeoutMs)
-          : undefined
-    return toResponse(await upstreamFailure(hintsOf(request), name, timedOut ?? err, request.signal.aborted, deps))
-  } finally {
-    answered = true
-    clearTimeout(headerTimer)
+    return toResponse(await exchange.failure(err, hintsOf(request)))
   }
-
-  if (manager.readiness.provenByAnyResponse(record)) manager.readiness.markReady(record.id)
+  exchange.responded(upstream.status)
   const responseHeaders = downstreamResponseHeaders(upstream.headers, record.upstream, prefix)
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
-  if (!body) {
-    release()
-    await upstream.body?.cancel().catch(() => {})
-  }
   const init = { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }
-  if (body && Number(upstream.headers.get('content-length') ?? Infinity) <= SMALL_BODY_BYTES) {
-    // A small answer of known length is over as soon as it starts: its activity ends here, and
+  if (!body) {
+    exchange.end()
+    await upstream.body?.cancel().catch(() => {})
+    return new Response(null, init)
+  }
+  if (Number(upstream.headers.get('content-length') ?? Number.POSITIVE_INFINITY) <= SMALL_BODY_BYTES) {
+    // A small answer of known length is over as soon as it starts: the exchange ends here, and
     // the runtime relays the upstream body natively, without a tracking stream in between.
-    release()
+    exchange.end()
     return new Response(body, init)
   }
-  // The client-abort listener stays attached while the body streams: a client that leaves
-  // mid-response aborts the upstream exchange. It is released with the request.
-  return new Response(body && onStreamEnd(body, release), init)
+  return new Response(
+    onStreamEnd(body, () => exchange.end()),
+    init,
+  )
 }
 
 /** Answers up to this size (by `Content-Length`) are relayed without tracking when they end. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Answer } from '../../http/answer.js'
-import type { DirectExchange, DirectLane, DirectRoute } from '../../proxy/direct.js'
+import type { DirectLane, DirectRoute } from '../../proxy/direct.js'
+import type { Exchange } from '../../proxy/exchange.js'
 import type { HeaderPairs } from '../../proxy/headers.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
 
@@ -40,6 +41,7 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
       carry(lane, route, exchange, method, headers, req, res, dispatcher)
     } catch (err) {
       lane.report(err, route)
+      exchange.end()
       res.destroy()
     }
     return true
@@ -83,11 +85,15 @@ function flat(pairs: HeaderPairs): string[] {
   return list
 }
 
-/** Carry one exchange; every outcome ends in `exchange.end()` once the client side closes. */
+/**
+ * Move the bytes of one exchange between the client's `IncomingMessage`/`ServerResponse` and
+ * undici's dispatcher, and tell the {@link Exchange} what happened: it owns the timers, the abort,
+ * the bookkeeping and the failure answers. Every outcome ends the exchange once the client side closes.
+ */
 function carry(
   lane: DirectLane,
   route: DirectRoute,
-  exchange: DirectExchange,
+  exchange: Exchange,
   method: string,
   headers: HeaderPairs,
   req: IncomingMessage,
@@ -95,36 +101,21 @@ function carry(
   dispatcher: Dispatcher,
 ): void {
   let controller: Dispatcher.DispatchController | undefined
-  let failure: Error | undefined
-  let clientGone = false
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const abort = (reason: Error) => {
-    failure ??= reason
-    controller?.abort(reason)
-  }
-  // The wait for response headers starts once the request is sent, so long uploads are not cut.
-  const startTimer = () => {
-    if (!res.headersSent && !failure) timer = setTimeout(() => abort(lane.timeoutError(route)), lane.headersTimeoutMs)
-  }
+  exchange.signal.addEventListener('abort', () => controller?.abort(exchange.signal.reason), { once: true })
   res.once('close', () => {
-    clearTimeout(timer)
-    if (!res.writableFinished) {
-      clientGone = true
-      abort(new Error('The client closed the request'))
-    }
+    if (!res.writableFinished) exchange.clientLeft()
     exchange.end()
   })
   const hasBody = method !== 'GET' && method !== 'HEAD'
   if (hasBody && !req.complete) {
-    // A client that stops sending its body ends the exchange (408); the socket's own timer
-    // measures the silence, and is lifted once the body is in.
+    // The socket's own timer measures the silence of the request body, lifted once it is in.
     req.socket.setTimeout(lane.bodyIdleTimeoutMs)
-    req.once('timeout', () => abort(lane.bodyTimeoutError(route)))
+    req.once('timeout', () => exchange.stalled())
     req.once('end', () => {
       req.socket.setTimeout(0)
-      startTimer()
+      exchange.sent()
     })
-  } else startTimer()
+  } else exchange.sent()
   dispatcher.dispatch(
     {
       origin: route.origin,
@@ -138,12 +129,11 @@ function carry(
     {
       onRequestStart(c) {
         controller = c
-        if (failure) c.abort(failure)
+        if (exchange.signal.aborted) c.abort(exchange.signal.reason)
       },
       onResponseStart(_c, status, upstreamHeaders) {
         if (status < 200) return // 1xx: informational, not relayed
-        clearTimeout(timer)
-        exchange.answered(status)
+        exchange.responded(status)
         res.writeHead(status, flat(lane.responseHeaders(route, objectPairs(upstreamHeaders))))
       },
       onResponseData(c, chunk) {
@@ -156,15 +146,15 @@ function carry(
         res.end()
       },
       onResponseError(_c, err) {
-        clearTimeout(timer)
         if (res.headersSent) {
           // The answer is under way: cut it, as the general path does when a body stream fails.
           res.destroy()
           return
         }
         const hints = { method, accept: req.headers.accept, secFetchMode: firstValue(req.headers['sec-fetch-mode']) }
-        void Promise.resolve(lane.failure(route, failure ?? toUpstreamError(err), hints, clientGone))
-          .then((answer) => send(res, answer, exchange))
+        exchange
+          .failure(toUpstreamError(err), hints)
+          .then((answer) => send(res, answer))
           .catch(() => res.destroy())
       },
     },
@@ -177,8 +167,7 @@ function firstValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** Write one of the gateway's own (small) answers, with its length, as the general path does. */
-function send(res: ServerResponse, answer: Answer, exchange: DirectExchange): void {
-  exchange.answered(answer.status)
+function send(res: ServerResponse, answer: Answer): void {
   if (res.destroyed) return
   const body = answer.body === null ? undefined : Buffer.from(answer.body)
   res.writeHead(answer.status, { ...answer.headers, ...(body ? { 'content-length': String(body.length) } : {}) })

@@ -1,0 +1,129 @@
+import { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
+import type { Answer, RequestHints } from '../http/answer.js'
+import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
+import { onStreamEnd, withIdleLimit } from './track.js'
+import type { ProxyDeps, RunningRecord } from './types.js'
+
+/** Options for {@link Exchange}. */
+export interface ExchangeOptions {
+  /** Told the status of the answer the client gets (the container's, or the gateway's own). */
+  onStatus?: (status: number) => void
+}
+
+/**
+ * One proxied exchange, from the moment its container is resolved: the state machine every
+ * path drives — the general path, Bun's fast path and Node's. It owns the timers (the wait for
+ * response headers, which starts once the request is sent; the silence of the request body),
+ * the abort of the upstream side, the bookkeeping (history, activity, readiness) and the answer
+ * to a failure. Transports only move bytes and tell it what happened.
+ */
+export class Exchange {
+  readonly #deps: ProxyDeps
+  readonly #record: RunningRecord
+  readonly #name: string
+  readonly #onStatus: ((status: number) => void) | undefined
+  readonly #controller = new AbortController()
+  readonly #release: () => void
+  #headerTimer: ReturnType<typeof setTimeout> | undefined
+  #responded = false
+  #clientGone = false
+  /** The upstream client measures silence after the upload itself (see `UpstreamFetch.timesSilence`). */
+  #silenceTimedByClient = false
+
+  constructor(
+    deps: ProxyDeps,
+    record: RunningRecord,
+    name: string,
+    method: string,
+    pathAndQuery: string,
+    options: ExchangeOptions = {},
+  ) {
+    this.#deps = deps
+    this.#record = record
+    this.#name = name
+    this.#onStatus = options.onStatus
+    deps.manager.recordRequest(record, method, pathAndQuery)
+    // The exchange counts as activity until it ends.
+    this.#release = deps.manager.activity.hold(record.id)
+  }
+
+  /** Aborted when the client leaves, its body stalls, or the container takes too long to answer. */
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  /** The whole request has been sent: the wait for response headers starts. */
+  sent(): void {
+    if (this.#responded || this.#controller.signal.aborted) return
+    const ms = this.#deps.headersTimeoutMs
+    this.#headerTimer = setTimeout(() => this.#controller.abort(headersTimeoutError(this.#name, ms)), ms)
+  }
+
+  /** The client's request body stayed silent for the idle limit: the exchange ends on both sides. */
+  stalled(): RequestBodyTimeoutError {
+    const stalled = bodyTimeoutError(this.#name, this.#deps.bodyIdleTimeoutMs)
+    this.#controller.abort(stalled)
+    return stalled
+  }
+
+  /** The client left before the exchange was over. */
+  clientLeft(reason: unknown = new Error('The client closed the request')): void {
+    this.#clientGone = true
+    this.end()
+    this.#controller.abort(reason)
+  }
+
+  /** The container's response headers arrived. */
+  responded(status: number): void {
+    this.#responded = true
+    clearTimeout(this.#headerTimer)
+    const { readiness } = this.#deps.manager
+    if (readiness.provenByAnyResponse(this.#record)) readiness.markReady(this.#record.id)
+    this.#onStatus?.(status)
+  }
+
+  /** The exchange is over (its answer ended, failed, or the client left). Safe to call again. */
+  end(): void {
+    clearTimeout(this.#headerTimer)
+    this.#release()
+  }
+
+  /**
+   * The answer to a failure before response headers arrived, by why the exchange was aborted
+   * (a stalled body: 408; our header timer: 504; the client left: 499), else by the error.
+   */
+  async failure(err: unknown, hints: RequestHints): Promise<Answer> {
+    this.end()
+    const reason: unknown = this.#controller.signal.reason
+    const name = this.#name
+    let answer: Answer
+    if (reason instanceof RequestBodyTimeoutError)
+      answer = await upstreamFailure(hints, name, reason, false, this.#deps)
+    else {
+      // Our own header timer, or the upstream client's silence timer after an upload: the same 504.
+      const timedOut =
+        reason instanceof UpstreamTimeoutError
+          ? reason
+          : this.#silenceTimedByClient && err instanceof UpstreamTimeoutError
+            ? headersTimeoutError(name, this.#deps.headersTimeoutMs)
+            : undefined
+      answer = await upstreamFailure(hints, name, timedOut ?? err, this.#clientGone, this.#deps)
+    }
+    this.#onStatus?.(answer.status)
+    return answer
+  }
+
+  /**
+   * Watch a Web request body: a stall ends the exchange, and its end starts the wait for response
+   * headers — unless the upstream client times the silence after an upload itself, which then gets
+   * the body with only the stall watch in between.
+   */
+  watchBody(body: ReadableStream<Uint8Array>): { body: ReadableStream<Uint8Array>; idleTimeoutMs?: number } {
+    const watched = withIdleLimit(body, this.#deps.bodyIdleTimeoutMs, () => this.stalled())
+    if (this.#deps.fetch.timesSilence) {
+      this.#silenceTimedByClient = true
+      return { body: watched, idleTimeoutMs: this.#deps.headersTimeoutMs }
+    }
+    return { body: onStreamEnd(watched, () => this.sent()) }
+  }
+}
