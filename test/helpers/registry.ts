@@ -11,6 +11,7 @@ export interface LoopbackRegistry {
   host: string
   /** Push a local image under `<host>/<repository>` and remove the local tag, so a pull must fetch it. */
   push(localImage: string, repository: string): Promise<string>
+  /** Stop it, and remove every image tag pulled from it. */
   stop(): Promise<void>
 }
 
@@ -44,8 +45,14 @@ export async function startRegistry(): Promise<LoopbackRegistry> {
       await dockerCli('rmi', remote)
       return remote
     },
+    // Images pulled from it during the run are tagged with its address: remove them, so a run
+    // leaves nothing behind on the engine.
     stop: async () => {
       child.kill()
+      const tags = (await dockerCli('images', '--format', '{{.Repository}}:{{.Tag}}').catch(() => ''))
+        .split('\n')
+        .filter((tag) => tag.startsWith(`${host}/`))
+      if (tags.length) await dockerCli('rmi', '-f', ...tags).catch(() => '')
     },
   }
 }

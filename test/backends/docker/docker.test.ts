@@ -3,8 +3,11 @@ import { docker } from '../../../src/backends/docker/index.js'
 import { DEFAULT_LABEL_ROOT } from '../../../src/backends/docker/index.js'
 import { DEFAULT_ISOLATED_NETWORK } from '../../../src/backends/docker/network.js'
 import type { ContainerRecord } from '../../../src/backend.js'
+import { registryAvailable, startRegistry, type LoopbackRegistry } from '../../helpers/registry.js'
 import {
   ECHO_IMAGE,
+  RUN_ID,
+  STATIC_IMAGE,
   dockerCli,
   dockerReady,
   eventually,
@@ -13,11 +16,27 @@ import {
 } from '../../helpers/docker.js'
 import { testBackend } from '../suite.js'
 
-if (await dockerReady('docker backend conformance')) {
-  afterAll(removeRunContainers)
+const ready = await dockerReady('docker backend conformance')
+const canPull = ready && (await registryAvailable())
+
+describe.runIf(ready)('the docker backend', () => {
+  let registry: LoopbackRegistry | undefined
+  afterAll(async () => {
+    await registry?.stop()
+    await removeRunContainers()
+  })
   testBackend({
     name: 'docker',
     backend: docker(),
+    unreachable: () => docker({ socketPath: '/nonexistent/hde-docker.sock', apiTimeoutMs: 2_000 }),
+    ...(canPull
+      ? {
+          pullableImage: async () => {
+            registry ??= await startRegistry()
+            return registry.push(STATIC_IMAGE, `hde/static:conformance-${RUN_ID}`)
+          },
+        }
+      : {}),
     image: ECHO_IMAGE,
     port: 80,
     logLine: 'echo listening on :80',
@@ -228,4 +247,4 @@ if (await dockerReady('docker backend conformance')) {
       expect(() => docker({ reach: 'network', publishHost: '0.0.0.0' })).toThrow(/apply only with reach "published"/)
     })
   })
-}
+})
