@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 
 const exec = promisify(execFile)
 
@@ -38,23 +39,39 @@ export async function dockerReady(suite: string): Promise<boolean> {
   return false
 }
 
-/** A unique container name for this run. */
-export function uniqueName(stem: string): string {
-  return `hde-${stem}-${RUN_ID}-${Math.random().toString(36).slice(2, 7)}`
+/**
+ * This test file's own mark in names. Vitest may share this module between the files one worker
+ * runs, so the run id alone would let one file's cleanup remove the containers another file is
+ * still using: each file's names also carry a hash of its path.
+ */
+function fileMark(): string {
+  const path = expect.getState().testPath ?? ''
+  let hash = 0
+  for (let i = 0; i < path.length; i++) hash = (hash * 31 + path.charCodeAt(i)) >>> 0
+  return `${RUN_ID}${hash.toString(36).padStart(7, '0')}`
 }
 
-/** Remove every container and network whose name contains this run's id, and the containers' labelled volumes (cleanup after a suite). */
+/** A unique container name for this run and this test file. */
+export function uniqueName(stem: string): string {
+  return `hde-${stem}-${fileMark()}-${Math.random().toString(36).slice(2, 7)}`
+}
+
+/**
+ * Remove every container and network whose name carries this run's and this file's mark, and
+ * the containers' labelled volumes (cleanup after a suite).
+ */
 export async function removeRunContainers(): Promise<void> {
-  const ids = await dockerCli('ps', '-aq', '--filter', `name=${RUN_ID}`).catch(() => '')
+  const mark = fileMark()
+  const ids = await dockerCli('ps', '-aq', '--filter', `name=${mark}`).catch(() => '')
   if (ids) await dockerCli('rm', '-f', '-v', ...ids.split('\n')).catch(() => '')
   // `rm -v` removes anonymous volumes only; the gateway's volumes are named and labelled with their container.
   const volumes = await dockerCli('volume', 'ls', '--format', '{{.Name}} {{.Labels}}').catch(() => '')
   const ours = volumes
     .split('\n')
-    .filter((line) => line.includes(RUN_ID))
+    .filter((line) => line.includes(mark))
     .map((line) => line.split(' ')[0]!)
   if (ours.length) await dockerCli('volume', 'rm', '-f', ...ours).catch(() => '')
-  const networks = await dockerCli('network', 'ls', '-q', '--filter', `name=${RUN_ID}`).catch(() => '')
+  const networks = await dockerCli('network', 'ls', '-q', '--filter', `name=${mark}`).catch(() => '')
   if (networks) await dockerCli('network', 'rm', ...networks.split('\n')).catch(() => '')
 }
 
