@@ -80,21 +80,9 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
         key: await readPem(tlsFiles.keyFile),
       }
     : undefined
-  const backend = docker({
-    labelRoot: config.labelRoot,
-    reach: config.docker.reach,
-    ...(config.docker.network ? { network: config.docker.network } : {}),
-    isolate: config.docker.isolate,
-    ...(config.docker.publishHost ? { publishHost: config.docker.publishHost } : {}),
-    ...(config.docker.host ? { host: config.docker.host } : {}),
-    ...(tls ? { tls } : {}),
-    apiTimeoutMs: config.docker.apiTimeoutMs,
-    stopTimeoutSeconds: config.docker.stopTimeoutSeconds,
-    noNewPrivileges: config.docker.noNewPrivileges,
-    ...(config.docker.capDrop ? { capDrop: config.docker.capDrop } : {}),
-    ...(config.docker.socketPath ? { socketPath: config.docker.socketPath } : {}),
-    ...(config.docker.upstreamHost ? { upstreamHost: config.docker.upstreamHost } : {}),
-  })
+  // The config's docker section names the backend's own options; only the TLS files are read here.
+  const { tls: _tlsFiles, ...dockerOptions } = config.docker
+  const backend = docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
   const gateway = runtime.createGateway({ backend, config, logger, store })

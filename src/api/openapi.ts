@@ -2,6 +2,8 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
 import {
   ContainerListSchema,
+  ContainerNameSchema,
+  LogsQuerySchema,
   ContainerViewSchema,
   ErrorBodySchema,
   HealthSchema,
@@ -39,12 +41,17 @@ const jsonSchema = (schema: Schema, typeMode: 'input' | 'output') =>
 
 const json = (schema: Schema) => ({ 'application/json': { schema: jsonSchema(schema, 'output') } })
 const error = (description: string) => ({ description, content: json(ErrorBodySchema) })
-const nameParameter = {
-  name: 'name',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' },
+/** A schema nested in the document carries no `$schema` of its own. */
+const nested = (schema: Schema) => {
+  const { $schema: _dialect, ...rest } = jsonSchema(schema, 'input') as Record<string, unknown>
+  return rest
 }
+const nameParameter = { name: 'name', in: 'path', required: true, schema: nested(ContainerNameSchema) }
+/** Query parameters, one per key of a valibot object schema. */
+const queryParameters = (schema: Schema) =>
+  Object.entries((jsonSchema(schema, 'input') as { properties?: Record<string, unknown> }).properties ?? {}).map(
+    ([name, property]) => ({ name, in: 'query', schema: property }),
+  )
 const body = (schema: Schema, example: unknown) => ({
   required: true,
   content: { 'application/json': { schema: jsonSchema(schema, 'input'), example } },
@@ -130,12 +137,7 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
         },
       },
       [`${p}/containers/{name}/logs`]: {
-        parameters: [
-          nameParameter,
-          { name: 'tail', in: 'query', schema: { type: 'string', pattern: '^\\d{1,7}$' } },
-          { name: 'timestamps', in: 'query', schema: { enum: ['0', '1', 'true', 'false'] } },
-          { name: 'follow', in: 'query', schema: { enum: ['0', '1', 'true', 'false'] } },
-        ],
+        parameters: [nameParameter, ...queryParameters(LogsQuerySchema)],
         get: {
           ...secured,
           summary: 'stdout and stderr',

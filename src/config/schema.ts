@@ -268,14 +268,22 @@ export type ConfigInput = v.InferInput<typeof ConfigSchema>
 /** Configuration with every default applied. */
 export type Config = v.InferOutput<typeof ConfigSchema>
 
+/** Configurations {@link parseConfig} produced (an embedder may hand one to several entry points). */
+const PARSED = new WeakSet<object>()
+
 /**
  * Validate a configuration object and apply defaults.
  * @throws ConfigError naming each wrong key and what was expected.
  * @example parseConfig({ listen: { port: 9000 } }).apiPrefix // '/api'
  */
 export function parseConfig(input: unknown, source = 'configuration'): Config {
+  // A configuration this function produced is valid as it is: no second pass.
+  if (typeof input === 'object' && input !== null && PARSED.has(input)) return input as Config
   const result = v.safeParse(ConfigSchema, input ?? {})
-  if (result.success) return result.output
+  if (result.success) {
+    PARSED.add(result.output)
+    return result.output
+  }
   const lines = result.issues.map((issue) => {
     const key = v.getDotPath(issue) ?? '(root)'
     return `  - ${key}: ${describeIssue(issue)}`

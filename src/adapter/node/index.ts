@@ -28,6 +28,7 @@ export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getCl
   const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
   const gateway = createGateway({
     ...options,
+    config,
     fetch: upstream,
     websocket: nodeWebSocketProxy,
     getClientAddress: nodeClientAddress,
