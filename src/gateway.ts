@@ -209,12 +209,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     apiPrefix: config.apiPrefix,
     proxyPrefix: config.proxyPrefix,
     bodyLimitBytes: config.apiBodyLimitBytes,
-    defaults: config.defaults,
-    ...(config.images.allow ? { allowImages: config.images.allow } : {}),
-    pullPolicy: config.images.pull,
-    defaultAccess: config.defaultAccess,
+    launch: {
+      defaults: config.defaults,
+      ...(config.images.allow ? { allowImages: config.images.allow } : {}),
+      pullPolicy: config.images.pull,
+      defaultAccess: config.defaultAccess,
+      maxExtraDirectories: config.limits.extraDirectories,
+      input: {
+        maxEnvBytes: config.input.maxEnvBytes,
+        ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),
+      },
+    },
     auth,
-    maxExtraDirectories: config.limits.extraDirectories,
     allowedHost: hostAllowList({
       configured: config.listen.allowedHosts,
       listenHostname: config.listen.hostname,
@@ -223,10 +229,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     }),
     onStreamError: (err, status, known) =>
       reportError(err, status, known, { method: 'stream', path: config.apiPrefix }),
-    input: {
-      maxEnvBytes: config.input.maxEnvBytes,
-      ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),
-    },
     mountBase,
   })
 

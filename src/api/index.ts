@@ -2,10 +2,10 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
 import { ACCESS_PARAM } from '../containers/access.js'
-import type { ContainerRecord, LaunchSpec, PullPolicy } from '../backend.js'
-import { ContainerNotFoundError, ImageNotAllowedError } from '../errors.js'
+import type { ContainerRecord } from '../backend.js'
+import { ContainerNotFoundError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
-import { prepareInput, type InputSettings, type PreparedInput } from './input.js'
+import { assertImageAllowed, type LaunchRules, planLaunch } from './launch.js'
 import type { ContainerManager } from '../containers/manager.js'
 import { apiAuth, browserGuard, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from '../http/errors.js'
@@ -20,7 +20,6 @@ import {
   PullBodySchema,
   PurgeBodySchema,
   withDefaultTag,
-  type LaunchBody,
 } from './schemas.js'
 
 /** Everything the API routes need; supplied by `createGateway`. */
@@ -29,20 +28,12 @@ export interface ApiDeps {
   apiPrefix: string
   proxyPrefix: string
   bodyLimitBytes: number
-  defaults: { cpus: number; port: number; pidsLimit: number }
-  /** Image allowlist patterns; any image when absent. */
-  allowImages?: string[]
-  input: InputSettings
-  /** Pull policy for launches that do not say. */
-  pullPolicy: PullPolicy
-  /** Most `extraDirectories` one launch may ask for. */
-  maxExtraDirectories: number
+  /** The launch rules (defaults, allowlist, bounds, input delivery). */
+  launch: LaunchRules
   /** Who may use the API. */
   auth: ApiAuthOptions
   /** The `Host` names the API answers for (DNS rebinding defence). */
   allowedHost: (host: string) => boolean
-  /** Proxy access for launches that do not say. */
-  defaultAccess: 'public' | 'token'
   /** Report an error that surfaced inside a stream, after its status was sent (for the operator log). */
   onStreamError: (err: unknown, status: number, known: boolean) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
@@ -61,8 +52,7 @@ export function createApi(deps: ApiDeps): Hono {
   const { manager } = deps
   const p = deps.apiPrefix
   const view = async (record: ContainerRecord, mount: string): Promise<ContainerView> => {
-    const status = await manager.status(record)
-    const reason = status === 'failed' ? manager.readiness.failure(record.id) : undefined
+    const { status, reason, lastActivity } = await manager.describe(record)
     return {
       name: record.name,
       id: record.id,
@@ -72,7 +62,7 @@ export function createApi(deps: ApiDeps): Hono {
       ...(record.exitCode === undefined ? {} : { exitCode: record.exitCode }),
       url: `${mount}${deps.proxyPrefix}/${record.name}/`,
       createdAt: record.createdAt,
-      lastActivity: new Date(await manager.activity.lastActivity(record)).toISOString(),
+      lastActivity: new Date(lastActivity).toISOString(),
       port: record.port,
       memReservationMb: record.memReservationMb,
       ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
@@ -81,7 +71,7 @@ export function createApi(deps: ApiDeps): Hono {
   }
   /** The URL to hand out: for a private container, with its one-time access token. */
   const accessUrl = async (record: ContainerRecord, url: string) =>
-    record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.access.issue(record.id)}` : url
+    record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.issueAccessToken(record)}` : url
   const nameParam = (raw: string): string => {
     const result = v.safeParse(ContainerNameSchema, raw)
     if (!result.success) throw validationError(result.issues, 'container name')
@@ -101,11 +91,11 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.get(`${p}/health`, async (c) => {
     try {
-      const info = await manager.backend.ping()
-      return c.json({ ok: true, backend: { name: manager.backend.name, reachable: true, version: info.version } })
+      const info = await manager.ping()
+      return c.json({ ok: true, backend: { name: manager.engineName, reachable: true, version: info.version } })
     } catch (err) {
       const message = err instanceof Error ? err.message : 'unreachable'
-      return c.json({ ok: false, backend: { name: manager.backend.name, reachable: false, error: message } }, 503)
+      return c.json({ ok: false, backend: { name: manager.engineName, reachable: false, error: message } }, 503)
     }
   })
 
@@ -124,33 +114,7 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
-    if (body.extraDirectories.length > deps.maxExtraDirectories) {
-      const message = `at most ${deps.maxExtraDirectories} directories (limits.extraDirectories)`
-      throw new ApiError(400, 'invalid_request', `Invalid launch request: extraDirectories: ${message}`, [
-        { path: 'extraDirectories', message },
-      ])
-    }
-    const name = body.name ?? generateName()
-    const input =
-      body.input === undefined
-        ? undefined
-        : prepareInput(
-            {
-              input: body.input,
-              modes: body.inputDelivery,
-              path: body.inputPath,
-              readOnlyRootfs: body.readOnlyRootfs,
-              ...(body.inputApiPrefix ? { apiPrefix: `${deps.mountBase(c)}${deps.proxyPrefix}/${name}/` } : {}),
-            },
-            name,
-            deps.input,
-          )
-    const spec = {
-      ...toLaunchSpec(body, name, input, deps.defaults),
-      pull: body.pull ?? deps.pullPolicy,
-      access: body.access ?? deps.defaultAccess,
-    }
-    if (deps.allowImages) assertImageAllowed(spec.image, deps.allowImages)
+    const { spec, input } = planLaunch(body, deps.launch, `${deps.mountBase(c)}${deps.proxyPrefix}`)
     const mount = deps.mountBase(c)
     if (wantsNdjson(c.req.raw)) {
       // Progress as it happens (image pull), then the launched container, one JSON per line.
@@ -180,11 +144,10 @@ export function createApi(deps: ApiDeps): Hono {
   app.post(`${p}/images/pull`, jsonBody, async (c) => {
     const { image: raw } = await readJson(c.req.raw, PullBodySchema, 'pull request')
     const image = withDefaultTag(raw)
-    if (deps.allowImages) assertImageAllowed(image, deps.allowImages)
-    if (!manager.backend.pull)
-      throw new ApiError(501, 'unsupported', `The ${manager.backend.name} backend cannot pull images`)
+    if (deps.launch.allowImages) assertImageAllowed(image, deps.launch.allowImages)
     // Resolves once the engine accepted the pull, so a registry that cannot be reached is a plain 4xx.
-    const events = await manager.backend.pull(image, c.req.raw.signal)
+    const events = await manager.pull(image, c.req.raw.signal)
+    if (!events) throw new ApiError(501, 'unsupported', `The ${manager.engineName} backend cannot pull images`)
     return ndjsonResponse(async (write) => {
       for await (const event of events) write(event)
       write({ status: 'done', image })
@@ -214,7 +177,7 @@ export function createApi(deps: ApiDeps): Hono {
     const name = nameParam(c.req.param('name'))
     const query = v.safeParse(LogsQuerySchema, c.req.query())
     if (!query.success) throw validationError(query.issues, 'logs query')
-    const stream = await manager.backend.logs(name, { ...query.output, signal: c.req.raw.signal })
+    const stream = await manager.logs(name, { ...query.output, signal: c.req.raw.signal })
     return new Response(stream, {
       headers: {
         'content-type': 'text/plain; charset=utf-8',
@@ -277,52 +240,4 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
   }
   return false
-}
-
-function toLaunchSpec(
-  body: LaunchBody,
-  name: string,
-  input: PreparedInput | undefined,
-  defaults: ApiDeps['defaults'],
-): LaunchSpec {
-  const env = { ...body.env, ...input?.env }
-  return {
-    name,
-    image: withDefaultTag(body.image),
-    port: body.port ?? defaults.port,
-    env,
-    ...(body.cmd ? { cmd: body.cmd } : {}),
-    labels: body.labels,
-    cpus: body.cpus ?? defaults.cpus,
-    memReservationMb: body.memReservationMb ?? 0,
-    ...(body.memLimitMb === undefined ? {} : { memLimitMb: body.memLimitMb }),
-    extraDirectories: body.extraDirectories,
-    ...(body.idleTimeoutSeconds ? { idleTimeoutSeconds: body.idleTimeoutSeconds } : {}),
-    ...(body.readinessPath ? { readinessPath: body.readinessPath } : {}),
-    pidsLimit: body.pidsLimit ?? defaults.pidsLimit,
-    ...(input?.files.length ? { files: input.files } : {}),
-    ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
-  }
-}
-
-/** Throw unless `image` matches one of the allowlist patterns (`*` matches any run of characters). */
-function assertImageAllowed(image: string, patterns: string[]): void {
-  const matches = (pattern: string) =>
-    new RegExp(
-      `^${pattern
-        .split('*')
-        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*')}$`,
-    ).test(image)
-  if (!patterns.some(matches)) {
-    throw new ImageNotAllowedError(
-      `Image "${image}" is not allowed: it matches none of images.allow (${patterns.map((p) => `"${p}"`).join(', ')})`,
-    )
-  }
-}
-
-/** An unguessable default name, e.g. `c-3f9a1c02d4e8b7a6`. */
-function generateName(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8))
-  return `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }

@@ -1,4 +1,4 @@
-import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from '../backend.js'
+import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError } from '../errors.js'
 import { makeRoom } from '../lifecycle/eviction.js'
@@ -188,6 +188,38 @@ export class ContainerManager {
       default:
         return (await this.isStoppedByGateway(record.id)) ? 'stopped' : 'exited'
     }
+  }
+
+  /** How the API describes a record: its status, why it failed, and when it was last used. */
+  async describe(record: ContainerRecord): Promise<{ status: ContainerStatus; reason?: string; lastActivity: number }> {
+    const status = await this.status(record)
+    const reason = status === 'failed' ? this.readiness.failure(record.id) : undefined
+    return { status, ...(reason ? { reason } : {}), lastActivity: await this.activity.lastActivity(record) }
+  }
+
+  /** A fresh one-time access link token for a private container. */
+  issueAccessToken(record: ContainerRecord): Promise<string> {
+    return this.access.issue(record.id)
+  }
+
+  /** The engine's name, e.g. `docker`. */
+  get engineName(): string {
+    return this.backend.name
+  }
+
+  /** Whether the engine answers, and its version. Rejects when it cannot be reached. */
+  ping(): Promise<{ version: string }> {
+    return this.backend.ping()
+  }
+
+  /** Pull an image, yielding progress; `undefined` when the engine cannot pull. */
+  async pull(image: string, signal?: AbortSignal): Promise<AsyncIterable<PullEvent> | undefined> {
+    return this.backend.pull ? await this.backend.pull(image, signal) : undefined
+  }
+
+  /** A container's output. @throws ContainerNotFoundError */
+  logs(name: string, options?: LogOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.backend.logs(name, options)
   }
 
   /** Whether the gateway stopped this container itself (so a request may wake it). */
