@@ -1,12 +1,18 @@
+import type { Backend } from '../backend.js'
 import type { Logger } from '../logger.js'
-import type { ContainerManager } from '../containers/manager.js'
-import { reap } from './reaping.js'
-import { applyEngineEvent } from './engine-events.js'
+import { type ReapingHost, reap } from './reaping.js'
+import { type EngineEventsHost, applyEngineEvent } from './engine-events.js'
 import { sleep } from '../util/sleep.js'
+
+/** What background work needs of the gateway's container manager. */
+export interface BackgroundHost extends ReapingHost, EngineEventsHost {
+  readonly backend: ReapingHost['backend'] & Pick<Backend, 'watch'>
+  reconcile(): Promise<void>
+}
 
 /** Options for {@link startBackground}. */
 export interface BackgroundOptions {
-  manager: ContainerManager
+  manager: BackgroundHost
   logger: Logger
   /** Seconds between reaper passes. */
   reapIntervalSeconds: number
@@ -39,7 +45,7 @@ export function startBackground(options: BackgroundOptions): () => void {
   }
 }
 
-async function followEvents(manager: ContainerManager, logger: Logger, signal: AbortSignal): Promise<void> {
+async function followEvents(manager: BackgroundHost, logger: Logger, signal: AbortSignal): Promise<void> {
   let delay = MIN_BACKOFF_MS
   let failures = 0
   while (!signal.aborted) {

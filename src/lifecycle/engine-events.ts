@@ -1,12 +1,24 @@
 import type { BackendEvent } from '../backend.js'
-import type { ContainerManager } from '../containers/manager.js'
+import type { ContainerRecord } from '../backend.js'
 import type { Logger } from '../logger.js'
 
 /**
  * Apply one engine event to the gateway's view: routes of containers that stopped, started or
  * vanished are re-read on their next request, and state of removed containers is dropped.
  */
-export function applyEngineEvent(manager: ContainerManager, event: BackendEvent, logger: Logger): void {
+/** What engine events change in the gateway's container manager. */
+export interface EngineEventsHost {
+  readonly routes: {
+    invalidate(name: string): void
+    peek(name: string): ContainerRecord | undefined
+    clear(): void
+  }
+  readonly readiness: { reset(id: string): void }
+  scheduleVolumePrune(): void
+  forget(id: string): Promise<void>
+}
+
+export function applyEngineEvent(manager: EngineEventsHost, event: BackendEvent, logger: Logger): void {
   switch (event.action) {
     case 'destroy':
       manager.routes.invalidate(event.name)
@@ -42,7 +54,7 @@ export function applyEngineEvent(manager: ContainerManager, event: BackendEvent,
  * Whether the event happened before the cached record of its container last started: the
  * engine's report of a stop that a wake has already undone, delivered late.
  */
-function predatesCurrentStart(manager: ContainerManager, event: BackendEvent): boolean {
+function predatesCurrentStart(manager: EngineEventsHost, event: BackendEvent): boolean {
   const current = manager.routes.peek(event.name)
   if (event.time === undefined || current?.id !== event.id || !current.startedAt) return false
   return event.time < Date.parse(current.startedAt)

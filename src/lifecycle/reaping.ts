@@ -1,4 +1,5 @@
-import type { ContainerManager } from '../containers/manager.js'
+import type { Backend, ContainerRecord } from '../backend.js'
+import type { Config } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 
 /** Which containers a purge removes. */
@@ -13,7 +14,16 @@ export interface PurgeCriteria {
  * Remove the managed containers matching every given criterion (the original's
  * `purge_inactive` and `purge_by_label`, limited to managed containers). Resolves the names.
  */
-export async function purge(manager: ContainerManager, criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
+/** What purging and reaping need of the gateway's container manager. */
+export interface ReapingHost {
+  readonly config: Pick<Config, 'idle'>
+  readonly backend: Pick<Backend, 'list' | 'stop'>
+  readonly activity: { lastActivity(record: ContainerRecord): Promise<number> }
+  remove(name: string, reason: string): Promise<boolean>
+  scaleToZero(record: ContainerRecord): Promise<void>
+}
+
+export async function purge(manager: ReapingHost, criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
   const [key, value] = splitLabel(criteria.label)
   const now = Date.now()
   const removed: string[] = []
@@ -32,7 +42,7 @@ export async function purge(manager: ContainerManager, criteria: PurgeCriteria, 
  * One pass of the idle reaper: containers idle past their timeout (their own, else
  * `idle.timeoutSeconds`) are removed, or stopped with `idle.action: "stop"`. Resolves the names.
  */
-export async function reap(manager: ContainerManager, logger: Logger): Promise<string[]> {
+export async function reap(manager: ReapingHost, logger: Logger): Promise<string[]> {
   const { timeoutSeconds, action } = manager.config.idle
   const now = Date.now()
   const reaped: string[] = []
