@@ -4,6 +4,7 @@ import { memory } from '../src/backends/memory.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { useTestUpstream, type SeenRequest } from './helpers/upstream.js'
+import { launchSpec } from './helpers/launch-spec.js'
 
 const shared = useTestUpstream()
 const client = shared.client
@@ -84,16 +85,7 @@ describe('embedding with WebSockets on Node', () => {
 
     const backend = memory({ upstreams: () => upstreamUrl })
     const gateway = createNodeGateway({ backend, logger: silentLogger, background: false })
-    await backend.launch({
-      name: 'live',
-      image: 'a:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec('live'))
     const parent = new Hono()
     let seenByMiddleware = 0
     parent.use('/viz/*', async (c, next) => {

@@ -1,19 +1,18 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { memory } from '../src/backends/memory.js'
-import { createGateway } from '../src/gateway.js'
-import { silentLogger } from '../src/logger.js'
-import { useTestUpstream, type SeenRequest } from './helpers/upstream.js'
+import { useMemoryGateways } from './helpers/memory-gateway.js'
+import type { SeenRequest } from './helpers/upstream.js'
+import { launchSpec } from './helpers/launch-spec.js'
 
-const shared = useTestUpstream()
+const gateways = useMemoryGateways()
 
 function setup() {
   // Under a base path every fuzzed path reaches the upstream's JSON echo, never its endless /stream.
   const backend = memory({
-    upstreams: (spec) => (spec.name === 'target' ? `${shared.upstream.url}/fuzz` : 'http://127.0.0.1:9'),
+    upstreams: (spec) => (spec.name === 'target' ? `${gateways.shared.upstream.url}/fuzz` : 'http://127.0.0.1:9'),
   })
-  const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false })
-  return { backend, app: gateway.app }
+  return gateways.setup({}, { backend })
 }
 
 /** No answer may be a 500 or carry a stack trace or an internal path. */
@@ -95,16 +94,7 @@ describe('bad input, tried systematically', () => {
     timeout: 90_000,
   }, async () => {
     const { app, backend } = setup()
-    await backend.launch({
-      name: 'target',
-      image: 'a:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec('target'))
     const segment = fc.oneof(
       fc.constantFrom(
         '..',

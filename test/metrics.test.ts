@@ -3,6 +3,7 @@ import { memory } from '../src/backends/memory.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { useTestUpstream } from './helpers/upstream.js'
+import { launchSpec } from './helpers/launch-spec.js'
 
 const shared = useTestUpstream()
 
@@ -69,26 +70,8 @@ describe('Prometheus metrics', () => {
       background: false,
       config: { auth: { tokens: ['metrics-token-0123456789'] } },
     })
-    await backend.launch({
-      name: 'x1',
-      image: 'a:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
-    await backend.launch({
-      name: 'x2',
-      image: 'a:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec('x1'))
+    await backend.launch(launchSpec('x2'))
     backend.setState('x2', 'exited', 1)
     expect((await gateway.app.request('/metrics')).status).toBe(401)
     const text = await (
@@ -122,16 +105,7 @@ describe('structured logs', () => {
         config: { log: { access } },
       })
       await backend.remove('logged')
-      await backend.launch({
-        name: 'logged',
-        image: 'a:1',
-        port: 80,
-        env: {},
-        labels: {},
-        cpus: 0.5,
-        memReservationMb: 0,
-        extraDirectories: [],
-      })
+      await backend.launch(launchSpec('logged'))
       await gateway.app.request('/docker/logged/page?q=1', { method: 'POST', body: 'x' })
       const accessLines = lines.filter((l) => l.message === 'access')
       if (access)

@@ -4,21 +4,15 @@ import type { ConfigInput } from '../../src/config/schema.js'
 import { createGateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
 import { memoryStore, type ContainerStore } from '../../src/stores/store.js'
+import { useMemoryGateways } from '../helpers/memory-gateway.js'
 
 type Json = Record<string, any>
 
+const gateways = useMemoryGateways()
+
+/** A gateway whose containers never listen (input delivery needs no upstream). */
 function setup(config: ConfigInput = {}, options: { store?: ContainerStore } = {}) {
-  const backend = memory()
-  const gateway = createGateway({ backend, config, logger: silentLogger, background: false, ...options })
-  const launch = async (body: Json) => {
-    const res = await gateway.app.request('/api/containers', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ image: 'tool:1', ...body }),
-    })
-    return { status: res.status, body: (await res.json()) as Json }
-  }
-  return { backend, app: gateway.app, launch }
+  return gateways.setup(config, { backend: memory(), ...options })
 }
 
 describe('input delivery', () => {
@@ -100,11 +94,10 @@ describe('input delivery', () => {
     const first = setup(config, { store })
     await first.launch({ name: 'kept', input: { kept: true }, inputDelivery: 'url' })
     const token = new URL(first.backend.specOf('kept')!.env.INPUT_JSON_URL!).searchParams.get('token')
-    const second = createGateway({ backend: first.backend, store, config, logger: silentLogger, background: false })
+    const second = gateways.setup(config, { backend: first.backend, store })
     const res = await second.app.request(`/api/containers/kept/input?token=${token}`)
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ kept: true })
-    await second.close()
   })
 
   it('needs a public URL for url delivery', async () => {

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { memory } from '../../src/backends/memory.js'
-import { createGateway } from '../../src/gateway.js'
-import { silentLogger } from '../../src/logger.js'
-import { useTestUpstream } from '../helpers/upstream.js'
+import { useMemoryGateways } from '../helpers/memory-gateway.js'
 
-const shared = useTestUpstream()
-const client = shared.client
+const gateways = useMemoryGateways()
 
 function setup() {
-  const backend = memory({ upstreams: () => shared.upstream.url })
-  const gateway = createGateway({ backend, fetch: client, logger: silentLogger })
+  const { backend, gateway } = gateways.setup()
   const post = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     gateway.app.request('/api/containers', {
       method: 'POST',

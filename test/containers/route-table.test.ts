@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { memory } from '../../src/backends/memory.js'
 import { RouteTable } from '../../src/containers/route-table.js'
+import { launchSpec } from '../helpers/launch-spec.js'
 
-const spec = (name: string) => ({
-  name,
-  image: 'a:1',
-  port: 80,
-  env: {},
-  labels: {},
-  cpus: 0.5,
-  memReservationMb: 0,
-  extraDirectories: [],
-})
+const spec = (name: string) => launchSpec(name)
 
 describe('RouteTable', () => {
   it('caches running containers until invalidated, misses for a second', async () => {

@@ -2,6 +2,7 @@ import { afterAll } from 'vitest'
 import { memory, type MemoryBackend } from '../../src/backends/memory.js'
 import type { ConfigInput } from '../../src/config/schema.js'
 import { createGateway } from '../../src/gateway.js'
+import type { AuthorizeHook } from '../../src/proxy/access-check.js'
 import { silentLogger } from '../../src/logger.js'
 import type { ContainerStore } from '../../src/stores/store.js'
 import { useTestUpstream } from './upstream.js'
@@ -14,6 +15,8 @@ export interface MemoryGatewayOptions {
   backend?: MemoryBackend
   /** Run the reaper and the engine-event follower (default false). */
   background?: boolean
+  /** An embedder's access decision (see `GatewayOptions.authorize`). */
+  authorize?: AuthorizeHook
 }
 
 /**
@@ -31,6 +34,7 @@ export function useMemoryGateways() {
   function setup(config: ConfigInput = {}, options: MemoryGatewayOptions = {}) {
     const backend = options.backend ?? memory({ upstreams: () => shared.upstream.url })
     const gateway = createGateway({
+      ...(options.authorize ? { authorize: options.authorize } : {}),
       backend,
       config,
       fetch: shared.client,

@@ -1,16 +1,15 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { memory } from '../../src/backends/memory.js'
-import { createGateway, type GatewayOptions } from '../../src/gateway.js'
-import { silentLogger } from '../../src/logger.js'
-import { useTestUpstream, type SeenRequest } from '../helpers/upstream.js'
+import type { ConfigInput } from '../../src/config/schema.js'
+import type { AuthorizeHook } from '../../src/proxy/access-check.js'
+import { useMemoryGateways } from '../helpers/memory-gateway.js'
+import type { SeenRequest } from '../helpers/upstream.js'
 
 type Json = Record<string, any>
-const shared = useTestUpstream()
+const gateways = useMemoryGateways()
 
-function setup(options: Partial<GatewayOptions> = {}) {
-  const backend = memory({ upstreams: () => shared.upstream.url })
-  const gateway = createGateway({ backend, fetch: shared.client, logger: silentLogger, background: false, ...options })
+function setup(options: { config?: ConfigInput; authorize?: AuthorizeHook } = {}) {
+  const { gateway } = gateways.setup(options.config, options.authorize ? { authorize: options.authorize } : {})
   const launch = async (body: Json) => {
     const res = await gateway.app.request('/api/containers', {
       method: 'POST',

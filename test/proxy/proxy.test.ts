@@ -7,6 +7,7 @@ import { nodeUpstream } from '../../src/adapter/node/upstream.js'
 import { serveNode, type RunningServer } from '../../src/adapter/node/index.js'
 import type { ConfigInput } from '../../src/config/schema.js'
 import { GZIP_BODY, startUpstream, type SeenRequest, type TestUpstream } from '../helpers/upstream.js'
+import { launchSpec } from '../helpers/launch-spec.js'
 
 let upstream: TestUpstream
 const clients: { close(): Promise<void> }[] = []
@@ -25,17 +26,7 @@ function setup(config: ConfigInput = {}, upstreamFor: (name: string) => string |
   const client = nodeUpstream()
   clients.push(client)
   const gateway = createGateway({ backend, config, fetch: client, logger: silentLogger })
-  const launch = (name: string) =>
-    backend.launch({
-      name,
-      image: 'app:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+  const launch = (name: string) => backend.launch(launchSpec(name, { image: 'app:1' }))
   return { backend, gateway, app: gateway.app, launch }
 }
 

@@ -3,6 +3,7 @@ import { memory } from '../../src/backends/memory.js'
 import { createGateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
 import { rewriteLocation, scopeSetCookie, stripCookies } from '../../src/proxy/rewrite.js'
+import { launchSpec } from '../helpers/launch-spec.js'
 
 describe('rewriteLocation', () => {
   const origin = 'http://127.0.0.1:32768'
@@ -79,16 +80,7 @@ describe('routing details', () => {
   it('answers 501 to a WebSocket upgrade when no runtime tunnel is wired', async () => {
     const backend = memory({ upstreams: () => 'http://127.0.0.1:9' })
     const gateway = createGateway({ backend, logger: silentLogger, background: false })
-    await backend.launch({
-      name: 'ws',
-      image: 'a:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec('ws'))
     const res = await gateway.app.request('/docker/ws/socket', {
       headers: { upgrade: 'websocket', connection: 'Upgrade' },
     })

@@ -11,6 +11,7 @@ import { createNodeGateway, serveNode, type RunningServer } from '../../../src/a
 import type { DirectRoute } from '../../../src/proxy/direct.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 import { askFor, comparable, withoutInventedType, type AskOptions } from '../../helpers/answers.js'
+import { launchSpec } from '../../helpers/launch-spec.js'
 
 /**
  * The Node fast path must answer exactly as the general path does. One gateway is served twice,
@@ -50,16 +51,7 @@ beforeAll(async () => {
     return found
   }
   for (const name of ['web', 'mute', 'gone']) {
-    await backend.launch({
-      name,
-      image: 'app:1',
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec(name, { image: 'app:1' }))
   }
   fast = await serveNode({ gateway, port: 0 })
   general = await serveNode({ gateway, port: 0, fastPath: false })

@@ -15,6 +15,7 @@ import {
   uniqueName,
 } from '../../helpers/docker.js'
 import { testBackend } from '../suite.js'
+import { launchSpec } from '../../helpers/launch-spec.js'
 
 const ready = await dockerReady('docker backend conformance')
 const canPull = ready && (await registryAvailable())
@@ -46,16 +47,7 @@ describe.runIf(ready)('the docker backend', () => {
   it('prunes the volumes of a container removed behind its back, and only those', async () => {
     const backend = docker({ orphanVolumeMinAgeMs: 0 })
     const [gone, kept] = [uniqueName('orphan'), uniqueName('keeper')]
-    const spec = (name: string) => ({
-      name,
-      image: ECHO_IMAGE,
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: ['/data'],
-    })
+    const spec = (name: string) => launchSpec(name, { image: ECHO_IMAGE, extraDirectories: ['/data'] })
     await backend.launch(spec(gone))
     await backend.launch(spec(kept))
     const volumesOf = (name: string) =>
@@ -74,16 +66,8 @@ describe.runIf(ready)('the docker backend', () => {
     const root = 'io.github.hde-test.labels'
     const backend = docker({ labelRoot: root })
     const name = uniqueName('labels')
-    const spec = (labels: Record<string, string>) => ({
-      name,
-      image: ECHO_IMAGE,
-      port: 80,
-      env: {},
-      labels,
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: ['/data'],
-    })
+    const spec = (labels: Record<string, string>) =>
+      launchSpec(name, { image: ECHO_IMAGE, labels, extraDirectories: ['/data'] })
     const attempts: Record<string, string>[] = [
       { [`${root}.readiness_path`]: '@127.0.0.1:8199/probe' },
       { [`${root}.access`]: 'public' },
@@ -117,16 +101,7 @@ describe.runIf(ready)('the docker backend', () => {
   it('puts containers on a network where they cannot reach each other, while the gateway reaches both', async () => {
     const backend = docker()
     const [a, b] = [uniqueName('icc-a'), uniqueName('icc-b')]
-    const spec = (name: string) => ({
-      name,
-      image: ECHO_IMAGE,
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    const spec = (name: string) => launchSpec(name, { image: ECHO_IMAGE })
     const [recordA, recordB] = await Promise.all([backend.launch(spec(a)), backend.launch(spec(b))])
     expect(
       await dockerCli(
@@ -159,16 +134,7 @@ describe.runIf(ready)('the docker backend', () => {
   it("uses the engine's default bridge when isolation is off", async () => {
     const backend = docker({ isolate: false })
     const name = uniqueName('bridge')
-    await backend.launch({
-      name,
-      image: ECHO_IMAGE,
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    await backend.launch(launchSpec(name, { image: ECHO_IMAGE }))
     expect(await dockerCli('inspect', '-f', '{{.HostConfig.NetworkMode}}', name)).toMatch(/^(default|bridge)$/)
     await backend.remove(name)
   })
@@ -183,16 +149,7 @@ describe.runIf(ready)('the docker backend', () => {
       newName: () => uniqueName('netsuite'),
     })
 
-    const spec = (name: string) => ({
-      name,
-      image: ECHO_IMAGE,
-      port: 80,
-      env: {},
-      labels: {},
-      cpus: 0.5,
-      memReservationMb: 0,
-      extraDirectories: [],
-    })
+    const spec = (name: string) => launchSpec(name, { image: ECHO_IMAGE })
     /** What the echo container answers at the record's upstream. */
     const answerAt = (record: ContainerRecord) =>
       eventually(
