@@ -6,7 +6,7 @@ export default defineConfig({
     globalSetup: ['test/global-teardown.ts'],
     testTimeout: 30_000,
     hookTimeout: 90_000,
-    // Docker-backed files start real containers; a few at a time keeps a 2-core machine responsive.
-    maxWorkers: 3,
+    // Docker-backed files start real containers (and Chromium): two at a time keeps a 2-core machine and its engine responsive.
+    maxWorkers: 2,
   },
 })

@@ -12,7 +12,7 @@ type Json = Record<string, any>
  */
 export function resilienceSuite(runtime: Runtime): void {
   describe(`resilience on ${runtime} with a real Docker Engine`, () => {
-    const fixture = useAcceptanceGateway(runtime, (socketPath) => ({ docker: { socketPath, apiTimeoutMs: 3_000 } }))
+    const fixture = useAcceptanceGateway(runtime, (socketPath) => ({ docker: { socketPath } }))
     const { api, launch, launchOk, whenServing } = fixture
 
     it('rebuilds its routes from Docker labels after a restart', async () => {

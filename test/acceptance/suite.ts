@@ -16,7 +16,8 @@ type Json = Record<string, any>
 export function acceptanceSuite(runtime: Runtime): void {
   describe(`acceptance on ${runtime} with a real Docker Engine`, () => {
     const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
-      docker: { socketPath, apiTimeoutMs: 3_000 },
+      // The default engine bound: launches on a loaded engine (a full parallel run) can take seconds.
+      docker: { socketPath },
       pleaseWait: { retryAfterSeconds: 1 },
     }))
     const { api, launch, launchOk, whenServing } = fixture

@@ -48,7 +48,7 @@ for (const runtime of RUNTIMES) sameOriginSuite(runtime)
 function sameOriginSuite(runtime: Runtime) {
   describe.runIf(browserOk)(`a container's page cannot use the API through a visitor's browser, on ${runtime}`, () => {
     const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
-      docker: { socketPath, apiTimeoutMs: 5_000 },
+      docker: { socketPath },
       hostSuffix: '.docker.localhost',
     }))
     let browser: Browser

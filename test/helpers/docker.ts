@@ -45,7 +45,12 @@ export async function dockerReady(suite: string): Promise<boolean> {
  * still using: each file's names also carry a hash of its path.
  */
 function fileMark(): string {
-  const path = expect.getState().testPath ?? ''
+  let path = ''
+  try {
+    path = expect.getState().testPath ?? ''
+  } catch {
+    // Outside a test run (the benchmark, the soak script): the run id alone marks the names.
+  }
   let hash = 0
   for (let i = 0; i < path.length; i++) hash = (hash * 31 + path.charCodeAt(i)) >>> 0
   return `${RUN_ID}${hash.toString(36).padStart(7, '0')}`
