@@ -51,3 +51,9 @@ export function errorAnswer(
 export function toResponse(answer: Answer): Response {
   return new Response(answer.body, { status: answer.status, headers: answer.headers })
 }
+
+/**
+ * Statuses whose answers never carry a body (the Fetch standard's "null body status", RFC 9110
+ * §15.2 and §6.4.1): whatever a container sends after such a head is not passed on.
+ */
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])

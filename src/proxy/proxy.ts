@@ -3,16 +3,13 @@ import type { ContainerRecord } from '../backend.js'
 import { UpstreamConnectError } from '../errors.js'
 import { NAME_PATTERN } from '../api/schemas.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
-import { errorAnswer, hintsOf, toResponse } from '../http/answer.js'
+import { errorAnswer, hintsOf, toResponse, NULL_BODY_STATUSES } from '../http/answer.js'
 import { afterConnectFailure } from './answers.js'
 import { Exchange, type ExchangeOptions } from './exchange.js'
 import { resolveContainer } from './resolve.js'
 import { onStreamEnd } from './track.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
 import { isWebSocketUpgrade, offeredProtocols } from './websocket.js'
-
-/** Statuses whose responses never carry a body (Fetch standard "null body status"). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
 /**
  * Split a request path under `<mount><proxyPrefix>/` into name and rest, without decoding:

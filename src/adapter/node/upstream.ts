@@ -3,6 +3,7 @@ import { Agent, request } from 'undici'
 import type { UpstreamFetch } from '../../proxy/upstream.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
 import { toWebStream } from './streams.js'
+import { NULL_BODY_STATUSES } from '../../http/answer.js'
 
 /** Options for {@link nodeUpstream}. */
 export interface NodeUpstreamOptions {
@@ -11,8 +12,6 @@ export interface NodeUpstreamOptions {
   /** How long an idle upstream connection is kept for reuse. */
   keepAliveTimeoutMs?: number
 }
-
-const NULL_BODY_STATUSES = new Set([204, 205, 304])
 
 /**
  * An upstream client for Node built on undici's `request` with keep-alive pools: several

@@ -4,7 +4,7 @@ import { pipeline, Readable, type Duplex } from 'node:stream'
 import { isValidHost } from '../../http/host.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
 import { isWebSocketHandshake, type WebSocketProxy } from '../../proxy/websocket.js'
-import { errorAnswer, toResponse } from '../../http/answer.js'
+import { errorAnswer, toResponse, NULL_BODY_STATUSES } from '../../http/answer.js'
 
 const UPGRADE = Symbol.for('hono-docker-engine.upgrade')
 
@@ -128,9 +128,6 @@ function writeResponse(socket: Duplex, response: Response): Promise<void> {
     })
   })
 }
-
-/** Statuses whose answers carry no body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
 /** A raw header list as Web `Headers`. */
 function headersOf(raw: string[]): Headers {
