@@ -97,7 +97,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger ?? consoleLogger(config.log.level)
   const metrics = new GatewayMetrics(async () => {
     const counts = new Map<string, number>()
-    for (const record of await manager.backend.list()) {
+    for (const record of await manager.records()) {
       const status = await manager.status(record)
       counts.set(status, (counts.get(status) ?? 0) + 1)
     }
@@ -177,8 +177,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     // The exchange has just looked the name up, so the route cache usually answers; a name it
     // dropped meanwhile (e.g. a container refusing connections) is looked up again.
     const known =
-      manager.routes.peek(target.name) !== undefined ||
-      (await manager.routes.lookup(target.name).then(Boolean, () => false))
+      manager.cachedRoute(target.name) !== undefined ||
+      (await manager.findRoute(target.name).then(Boolean, () => false))
     observe(target.name, known, c.req.method, target.path || '/', response.status, seconds)
     return response
   }

@@ -1,20 +1,17 @@
-import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, LogOptions, PullEvent } from '../backend.js'
+import type { Backend, ContainerRecord, LaunchOptions, LaunchSpec, PullEvent } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import { AccessDeniedError, BackendError, ContainerNotFoundError } from '../errors.js'
 import { makeRoom } from '../lifecycle/eviction.js'
 import { describePull } from './pull-progress.js'
 import { sameSecret } from '../util/secrets.js'
-import { AccessControl } from './access.js'
-import { Activity } from './activity.js'
-import { HistoryRecorder } from './history.js'
 import { StoppedByGateway } from './stopped.js'
 import type { Logger } from '../logger.js'
 import type { GatewayMetrics } from '../metrics.js'
-import { Readiness, type ContainerStatus } from './readiness.js'
-import { RouteTable } from './route-table.js'
+import type { ContainerStatus } from './readiness.js'
 import { ServedInputs, type ServedInput } from './served-inputs.js'
 import type { ContainerStore, HistoryEntry } from '../stores/store.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
+import { ContainerView } from './view.js'
 
 /** Compared against when a name has no input, so that every miss costs the same. */
 const NO_INPUT_TOKEN = 'no input is served under this name'
@@ -34,14 +31,7 @@ export interface ContainerManagerOptions {
  * wake-ups, eviction and removal. The API and the proxy both go through it, so every path
  * that changes a container also keeps that view true.
  */
-export class ContainerManager {
-  readonly backend: Backend
-  readonly routes: RouteTable
-  readonly readiness: Readiness
-  readonly activity: Activity
-  readonly history: HistoryRecorder
-  /** Access links and sessions of `access: "token"` containers. */
-  readonly access: AccessControl
+export class ContainerManager extends ContainerView {
   readonly #store: ContainerStore
   /** The validated configuration in force. */
   readonly config: Config
@@ -69,16 +59,8 @@ export class ContainerManager {
   readonly #startedAt = new Map<string, number>()
 
   constructor(options: ContainerManagerOptions) {
-    this.backend = options.backend
-    this.#store = options.store
-    this.config = options.config
-    this.#logger = options.logger
-    this.#metrics = options.metrics
-    this.routes = new RouteTable(options.backend)
-    this.readiness = new Readiness({
-      fetch: options.fetch,
-      startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
-      ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
+    super({
+      ...options,
       onReady: (id) => {
         const started = this.#startedAt.get(id)
         if (started === undefined) return
@@ -86,14 +68,11 @@ export class ContainerManager {
         this.#metrics.readyDuration.observe({}, (performance.now() - started) / 1000)
       },
     })
-    this.activity = new Activity(options.store)
-    this.access = new AccessControl(options.store)
+    this.#store = options.store
+    this.config = options.config
+    this.#logger = options.logger
+    this.#metrics = options.metrics
     this.#stopped = new StoppedByGateway(options.store)
-    this.history = new HistoryRecorder({
-      store: options.store,
-      logger: options.logger,
-      maxEntries: options.config.history.maxEntries,
-    })
   }
 
   /**
@@ -200,26 +179,6 @@ export class ContainerManager {
   /** A fresh one-time access link token for a private container. */
   issueAccessToken(record: ContainerRecord): Promise<string> {
     return this.access.issue(record.id)
-  }
-
-  /** The engine's name, e.g. `docker`. */
-  get engineName(): string {
-    return this.backend.name
-  }
-
-  /** Whether the engine answers, and its version. Rejects when it cannot be reached. */
-  ping(): Promise<{ version: string }> {
-    return this.backend.ping()
-  }
-
-  /** Pull an image, yielding progress; `undefined` when the engine cannot pull. */
-  async pull(image: string, signal?: AbortSignal): Promise<AsyncIterable<PullEvent> | undefined> {
-    return this.backend.pull ? await this.backend.pull(image, signal) : undefined
-  }
-
-  /** A container's output. @throws ContainerNotFoundError */
-  logs(name: string, options?: LogOptions): Promise<ReadableStream<Uint8Array>> {
-    return this.backend.logs(name, options)
   }
 
   /** Whether the gateway stopped this container itself (so a request may wake it). */

@@ -1,4 +1,4 @@
-import type { Backend } from '../backend.js'
+import type { BackendEvent } from '../backend.js'
 import type { Logger } from '../logger.js'
 import { type ReapingHost, reap } from './reaping.js'
 import { type EngineEventsHost, applyEngineEvent } from './engine-events.js'
@@ -6,7 +6,8 @@ import { sleep } from '../util/sleep.js'
 
 /** What background work needs of the gateway's container manager. */
 export interface BackgroundHost extends ReapingHost, EngineEventsHost {
-  readonly backend: ReapingHost['backend'] & Pick<Backend, 'watch'>
+  readonly reportsEngineEvents: boolean
+  watchEngine(onEvent: (event: BackendEvent) => void, signal: AbortSignal): Promise<void> | undefined
   reconcile(): Promise<void>
 }
 
@@ -38,7 +39,7 @@ export function startBackground(options: BackgroundOptions): () => void {
       .finally(() => (reaping = false))
   }, options.reapIntervalSeconds * 1000)
   ;(reaper as { unref?: () => void }).unref?.()
-  if (manager.backend.watch) void followEvents(manager, logger, controller.signal)
+  if (manager.reportsEngineEvents) void followEvents(manager, logger, controller.signal)
   return () => {
     clearInterval(reaper)
     controller.abort()
@@ -51,7 +52,9 @@ async function followEvents(manager: BackgroundHost, logger: Logger, signal: Abo
   while (!signal.aborted) {
     const connectedAt = Date.now()
     // Settle into a value at once, so a stream that breaks during the re-list is never an unhandled rejection.
-    const watching = manager.backend.watch!((event) => applyEngineEvent(manager, event, logger), signal).then(
+    const watching = (
+      manager.watchEngine((event) => applyEngineEvent(manager, event, logger), signal) ?? Promise.resolve()
+    ).then(
       () => undefined,
       (err: unknown) => err,
     )

@@ -8,12 +8,9 @@ import type { Logger } from '../logger.js'
  */
 /** What engine events change in the gateway's container manager. */
 export interface EngineEventsHost {
-  readonly routes: {
-    invalidate(name: string): void
-    peek(name: string): ContainerRecord | undefined
-    clear(): void
-  }
-  readonly readiness: { reset(id: string): void }
+  forgetRoute(name?: string): void
+  cachedRoute(name: string): ContainerRecord | undefined
+  resetReadiness(id: string): void
   scheduleVolumePrune(): void
   forget(id: string): Promise<void>
 }
@@ -21,7 +18,7 @@ export interface EngineEventsHost {
 export function applyEngineEvent(manager: EngineEventsHost, event: BackendEvent, logger: Logger): void {
   switch (event.action) {
     case 'destroy':
-      manager.routes.invalidate(event.name)
+      manager.forgetRoute(event.name)
       // Removed behind the gateway's back? Its named volumes would be left over.
       manager.scheduleVolumePrune()
       void manager
@@ -33,16 +30,16 @@ export function applyEngineEvent(manager: EngineEventsHost, event: BackendEvent,
     case 'pause':
       // A late report of a stop from before the container's current start changes nothing.
       if (predatesCurrentStart(manager, event)) break
-      manager.routes.invalidate(event.name)
-      manager.readiness.reset(event.id)
+      manager.forgetRoute(event.name)
+      manager.resetReadiness(event.id)
       break
     case 'rename':
-      manager.routes.clear()
+      manager.forgetRoute()
       break
     case 'start':
     case 'unpause':
     case 'restart':
-      manager.routes.invalidate(event.name)
+      manager.forgetRoute(event.name)
       break
     default:
     // kill and oom (a signal or one killed process, maybe not fatal: a death reports `die`),
@@ -55,7 +52,7 @@ export function applyEngineEvent(manager: EngineEventsHost, event: BackendEvent,
  * engine's report of a stop that a wake has already undone, delivered late.
  */
 function predatesCurrentStart(manager: EngineEventsHost, event: BackendEvent): boolean {
-  const current = manager.routes.peek(event.name)
+  const current = manager.cachedRoute(event.name)
   if (event.time === undefined || current?.id !== event.id || !current.startedAt) return false
   return event.time < Date.parse(current.startedAt)
 }

@@ -1,4 +1,4 @@
-import type { Backend, ContainerRecord, LaunchSpec } from '../backend.js'
+import type { ContainerRecord, LaunchSpec } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import { InsufficientMemoryError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js'
 /** What eviction needs of the gateway's container manager. */
 export interface EvictionHost {
   readonly config: Pick<Config, 'memLimitMb' | 'memLimitPolicy'>
-  readonly backend: Pick<Backend, 'list'>
-  readonly activity: { lastActivity(record: ContainerRecord): Promise<number> }
+  records(): Promise<ContainerRecord[]>
+  lastActivity(record: ContainerRecord): Promise<number>
   remove(name: string, reason: string): Promise<boolean>
 }
 
@@ -27,13 +27,11 @@ export async function makeRoom(manager: EvictionHost, spec: LaunchSpec, logger: 
     logger.warn('starting anyway over the memory limit', { name: spec.name, detail: message })
     return
   }
-  const running = (await manager.backend.list()).filter((r) => r.state === 'running' || r.state === 'restarting')
+  const running = (await manager.records()).filter((r) => r.state === 'running' || r.state === 'restarting')
   let total = running.reduce((sum, r) => sum + r.memReservationMb, 0)
   if (total + spec.memReservationMb <= limit) return
   logger.warn('memory limit reached', { requestedMb: spec.memReservationMb, inUseMb: total, limitMb: limit })
-  const byAge = await Promise.all(
-    running.map(async (r) => ({ record: r, last: await manager.activity.lastActivity(r) })),
-  )
+  const byAge = await Promise.all(running.map(async (r) => ({ record: r, last: await manager.lastActivity(r) })))
   byAge.sort((a, b) => a.last - b.last)
   for (const { record } of byAge) {
     if (total + spec.memReservationMb <= limit) break

@@ -1,4 +1,4 @@
-import type { Backend, ContainerRecord } from '../backend.js'
+import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 
@@ -17,8 +17,9 @@ export interface PurgeCriteria {
 /** What purging and reaping need of the gateway's container manager. */
 export interface ReapingHost {
   readonly config: Pick<Config, 'idle'>
-  readonly backend: Pick<Backend, 'list' | 'stop'>
-  readonly activity: { lastActivity(record: ContainerRecord): Promise<number> }
+  readonly canScaleToZero: boolean
+  records(): Promise<ContainerRecord[]>
+  lastActivity(record: ContainerRecord): Promise<number>
   remove(name: string, reason: string): Promise<boolean>
   scaleToZero(record: ContainerRecord): Promise<void>
 }
@@ -27,10 +28,10 @@ export async function purge(manager: ReapingHost, criteria: PurgeCriteria, reaso
   const [key, value] = splitLabel(criteria.label)
   const now = Date.now()
   const removed: string[] = []
-  for (const record of await manager.backend.list()) {
+  for (const record of await manager.records()) {
     if (key !== undefined && (value === undefined ? !(key in record.labels) : record.labels[key] !== value)) continue
     if (criteria.inactiveSeconds) {
-      const idleMs = now - (await manager.activity.lastActivity(record))
+      const idleMs = now - (await manager.lastActivity(record))
       if (idleMs < criteria.inactiveSeconds * 1000) continue
     }
     if (await manager.remove(record.name, reason)) removed.push(record.name)
@@ -46,13 +47,13 @@ export async function reap(manager: ReapingHost, logger: Logger): Promise<string
   const { timeoutSeconds, action } = manager.config.idle
   const now = Date.now()
   const reaped: string[] = []
-  for (const record of await manager.backend.list()) {
+  for (const record of await manager.records()) {
     const timeout = record.idleTimeoutSeconds ?? timeoutSeconds
     if (!timeout) continue
     if (action === 'stop' && record.state !== 'running') continue
-    if (now - (await manager.activity.lastActivity(record)) < timeout * 1000) continue
+    if (now - (await manager.lastActivity(record)) < timeout * 1000) continue
     try {
-      if (action === 'stop' && manager.backend.stop) await manager.scaleToZero(record)
+      if (action === 'stop' && manager.canScaleToZero) await manager.scaleToZero(record)
       else await manager.remove(record.name, 'idle')
       reaped.push(record.name)
     } catch (err) {

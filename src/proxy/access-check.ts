@@ -1,8 +1,14 @@
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { ACCESS_COOKIE_PREFIX, ACCESS_PARAM, type AccessControl } from '../containers/access.js'
+import { ACCESS_COOKIE_PREFIX, ACCESS_PARAM } from '../containers/access.js'
 import type { ContainerRecord } from '../backend.js'
 import { errorAnswer, toResponse } from '../http/answer.js'
+
+/** The access links and sessions the check consults (the gateway's container manager). */
+export interface AccessSessions {
+  redeemAccessLink(id: string, token: string): Promise<string | undefined>
+  checkAccessSession(id: string, session: string): Promise<boolean>
+}
 
 /** What an embedder's `authorize` hook sees of a container. */
 export interface AuthorizeTarget {
@@ -29,7 +35,7 @@ export async function checkProxyAccess(
   c: Context,
   record: ContainerRecord,
   prefix: string,
-  access: AccessControl,
+  access: AccessSessions,
   authorize?: AuthorizeHook,
 ): Promise<Response | undefined> {
   if (authorize) {
@@ -42,7 +48,7 @@ export async function checkProxyAccess(
   const cookieName = `${ACCESS_COOKIE_PREFIX}${record.name}`
   const token = url.searchParams.get(ACCESS_PARAM)
   if (token !== null) {
-    const session = await access.redeem(record.id, token)
+    const session = await access.redeemAccessLink(record.id, token)
     if (!session) return denied(403, 'access_link_invalid', 'This access link is not valid or was already used')
     url.searchParams.delete(ACCESS_PARAM)
     const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https'
@@ -62,6 +68,6 @@ export async function checkProxyAccess(
     })
   }
   const session = getCookie(c, cookieName)
-  if (session && (await access.check(record.id, session))) return undefined
+  if (session && (await access.checkAccessSession(record.id, session))) return undefined
   return denied(401, 'access_required', `"${record.name}" is private: open it through its access link`)
 }

@@ -36,7 +36,7 @@ export function unavailable(
   }
   if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedAnswer(record)
   if (record.state === 'running') {
-    const failure = deps.manager.readiness.failure(record.id)
+    const failure = deps.manager.readinessFailure(record.id)
     if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
     return pleaseWaitAnswer(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
   }
@@ -78,10 +78,9 @@ export function upstreamFailure(
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */
 export async function afterConnectFailure(request: RequestHints, name: string, deps: ProxyDeps): Promise<Answer> {
-  deps.manager.routes.invalidate(name)
   let record: ContainerRecord | undefined
   try {
-    record = await deps.manager.routes.refresh(name)
+    record = await deps.manager.refreshRoute(name)
   } catch (err) {
     if (err instanceof BackendUnavailableError) {
       return pleaseWaitAnswer(request, 'the container engine cannot be reached', deps.pleaseWait)
@@ -98,8 +97,8 @@ export async function afterConnectFailure(request: RequestHints, name: string, d
   }
   if (record?.state === 'running') {
     // Running but refusing: still starting (or failed). Do not cache it as a stable route.
-    deps.manager.routes.invalidate(name)
-    deps.manager.readiness.watch(record)
+    deps.manager.forgetRoute(name)
+    deps.manager.probe(record)
   }
   return unavailable(request, record, name, deps)
 }

@@ -111,9 +111,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       if (slash === -1) return undefined
       const name = rawUrl.slice(prefix.length, slash)
       if (name.includes('?') || !NAME_PATTERN.test(name)) return undefined
-      const record = manager.routes.peek(name)
+      const record = manager.cachedRoute(name)
       if (record?.state !== 'running' || !record.upstream || record.access === 'token') return undefined
-      if (!manager.readiness.isReady(record.id)) return undefined
+      if (!manager.isReady(record.id)) return undefined
       return {
         name,
         record,

@@ -44,7 +44,7 @@ export class Exchange {
     this.#onStatus = options.onStatus
     deps.manager.recordRequest(record, method, pathAndQuery)
     // The exchange counts as activity until it ends.
-    this.#release = deps.manager.activity.hold(record.id)
+    this.#release = deps.manager.holdActivity(record.id)
   }
 
   /** Aborted when the client leaves, its body stalls, or the container takes too long to answer. */
@@ -77,8 +77,7 @@ export class Exchange {
   responded(status: number): void {
     this.#responded = true
     clearTimeout(this.#headerTimer)
-    const { readiness } = this.#deps.manager
-    if (readiness.provenByAnyResponse(this.#record)) readiness.markReady(this.#record.id)
+    this.#deps.manager.noteResponse(this.#record)
     this.#onStatus?.(status)
   }
 

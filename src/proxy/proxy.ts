@@ -150,9 +150,9 @@ async function proxyWebSocket(
       answerHeaders: (upstream) => downstreamResponseHeaders(upstream, record.upstream ?? url, target.prefix),
       onOpen: () => {
         if (release) return
-        release = deps.manager.activity.hold(record.id)
+        release = deps.manager.holdActivity(record.id)
         deps.onWebSocket?.(1)
-        deps.manager.readiness.markReady(record.id)
+        deps.manager.markReady(record.id)
       },
       onClose: () => {
         if (!release) return

@@ -36,9 +36,9 @@ export async function resolveContainer(
   let checkedId: string | undefined
   for (;;) {
     try {
-      let record: ContainerRecord | undefined = await manager.routes.lookup(name)
+      let record: ContainerRecord | undefined = await manager.findRoute(name)
       if (record && record.id !== checkedId) {
-        const refusal = await checkProxyAccess(c, record, target.prefix, manager.access, deps.authorize)
+        const refusal = await checkProxyAccess(c, record, target.prefix, manager, deps.authorize)
         if (refusal) return refusal
         checkedId = record.id
       }
@@ -49,15 +49,14 @@ export async function resolveContainer(
         record = await waking
       }
       if (record?.state !== 'running' || !record.upstream) return toResponse(unavailable(hints, record, name, deps))
-      if (manager.readiness.isReady(record.id)) return record as RunningRecord
+      if (manager.isReady(record.id)) return record as RunningRecord
       // Failed its readiness check: answered as such (502 with the reason), never proxied.
-      if (manager.readiness.failure(record.id)) return toResponse(unavailable(hints, record, name, deps))
+      if (manager.readinessFailure(record.id)) return toResponse(unavailable(hints, record, name, deps))
       // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
-      manager.readiness.watch(record)
+      manager.probe(record)
       if (!waitMs) return record as RunningRecord
-      if (await manager.readiness.whenReady(record.id, Math.max(0, waitUntil - Date.now())))
-        return record as RunningRecord
-      if (manager.readiness.failure(record.id) || Date.now() >= waitUntil)
+      if (await manager.whenReady(record.id, Math.max(0, waitUntil - Date.now()))) return record as RunningRecord
+      if (manager.readinessFailure(record.id) || Date.now() >= waitUntil)
         return toResponse(unavailable(hints, record, name, deps))
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err

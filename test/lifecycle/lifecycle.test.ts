@@ -110,10 +110,10 @@ describe('activity and history', () => {
     const reader = res.body!.getReader()
     await reader.read()
     const record = (await manager.get('a1'))!
-    expect(manager.activity.openCount(record.id)).toBe(1)
+    expect(manager.openExchanges(record.id)).toBe(1)
     expect(Date.parse((await show('a1')).lastActivity)).toBeGreaterThan(before)
     await reader.cancel()
-    expect(manager.activity.openCount(record.id)).toBe(0)
+    expect(manager.openExchanges(record.id)).toBe(0)
   })
 })
 
@@ -309,7 +309,7 @@ describe('engine events', () => {
       body: JSON.stringify({ image: 'a:1', name: 'gap' }),
     })
     await app.request('/docker/gap/')
-    await gateway.manager.history.flush()
+    await gateway.manager.flushHistory()
     const id = (await backend.inspect('gap'))!.id
     expect(await store.ids!()).toContain(id)
     for (let i = 0; i < 20 && !backend.calls.watch; i++) await sleep(10)
@@ -328,17 +328,17 @@ describe('engine events', () => {
     const { app, launch, manager, backend } = setup({}, { background: true })
     await launch({ name: 'hup', readinessPath: '/status/204' })
     const id = (await backend.inspect('hup'))!.id
-    expect(await manager.readiness.whenReady(id, 2_000)).toBe(true)
+    expect(await manager.whenReady(id, 2_000)).toBe(true)
     for (let i = 0; i < 20 && !backend.calls.watch; i++) await sleep(10)
     // `docker kill -s HUP` (a reload) reports `kill`, and the container runs on.
     backend.emit({ action: 'kill', id, name: 'hup', time: Date.now() })
     backend.emit({ action: 'oom', id, name: 'hup', time: Date.now() })
-    expect(manager.readiness.isReady(id)).toBe(true)
+    expect(manager.isReady(id)).toBe(true)
     // A crash and a restart by the engine's restart policy: readiness starts over.
     backend.setState('hup', 'exited', 137)
     backend.setState('hup', 'running')
-    expect(manager.readiness.isReady(id)).toBe(false)
+    expect(manager.isReady(id)).toBe(false)
     expect((await app.request('/docker/hup/')).status).toBe(200)
-    expect(await manager.readiness.whenReady(id, 2_000)).toBe(true)
+    expect(await manager.whenReady(id, 2_000)).toBe(true)
   })
 })

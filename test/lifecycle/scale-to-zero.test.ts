@@ -43,7 +43,7 @@ async function heldWake(count: number, options: { stopDelayMs?: number; hold?: b
   for (let i = 0; i < 100 && !backend.calls.watch; i++) await sleep(10)
   expect(backend.calls.watch).toBe(1)
   const before = (await backend.inspect('gated'))!
-  expect(await manager.readiness.whenReady(before.id, 2_000)).toBe(true)
+  expect(await manager.whenReady(before.id, 2_000)).toBe(true)
   gate.open = false
   backend.setStopDelay(options.stopDelayMs ?? 0)
   const stopping = manager.scaleToZero(before)
@@ -119,12 +119,12 @@ describe('idle reaping and scale-to-zero', () => {
     const { manager, woken, stopping, responses } = await heldWake(20, { stopDelayMs: 300 })
     await stopping
     // The late answer must not drop the route or the readiness of the container now running.
-    expect(manager.routes.peek('gated')?.id).toBe(woken.id)
+    expect(manager.cachedRoute('gated')?.id).toBe(woken.id)
     gate.open = true
     expect((await responses).map((r) => r.status)).toEqual(Array(20).fill(200))
     // Nothing re-probes on its own: the probe the wake began must have survived the late stop.
-    expect(await manager.readiness.whenReady(woken.id, 2_000)).toBe(true)
-    expect(manager.readiness.isReady(woken.id)).toBe(true)
+    expect(await manager.whenReady(woken.id, 2_000)).toBe(true)
+    expect(manager.isReady(woken.id)).toBe(true)
   })
 
   it('ignores a stop event that arrives after the wake but happened before it', async () => {
@@ -135,9 +135,9 @@ describe('idle reaping and scale-to-zero', () => {
     // The engine's report of the earlier stop, delivered late.
     backend.emit({ action: 'die', id: woken.id, name: 'gated', time: stoppedAt - 10 })
     await sleep(50)
-    expect(manager.routes.peek('gated')?.id).toBe(woken.id)
+    expect(manager.cachedRoute('gated')?.id).toBe(woken.id)
     gate.open = true
-    expect(await manager.readiness.whenReady(woken.id, 2_000)).toBe(true)
+    expect(await manager.whenReady(woken.id, 2_000)).toBe(true)
   })
 
   it('holds waiting requests through a readiness reset and serves them once the container is ready', async () => {

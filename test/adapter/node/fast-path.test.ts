@@ -68,8 +68,8 @@ afterAll(async () => {
 
 /** Cache the container as running and ready, as steady-state traffic leaves it. */
 async function prime(name: string) {
-  const record = await gateway.manager.routes.refresh(name)
-  gateway.manager.readiness.markReady(record!.id)
+  const record = await gateway.manager.refreshRoute(name)
+  gateway.manager.markReady(record!.id)
 }
 
 const ask = (base: string, path: string, options?: AskOptions) => askFor(`${base}${path}`, options)
@@ -207,8 +207,8 @@ describe('the Node fast path answers as the general path does', () => {
     }
     expect(lane.route('GET', '/docker/web/x', undefined)).toBeUndefined()
     // Not yet ready: the general path decides (it may hold the request with `Prefer: wait`).
-    const record = await gateway.manager.routes.refresh('web')
-    gateway.manager.readiness.reset(record!.id)
+    const record = await gateway.manager.refreshRoute('web')
+    gateway.manager.resetReadiness(record!.id)
     expect(lane.route('GET', '/docker/web/x', '127.0.0.1:1')).toBeUndefined()
     // Dot segments resolve as a URL parser would, on either server.
     const dotted = await ask(fast.url, '/docker/web/a/../b')
@@ -233,7 +233,7 @@ describe('the Node fast path answers as the general path does', () => {
 
   it('counts, logs history and holds activity the same way, and a client that leaves reaches the container', async () => {
     await prime('web')
-    const id = (await gateway.manager.routes.refresh('web'))!.id
+    const id = (await gateway.manager.refreshRoute('web'))!.id
     const count = () => gateway.metrics.proxiedRequests.get({ container: 'web', status: '200' })
     const fastCount = () => gateway.metrics.fastPathRequests.get()
     const [before, fastBefore] = [count(), fastCount()]
@@ -252,17 +252,13 @@ describe('the Node fast path answers as the general path does', () => {
     const res = await request(`${fast.url}/docker/web/stream`, { signal: controller.signal })
     const reader = res.body[Symbol.asyncIterator]()
     await reader.next()
-    expect(gateway.manager.activity.openCount(id)).toBe(1)
+    expect(gateway.manager.openExchanges(id)).toBe(1)
     controller.abort()
-    for (
-      let i = 0;
-      i < 50 && (upstream.closedStreams === closedBefore || gateway.manager.activity.openCount(id) > 0);
-      i++
-    ) {
+    for (let i = 0; i < 50 && (upstream.closedStreams === closedBefore || gateway.manager.openExchanges(id) > 0); i++) {
       await new Promise((r) => setTimeout(r, 20))
     }
     expect(upstream.closedStreams).toBeGreaterThan(closedBefore)
-    expect(gateway.manager.activity.openCount(id)).toBe(0)
+    expect(gateway.manager.openExchanges(id)).toBe(0)
     // The server keeps serving.
     expect((await ask(fast.url, '/docker/web/')).status).toBe(200)
   })
