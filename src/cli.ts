@@ -7,7 +7,7 @@ import type { Gateway, GatewayOptions } from './gateway.js'
 import { consoleLogger } from './logger.js'
 import { isLoopbackAddress } from './util/secrets.js'
 import { fileStore } from './stores/file.js'
-import type { RunningServer } from './adapter/node/index.js'
+import type { RunningServer } from './adapter/running-server.js'
 import { CliError, EXIT, progressDone } from './cli/client.js'
 import { COMMANDS } from './cli/commands.js'
 

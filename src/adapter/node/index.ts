@@ -15,6 +15,9 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.
 import { nodeUpstream } from './upstream.js'
 import { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
 import { directListener } from './fast-path.js'
+import type { RunningServer } from '../running-server.js'
+
+export type { RunningServer } from '../running-server.js'
 
 export { nodeUpstream } from './upstream.js'
 export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
@@ -77,12 +80,6 @@ export interface ServeNodeOptions {
 }
 
 /** A running server. */
-export interface RunningServer {
-  /** Base URL, e.g. `http://127.0.0.1:8000`. */
-  url: string
-  port: number
-  close(): Promise<void>
-}
 
 /**
  * Serve a gateway with `@hono/node-server`, WebSocket upgrades included. Timeouts are set on
