@@ -27,6 +27,11 @@ const ROOT = resolve(import.meta.dirname, '..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = 50
 const LABEL_ROOT = 'io.github.hde-bench'
+/** A built checkout of another commit (with its node_modules) to run beside this one: `BENCH_BASELINE=/path`. */
+const BASELINE = process.env.BENCH_BASELINE
+
+/** A container's address on the first network it is attached to (the gateway's isolated network, or the bridge). */
+const firstAddress = (info: Docker.ContainerInspectInfo) => Object.values(info.NetworkSettings.Networks)[0]?.IPAddress
 
 interface Contestant {
   name: string
@@ -218,7 +223,7 @@ async function coldStart(gateway: GatewayProcess, docker: Docker): Promise<{ gat
       ExposedPorts: { '80/tcp': {} },
     })
     await container.start()
-    const address = (await container.inspect()).NetworkSettings.Networks.bridge!.IPAddress
+    const address = firstAddress(await container.inspect())
     await eventually(
       async () => (await fetch(`http://${address}/`).catch(() => undefined))?.status === 200,
       30_000,
@@ -278,6 +283,13 @@ try {
   const config = { labelRoot: LABEL_ROOT, docker: { reach: 'network' } }
   const gwNode = await startGateway('node', config, {}, { compiled: true })
   const gwBun = await startGateway('bun', config)
+  // An earlier build of the project on the same container, to measure a change against (same run).
+  const baseline = BASELINE
+    ? {
+        node: await startGateway('node', config, {}, { compiled: true, root: BASELINE }),
+        bun: await startGateway('bun', config, {}, { root: BASELINE }),
+      }
+    : undefined
   const launched = await fetch(`${gwNode.url}/api/containers`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -286,7 +298,7 @@ try {
   if (launched.status !== 201) throw new Error(`launch failed: ${await launched.text()}`)
   await waitFor(`${gwNode.url}/docker/bench/`)
   await waitFor(`${gwBun.url}/docker/bench/`)
-  const upstream = `${(await docker.getContainer('bench').inspect()).NetworkSettings.Networks.bridge!.IPAddress}:80`
+  const upstream = `${firstAddress(await docker.getContainer('bench').inspect())}:80`
 
   const contestants: Contestant[] = [
     { name: 'direct', base: `http://${upstream}` },
@@ -294,6 +306,12 @@ try {
     await startChp(upstream),
     { name: 'node', base: `${gwNode.url}/docker/bench`, pid: gwNode.pid },
     { name: 'bun', base: `${gwBun.url}/docker/bench`, pid: gwBun.pid },
+    ...(baseline
+      ? [
+          { name: 'node-baseline', base: `${baseline.node.url}/docker/bench`, pid: baseline.node.pid },
+          { name: 'bun-baseline', base: `${baseline.bun.url}/docker/bench`, pid: baseline.bun.pid },
+        ]
+      : []),
   ]
   const container = docker.getContainer('bench')
   const smallGet = async (c: Contestant) => {
@@ -366,6 +384,11 @@ try {
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
     '',
+    ...(baseline
+      ? [
+          `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
+        ]
+      : []),
     `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×.`,
   )
   const report = lines.join('\n')
@@ -391,6 +414,8 @@ try {
   await writeFile(join(ROOT, 'bench/results/latest.md'), `${report}\n`)
   await gwNode.stop()
   await gwBun.stop()
+  await baseline?.node.stop()
+  await baseline?.bun.stop()
 } finally {
   for (const child of children) child.kill()
   await docker

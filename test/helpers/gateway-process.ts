@@ -25,8 +25,12 @@ export async function startGateway(
   runtime: Runtime,
   config: object = {},
   env: Record<string, string> = {},
-  /** Run Node on the compiled `dist/` (as the published package does) instead of the sources. */
-  options: { compiled?: boolean } = {},
+  /**
+   * `compiled`: run Node on the compiled `dist/` (as the published package does) instead of the
+   * sources. `root`: run another checkout of the project (e.g. an earlier commit, as the
+   * benchmark's baseline) with its own sources and dependencies.
+   */
+  options: { compiled?: boolean; root?: string } = {},
 ): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
   const file = join(dir, 'config.json')
@@ -40,10 +44,10 @@ export async function startGateway(
       ? spawn(
           process.execPath,
           options.compiled ? ['bin/hono-docker-engine.js', ...args] : ['--import', 'tsx', 'src/cli.ts', ...args],
-          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+          { cwd: options.root ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
         )
       : spawn(join(ROOT, 'node_modules/.bin/bun'), ['src/cli.ts', ...args], {
-          cwd: ROOT,
+          cwd: options.root ?? ROOT,
           stdio: ['ignore', 'pipe', 'pipe'],
           env: { ...process.env, ...env },
         })
