@@ -8,7 +8,7 @@ import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js
 const ROOT = resolve(import.meta.dirname, '../..')
 const TOKEN = 'cli-test-token-0123456789'
 
-if (await dockerReady('CLI acceptance')) {
+describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
   describe('the CLI against a real gateway and Docker', () => {
     let gw: GatewayProcess
     beforeAll(async () => {
@@ -120,4 +120,4 @@ if (await dockerReady('CLI acceptance')) {
       expect((await cli(['--help'])).stdout).toContain('Commands:')
     })
   })
-}
+})

@@ -22,7 +22,7 @@ const post = (url: string, body: Json, headers: Record<string, string> = {}) =>
     body: JSON.stringify(body),
   })
 
-if (await dockerReady('lifecycle acceptance')) {
+describe.runIf(await dockerReady('lifecycle acceptance'))('lifecycle acceptance', () => {
   describe('lifecycle on a real Docker Engine', () => {
     let relay: SocketRelay
     let gw: GatewayProcess
@@ -227,4 +227,4 @@ if (await dockerReady('lifecycle acceptance')) {
       expect(woken.status).toBe(200)
     })
   })
-}
+})

@@ -1,8 +1,9 @@
+import { describe } from 'vitest'
 import { dockerReady } from '../helpers/docker.js'
 import { resilienceSuite } from './resilience-suite.js'
 import { acceptanceSuite } from './suite.js'
 
-if (await dockerReady('acceptance on node')) {
+describe.runIf(await dockerReady('acceptance on node'))('acceptance on node', () => {
   acceptanceSuite('node')
   resilienceSuite('node')
-}
+})

@@ -9,7 +9,7 @@ import { STATIC_IMAGE, dockerReady, removeRunContainers, uniqueName } from '../h
 const exec = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '../..')
 
-if (await dockerReady('package acceptance')) {
+describe.runIf(await dockerReady('package acceptance'))('package acceptance', () => {
   describe('the npm package, packed and installed into an empty project', () => {
     let project: string
     beforeAll(async () => {
@@ -80,4 +80,4 @@ if (await dockerReady('package acceptance')) {
       })
     }
   })
-}
+})

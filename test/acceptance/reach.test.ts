@@ -18,7 +18,7 @@ const echoOverSocket = (url: string, message: string) =>
     ws.once('error', reject)
   })
 
-if (await dockerReady('reach: network acceptance')) {
+describe.runIf(await dockerReady('reach: network acceptance'))('reach: network acceptance', () => {
   afterAll(removeRunContainers)
 
   for (const runtime of RUNTIMES) {
@@ -88,4 +88,4 @@ if (await dockerReady('reach: network acceptance')) {
       })
     })
   }
-}
+})

@@ -6,7 +6,7 @@ import { startTcpRelay, type TcpRelay } from '../helpers/socket-relay.js'
 
 type Json = Record<string, any>
 
-if (await dockerReady('remote engine acceptance')) {
+describe.runIf(await dockerReady('remote engine acceptance'))('remote engine acceptance', () => {
   describe('engines reached over TCP and TLS', () => {
     let certs: TestCerts
     let plain: TcpRelay
@@ -72,4 +72,4 @@ if (await dockerReady('remote engine acceptance')) {
       expect(((await health.json()) as Json).backend.reachable).toBe(false)
     })
   })
-}
+})

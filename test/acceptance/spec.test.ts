@@ -24,7 +24,7 @@ function freePort(): Promise<number> {
 type Json = Record<string, any>
 const API_TOKEN = 'spec-test-token-0123456789'
 
-if (await dockerReady('container spec acceptance')) {
+describe.runIf(await dockerReady('container spec acceptance'))('container spec acceptance', () => {
   describe('the container spec on a real Docker Engine', () => {
     let gw: GatewayProcess
     beforeAll(async () => {
@@ -167,4 +167,4 @@ if (await dockerReady('container spec acceptance')) {
       expect(tampered.status).toBe(403)
     })
   })
-}
+})
