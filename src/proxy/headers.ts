@@ -101,41 +101,71 @@ interface HeaderEditor {
 }
 
 /** An editor over a `Headers` object, changed in place with the runtime's own operations. */
-function headersEditor(headers: Headers): HeaderEditor {
-  return {
-    get: (name) => headers.get(name) ?? undefined,
-    set: (name, value) => headers.set(name, value),
-    delete: (name) => headers.delete(name),
-    names: () => [...headers.keys()],
-    getSetCookie: () => headers.getSetCookie(),
-    setSetCookie(values) {
-      headers.delete('set-cookie')
-      for (const value of values) headers.append('set-cookie', value)
-    },
+class HeadersEditor implements HeaderEditor {
+  readonly #headers: Headers
+  constructor(headers: Headers) {
+    this.#headers = headers
+  }
+  get(name: string): string | undefined {
+    return this.#headers.get(name) ?? undefined
+  }
+  set(name: string, value: string): void {
+    this.#headers.set(name, value)
+  }
+  delete(name: string): void {
+    this.#headers.delete(name)
+  }
+  names(): string[] {
+    return [...this.#headers.keys()]
+  }
+  getSetCookie(): string[] {
+    return this.#headers.getSetCookie()
+  }
+  setSetCookie(values: string[]): void {
+    this.#headers.delete('set-cookie')
+    for (const value of values) this.#headers.append('set-cookie', value)
   }
 }
 
 /** An editor over header pairs, kept by lower-case name; `pairs()` gives the result. */
-function pairsEditor(incoming: Iterable<[string, string]>): HeaderEditor & { pairs(): HeaderPairs } {
-  const fields = new Map<string, string[]>()
-  for (const [rawName, value] of incoming) {
-    const name = rawName.toLowerCase()
-    const values = fields.get(name)
-    if (values) values.push(value)
-    else fields.set(name, [value])
+class PairsEditor implements HeaderEditor {
+  readonly #fields = new Map<string, string | string[]>()
+  constructor(incoming: Iterable<[string, string]>) {
+    for (const [rawName, value] of incoming) {
+      const name = rawName.toLowerCase()
+      const prior = this.#fields.get(name)
+      if (prior === undefined) this.#fields.set(name, value)
+      else if (typeof prior === 'string') this.#fields.set(name, [prior, value])
+      else prior.push(value)
+    }
   }
-  return {
-    get: (name) => fields.get(name)?.join(', '),
-    set: (name, value) => fields.set(name, [value]),
-    delete: (name) => fields.delete(name),
-    names: () => [...fields.keys()],
-    getSetCookie: () => fields.get('set-cookie') ?? [],
-    setSetCookie: (values) => fields.set('set-cookie', values),
-    pairs() {
-      const out: HeaderPairs = []
-      for (const [name, values] of fields) for (const value of values) out.push([name, value])
-      return out
-    },
+  get(name: string): string | undefined {
+    const values = this.#fields.get(name)
+    return typeof values === 'string' || values === undefined ? values : values.join(', ')
+  }
+  set(name: string, value: string): void {
+    this.#fields.set(name, value)
+  }
+  delete(name: string): void {
+    this.#fields.delete(name)
+  }
+  names(): string[] {
+    return [...this.#fields.keys()]
+  }
+  getSetCookie(): string[] {
+    const values = this.#fields.get('set-cookie')
+    return values === undefined ? [] : typeof values === 'string' ? [values] : values
+  }
+  setSetCookie(values: string[]): void {
+    this.#fields.set('set-cookie', values)
+  }
+  pairs(): HeaderPairs {
+    const out: HeaderPairs = []
+    for (const [name, values] of this.#fields) {
+      if (typeof values === 'string') out.push([name, values])
+      else for (const value of values) out.push([name, value])
+    }
+    return out
   }
 }
 
@@ -148,8 +178,8 @@ function pairsEditor(incoming: Iterable<[string, string]>): HeaderEditor & { pai
  */
 function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void {
   const named = connectionTokens(headers.get('connection'))
-  const trusted = new Map<string, string | undefined>()
-  if (ctx.trustProxy) for (const name of FORWARDED_OWN) trusted.set(name, headers.get(name))
+  // What a trusted proxy in front said, read before anything is removed.
+  const trusted = ctx.trustProxy ? new Map([...FORWARDED_OWN].map((name) => [name, headers.get(name)])) : undefined
   for (const name of HOP_BY_HOP) headers.delete(name)
   if (named) for (const name of named) headers.delete(name)
   headers.delete('host')
@@ -160,7 +190,7 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
     else headers.delete('cookie')
   }
   for (const name of ctx.trustProxy ? FORWARDED_OWN : headers.names().filter(isClientForwarding)) headers.delete(name)
-  for (const [name, value] of forwardedFields((name) => trusted.get(name), ctx)) headers.set(name, value)
+  for (const [name, value] of forwardedFields((name) => trusted?.get(name), ctx)) headers.set(name, value)
 }
 
 /**
@@ -180,7 +210,7 @@ function applyResponsePolicy(headers: HeaderEditor, upstreamOrigin: string, pref
 
 /** The request policy applied to header pairs (the Node fast path). */
 export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx: ForwardingContext): HeaderPairs {
-  const editor = pairsEditor(incoming)
+  const editor = new PairsEditor(incoming)
   applyRequestPolicy(editor, ctx)
   return editor.pairs()
 }
@@ -188,7 +218,7 @@ export function forwardedRequestPairs(incoming: Iterable<[string, string]>, ctx:
 /** The request policy applied to a copy of the client's `Headers` (the general path, Bun). */
 export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext): Headers {
   const headers = new Headers(incoming)
-  applyRequestPolicy(headersEditor(headers), ctx)
+  applyRequestPolicy(new HeadersEditor(headers), ctx)
   return headers
 }
 
@@ -198,7 +228,7 @@ export function returnedResponsePairs(
   upstreamOrigin: string,
   prefix: string,
 ): HeaderPairs {
-  const editor = pairsEditor(upstream)
+  const editor = new PairsEditor(upstream)
   applyResponsePolicy(editor, upstreamOrigin, prefix)
   return editor.pairs()
 }
@@ -206,6 +236,6 @@ export function returnedResponsePairs(
 /** The response policy applied to a copy of the upstream's `Headers` (the general path, Bun, WebSockets). */
 export function downstreamResponseHeaders(upstream: Headers, upstreamOrigin: string, prefix: string): Headers {
   const headers = new Headers(upstream)
-  applyResponsePolicy(headersEditor(headers), upstreamOrigin, prefix)
+  applyResponsePolicy(new HeadersEditor(headers), upstreamOrigin, prefix)
   return headers
 }

@@ -101,7 +101,7 @@ function carry(
   dispatcher: Dispatcher,
 ): void {
   let controller: Dispatcher.DispatchController | undefined
-  exchange.signal.addEventListener('abort', () => controller?.abort(exchange.signal.reason), { once: true })
+  exchange.onAbort((reason) => controller?.abort(reason as Error))
   res.once('close', () => {
     if (!res.writableFinished) exchange.clientLeft()
     exchange.end()
@@ -129,7 +129,7 @@ function carry(
     {
       onRequestStart(c) {
         controller = c
-        if (exchange.signal.aborted) c.abort(exchange.signal.reason)
+        if (exchange.aborted) c.abort(exchange.abortReason as Error)
       },
       onResponseStart(_c, status, upstreamHeaders) {
         if (status < 200) return // 1xx: informational, not relayed
