@@ -12,6 +12,7 @@ import {
 } from '../helpers/gateway-process.js'
 import { openFds, rawRequest } from '../helpers/sockets.js'
 import WebSocket from 'ws'
+import { launchServing } from '../helpers/acceptance-gateway.js'
 
 type Json = Record<string, any>
 
@@ -59,13 +60,7 @@ function hardeningSuite(runtime: Runtime) {
       })
       host = new URL(gw.url).host
       name = uniqueName('hard')
-      const res = await fetch(`${gw.url}/api/containers`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ image: ECHO_IMAGE, name }),
-      })
-      expect(res.status).toBe(201)
-      await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'echo serving')
+      await launchServing(gw.url, { image: ECHO_IMAGE, name })
     })
     afterAll(async () => {
       await gw?.stop()

@@ -5,6 +5,7 @@ import { request } from 'undici'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
 import { nextMessage, openFds, openSocket, rawExchange } from '../helpers/sockets.js'
+import { launchServing } from '../helpers/acceptance-gateway.js'
 
 type Json = Record<string, any>
 
@@ -32,13 +33,7 @@ export function streamingSuite(runtime: Runtime): void {
         { BUN_CONFIG_HTTP_IDLE_TIMEOUT: '1' },
       )
       name = uniqueName('stream')
-      const res = await fetch(`${gw.url}/api/containers`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ image: ECHO_IMAGE, name }),
-      })
-      expect(res.status).toBe(201)
-      await eventually(async () => (await fetch(`${gw.url}/docker/${name}/`)).status === 200, 20_000, 'echo serving')
+      await launchServing(gw.url, { image: ECHO_IMAGE, name })
       direct = `http://${await dockerCli('port', name, '80/tcp')}`
     })
     afterAll(async () => {

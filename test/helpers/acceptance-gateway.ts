@@ -76,3 +76,18 @@ export function useAcceptanceGateway(runtime: Runtime, configFor: (relayPath: st
       ),
   }
 }
+
+/** Launch a container through the gateway at `base` (201 expected), then wait until its root answers 200. */
+export async function launchServing(base: string, body: Json): Promise<void> {
+  const res = await fetch(`${base}/api/containers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  expect(res.status, await res.clone().text()).toBe(201)
+  await eventually(
+    async () => (await fetch(`${base}/docker/${body.name}/`)).status === 200,
+    20_000,
+    `${body.name} serving`,
+  )
+}
