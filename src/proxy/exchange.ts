@@ -60,11 +60,12 @@ export class Exchange {
     return this.#controller.signal
   }
 
-  /** Whether the exchange was aborted, and why. */
+  /** Whether the exchange was aborted. */
   get aborted(): boolean {
     return this.#aborted
   }
 
+  /** Why the exchange was aborted (a timeout, a stalled body, the client leaving), once it was. */
   get abortReason(): unknown {
     return this.#abortReason
   }
