@@ -49,6 +49,8 @@ export function testBackend(options: BackendTestOptions): void {
   /** `it`, or `it.skip` with the reason in its title. */
   const conform = (test: ConformanceTest, title: string, missing: string | undefined, body: () => Promise<void>) => {
     const reason = skipped(test, missing)
+    // Skipped only for a stated reason: a capability this backend does not have (e.g. the memory
+    // backend cannot pull) or a group its test file names; the reason is printed in the title.
     if (reason) it.skip(`${title} (skipped: ${reason})`, body)
     else it(title, body)
   }
