@@ -42,6 +42,8 @@ export interface LaunchSpec {
   pull?: PullPolicy
   /** Who may reach it through the proxy: anyone (`public`, default) or holders of its access link (`token`). */
   access?: 'public' | 'token'
+  /** `false`: the container receives the full public path (`/docker/<name>/…`), not the path after it. */
+  stripPrefix?: boolean
 }
 
 /**
@@ -107,6 +109,8 @@ export interface ContainerRecord {
   readinessPath?: string
   /** Proxy access given at launch (`public` when absent). */
   access?: 'public' | 'token'
+  /** `false` when launched to receive the full public path; absent means stripped (the default). */
+  stripPrefix?: false
 }
 
 /** A change the engine reports for a managed container. */

@@ -152,8 +152,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     pleaseWait: config.pleaseWait,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
-    trustProxy: config.trustProxy,
-    strippedCookies: new Set(config.cookies.strip),
+    forwarding: {
+      trustProxy: config.trustProxy,
+      strippedCookies: new Set(config.cookies.strip),
+      preserveHost: config.upstream.preserveHost,
+    },
     ...(options.websocket ? { websocket: options.websocket } : {}),
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),

@@ -66,6 +66,7 @@ export function createApi(deps: ApiDeps): Hono {
       port: record.port,
       memReservationMb: record.memReservationMb,
       ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
+      stripPrefix: record.stripPrefix !== false,
       labels: record.labels,
     }
   }

@@ -2,7 +2,7 @@ import type { LaunchSpec, PullPolicy } from '../backend.js'
 import { ImageNotAllowedError } from '../errors.js'
 import { ApiError } from '../http/errors.js'
 import { type InputSettings, type PreparedInput, prepareInput } from './input.js'
-import { type LaunchBody, withDefaultTag } from './schemas.js'
+import { type LaunchBody, PUBLIC_PREFIX_VARIABLE, withDefaultTag } from './schemas.js'
 
 /** The gateway's launch rules, from its configuration. */
 export interface LaunchRules {
@@ -39,6 +39,7 @@ export function planLaunch(body: LaunchBody, rules: LaunchRules, publicProxyPref
     ])
   }
   const name = body.name ?? generateName()
+  const publicPrefix = `${publicProxyPrefix}/${name}/`
   const input =
     body.input === undefined
       ? undefined
@@ -48,13 +49,13 @@ export function planLaunch(body: LaunchBody, rules: LaunchRules, publicProxyPref
             modes: body.inputDelivery,
             path: body.inputPath,
             readOnlyRootfs: body.readOnlyRootfs,
-            ...(body.inputApiPrefix ? { apiPrefix: `${publicProxyPrefix}/${name}/` } : {}),
+            ...(body.inputApiPrefix ? { apiPrefix: publicPrefix } : {}),
           },
           name,
           rules.input,
         )
   const spec: LaunchSpec = {
-    ...toLaunchSpec(body, name, input, rules.defaults),
+    ...toLaunchSpec(body, name, input, rules.defaults, publicPrefix),
     pull: body.pull ?? rules.pullPolicy,
     access: body.access ?? rules.defaultAccess,
   }
@@ -67,8 +68,9 @@ function toLaunchSpec(
   name: string,
   input: PreparedInput | undefined,
   defaults: LaunchRules['defaults'],
+  publicPrefix: string,
 ): LaunchSpec {
-  const env = { ...body.env, ...input?.env }
+  const env = { ...body.env, ...input?.env, [PUBLIC_PREFIX_VARIABLE]: publicPrefix }
   return {
     name,
     image: withDefaultTag(body.image),
@@ -85,6 +87,7 @@ function toLaunchSpec(
     pidsLimit: body.pidsLimit ?? defaults.pidsLimit,
     ...(input?.files.length ? { files: input.files } : {}),
     ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
+    ...(body.stripPrefix ? {} : { stripPrefix: false }),
   }
 }
 

@@ -43,6 +43,9 @@ const VolumePathSchema = v.pipe(
   ),
 )
 
+/** The environment variable that tells every container its public path prefix, e.g. `/docker/nb1/`. */
+export const PUBLIC_PREFIX_VARIABLE = 'PUBLIC_PREFIX'
+
 /** Largest memory figure a launch may name, in MiB (1 TiB): beyond any host, and beyond what the engine parses. */
 const MAX_MEMORY_MB = 1_048_576
 
@@ -100,6 +103,11 @@ export const LaunchBodySchema = v.pipe(
     readinessPath: v.optional(
       v.pipe(v.string(), v.regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces')),
     ),
+    /**
+     * `true` (default): the container receives the path after its prefix (`/docker/<name>/a` → `/a`).
+     * `false`: it receives the full public path, for apps told their base URL (`PUBLIC_PREFIX`).
+     */
+    stripPrefix: v.optional(v.boolean(), true),
   }),
   v.forward(
     v.check(
@@ -113,6 +121,13 @@ export const LaunchBodySchema = v.pipe(
       (body) =>
         body.input === undefined || !['INPUT_JSON', 'INPUT_JSON_URL'].some((key) => Object.hasOwn(body.env, key)),
       'INPUT_JSON and INPUT_JSON_URL are set from "input"; pass one or the other',
+    ),
+    ['env'],
+  ),
+  v.forward(
+    v.check(
+      (body) => !Object.hasOwn(body.env, PUBLIC_PREFIX_VARIABLE),
+      `${PUBLIC_PREFIX_VARIABLE} is set by the gateway to the container's public path prefix`,
     ),
     ['env'],
   ),
@@ -190,6 +205,8 @@ export const ContainerViewSchema = v.object({
   port: v.number(),
   memReservationMb: v.number(),
   idleTimeoutSeconds: v.optional(v.number()),
+  /** Whether the container receives the path after its prefix (`true`) or the full public path. */
+  stripPrefix: v.boolean(),
   labels: v.record(v.string(), v.string()),
 })
 

@@ -96,6 +96,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         ...(spec.idleTimeoutSeconds ? { idleTimeoutSeconds: spec.idleTimeoutSeconds } : {}),
         ...(spec.readinessPath ? { readinessPath: spec.readinessPath } : {}),
         ...(spec.access === 'token' ? { access: 'token' as const } : {}),
+        ...(spec.stripPrefix === false ? { stripPrefix: false as const } : {}),
         ...(upstream ? { upstream } : {}),
       }
       entries.set(spec.name, { record, spec: structuredClone(spec), log: `launched ${spec.image}\n`, upstream })

@@ -168,7 +168,7 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
-  /** Timeouts towards containers. */
+  /** How the gateway talks to containers. */
   upstream: v.optional(
     v.strictObject({
       /** Time to wait for response headers, once the request is sent, before answering 504. */
@@ -180,6 +180,12 @@ export const ConfigSchema = v.strictObject({
        * both sides (`408`), so a stalled upload cannot hold a client and a container forever.
        */
       bodyIdleTimeoutMs: v.optional(PositiveIntSchema, 60_000),
+      /**
+       * Send the client's `Host` to the container, as other reverse proxies do by default: apps
+       * that compare `Origin` with `Host` (Jupyter) or build absolute URLs need it. `false` sends
+       * the container's own address instead. `X-Forwarded-Host` carries it either way.
+       */
+      preserveHost: v.optional(v.boolean(), true),
     }),
     {},
   ),

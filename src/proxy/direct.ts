@@ -10,6 +10,7 @@ import {
   type HeaderPairs,
 } from './headers.js'
 import { Exchange } from './exchange.js'
+import { containerPath } from './path.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { toErrorResponse } from '../http/errors.js'
 
@@ -25,7 +26,7 @@ export interface DirectLane {
   /** Upstream request headers, built by the same rules as the general path. */
   requestHeaders(route: DirectRoute, incoming: Iterable<[string, string]>, client: DirectClient): HeaderPairs
   /** Response headers for the client, rewritten by the same rules as the general path. */
-  responseHeaders(route: DirectRoute, upstream: Iterable<[string, string]>): HeaderPairs
+  responseHeaders(route: DirectRoute, upstream: Iterable<[string, string]>, client: DirectClient): HeaderPairs
   /**
    * Begin the {@link Exchange} of a request the lane accepted: history, activity, timers, failure
    * answers, and the metrics and access log of whatever the client is answered.
@@ -97,8 +98,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     host: client.host,
     proto: client.proto,
     prefix: route.prefix,
-    trustProxy: deps.trustProxy,
-    strippedCookies: deps.strippedCookies,
+    ...deps.forwarding,
   })
   return {
     bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
@@ -114,19 +114,24 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const record = manager.cachedRoute(name)
       if (record?.state !== 'running' || !record.upstream || record.access === 'token') return undefined
       if (!manager.isReady(record.id)) return undefined
+      const routePrefix = `${config.proxyPrefix}/${name}`
       return {
         name,
         record,
         origin: record.upstream,
-        path: rawUrl.slice(slash),
-        prefix: `${config.proxyPrefix}/${name}`,
+        path: containerPath(record, routePrefix, rawUrl.slice(slash)),
+        prefix: routePrefix,
       }
     },
     requestHeaders(route, incoming, client) {
       return forwardedRequestPairs(incoming, forwarding(route, client))
     },
-    responseHeaders(route, upstream) {
-      return returnedResponsePairs(upstream, route.origin, route.prefix)
+    responseHeaders(route, upstream, client) {
+      return returnedResponsePairs(upstream, {
+        upstreamOrigin: route.origin,
+        prefix: route.prefix,
+        publicHost: client.host,
+      })
     },
     begin(route, method) {
       const started = performance.now()
@@ -140,6 +145,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       const exchange = {
         name: route.name,
         prefix: route.prefix,
+        publicHost: client.host,
         pathAndQuery: route.path,
         upstreamUrl: `${route.origin}${route.path}`,
         headers,

@@ -1,5 +1,5 @@
 import { ACCESS_COOKIE_PREFIX } from '../containers/access.js'
-import { rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
+import { type ResponseScope, rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -39,8 +39,18 @@ function connectionTokens(value: string | undefined): ReadonlySet<string> | unde
 /** A field name as RFC 9110 §5.1 allows it (a `token`), lower-cased. */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
 
-/** What the proxy knows about the client side of a request. */
-export interface ForwardingContext {
+/** The gateway's forwarding settings, the same for every request. */
+export interface ForwardingPolicy {
+  /** Trust and extend the client's own `X-Forwarded-*` headers. */
+  trustProxy: boolean
+  /** Cookies that belong to the parent app and never reach a container. */
+  strippedCookies?: ReadonlySet<string>
+  /** Send the client's `Host` to the container (default); `false` sends the container's own address. */
+  preserveHost?: boolean
+}
+
+/** What the proxy knows about the client side of a request, with the policy it applies. */
+export interface ForwardingContext extends ForwardingPolicy {
   /** The client's address, when the runtime can tell. */
   clientAddress?: string | undefined
   /** `Host` as the client sent it. */
@@ -49,10 +59,6 @@ export interface ForwardingContext {
   proto: string
   /** The path prefix the container is served under, e.g. `/docker/name`. */
   prefix: string
-  /** Trust and extend the client's own `X-Forwarded-*` headers. */
-  trustProxy: boolean
-  /** Cookies that belong to the parent app and never reach a container. */
-  strippedCookies?: ReadonlySet<string>
 }
 
 /**
@@ -171,7 +177,8 @@ class PairsEditor implements HeaderEditor {
 
 /**
  * THE request policy, on every path: the client's headers minus hop-by-hop ones (and those
- * `Connection` names) and `Host`; without the gateway's access cookies or the parent app's named
+ * `Connection` names); the client's `Host` unless `preserveHost` is off (then the transport sends
+ * the container's address); without the gateway's access cookies or the parent app's named
  * cookies; without the client's own claims about itself (`Forwarded`, `X-Real-IP`,
  * `X-Forwarded-*`) unless `trustProxy` says a proxy in front sets them; plus the gateway's
  * `X-Forwarded-For/Host/Proto/Prefix`.
@@ -182,7 +189,8 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
   const trusted = ctx.trustProxy ? new Map([...FORWARDED_OWN].map((name) => [name, headers.get(name)])) : undefined
   for (const name of HOP_BY_HOP) headers.delete(name)
   if (named) for (const name of named) headers.delete(name)
-  headers.delete('host')
+  if (ctx.preserveHost === false) headers.delete('host')
+  else headers.set('host', ctx.host)
   const cookie = headers.get('cookie')
   if (cookie !== undefined) {
     const kept = stripCookies(cookie, ctx.strippedCookies ?? new Set(), ACCESS_COOKIE_PREFIX)
@@ -198,14 +206,14 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
  * minus hop-by-hop ones (and those `Connection` names), with `Location` and `Set-Cookie` kept
  * inside the container's prefix.
  */
-function applyResponsePolicy(headers: HeaderEditor, upstreamOrigin: string, prefix: string): void {
+function applyResponsePolicy(headers: HeaderEditor, scope: ResponseScope): void {
   const named = connectionTokens(headers.get('connection'))
   for (const name of HOP_BY_HOP) headers.delete(name)
   if (named) for (const name of named) headers.delete(name)
   const location = headers.get('location')
-  if (location !== undefined) headers.set('location', rewriteLocation(location, upstreamOrigin, prefix))
+  if (location !== undefined) headers.set('location', rewriteLocation(location, scope))
   const cookies = headers.getSetCookie()
-  if (cookies.length) headers.setSetCookie(cookies.map((cookie) => scopeSetCookie(cookie, prefix)))
+  if (cookies.length) headers.setSetCookie(cookies.map((cookie) => scopeSetCookie(cookie, scope.prefix)))
 }
 
 /** The request policy applied to header pairs (the Node fast path). */
@@ -223,19 +231,17 @@ export function upstreamRequestHeaders(incoming: Headers, ctx: ForwardingContext
 }
 
 /** The response policy applied to header pairs (the Node fast path). Names come back lower-case. */
-export function returnedResponsePairs(
-  upstream: Iterable<[string, string]>,
-  upstreamOrigin: string,
-  prefix: string,
-): HeaderPairs {
+export function returnedResponsePairs(upstream: Iterable<[string, string]>, scope: ResponseScope): HeaderPairs {
   const editor = new PairsEditor(upstream)
-  applyResponsePolicy(editor, upstreamOrigin, prefix)
+  applyResponsePolicy(editor, scope)
   return editor.pairs()
 }
 
 /** The response policy applied to a copy of the upstream's `Headers` (the general path, Bun, WebSockets). */
-export function downstreamResponseHeaders(upstream: Headers, upstreamOrigin: string, prefix: string): Headers {
+export function downstreamResponseHeaders(upstream: Headers, scope: ResponseScope): Headers {
   const headers = new Headers(upstream)
-  applyResponsePolicy(new HeadersEditor(headers), upstreamOrigin, prefix)
+  applyResponsePolicy(new HeadersEditor(headers), scope)
   return headers
 }
+
+export type { ResponseScope }

@@ -8,6 +8,7 @@ import { afterConnectFailure } from './answers.js'
 import { Exchange, type ExchangeOptions } from './exchange.js'
 import { resolveContainer } from './resolve.js'
 import { onStreamEnd } from './track.js'
+import { containerPath } from './path.js'
 import type { ProxyDeps, ProxyTarget, RunningRecord } from './types.js'
 import { isWebSocketUpgrade, offeredProtocols } from './websocket.js'
 
@@ -35,18 +36,20 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
   const request = c.req.raw
   const { name } = target
   const url = new URL(request.url)
-  const upstreamUrl = `${record.upstream}${target.path || '/'}${url.search}`
+  const pathAndQuery = containerPath(record, target.prefix, `${target.path || '/'}${url.search}`)
+  const upstreamUrl = `${record.upstream}${pathAndQuery}`
+  const host = request.headers.get('host') ?? url.host
   const headers = upstreamRequestHeaders(request.headers, {
     clientAddress: deps.getClientAddress?.(c),
-    host: request.headers.get('host') ?? url.host,
+    host,
     proto: url.protocol.slice(0, -1),
     prefix: target.prefix,
-    trustProxy: deps.trustProxy,
-    strippedCookies: deps.strippedCookies,
+    ...deps.forwarding,
   })
-  if (isWebSocketUpgrade(request)) return proxyWebSocket(c, record, upstreamUrl, headers, target, deps)
-  const pathAndQuery = `${target.path || '/'}${url.search}`
-  return forwardRequest(request, record, { name, prefix: target.prefix, pathAndQuery, upstreamUrl, headers }, deps)
+  if (isWebSocketUpgrade(request))
+    return proxyWebSocket(c, record, { upstreamUrl, pathAndQuery, headers, publicHost: host }, target, deps)
+  const forwarding = { name, prefix: target.prefix, publicHost: host, pathAndQuery, upstreamUrl, headers }
+  return forwardRequest(request, record, forwarding, deps)
 }
 
 export type { ProxyDeps, ProxyTarget, RunningRecord }
@@ -56,6 +59,8 @@ export interface Forwarding {
   name: string
   /** Public prefix, e.g. `/docker/name`, for `Location` and `Set-Cookie` rewriting. */
   prefix: string
+  /** `Host` as the client sent it: a `Location` there is the container's own. */
+  publicHost: string
   /** Path and query as sent upstream, for the history. */
   pathAndQuery: string
   upstreamUrl: string
@@ -75,7 +80,7 @@ export async function forwardRequest(
   deps: ProxyDeps,
   options: ExchangeOptions = {},
 ): Promise<Response> {
-  const { name, prefix, pathAndQuery, upstreamUrl, headers } = forwarding
+  const { name, prefix, publicHost, pathAndQuery, upstreamUrl, headers } = forwarding
   const exchange = new Exchange(deps, record, name, request.method, pathAndQuery, options)
   // A client that leaves aborts the upstream side, also while the answer streams.
   const onClientAbort = () => exchange.clientLeft(request.signal.reason)
@@ -98,7 +103,11 @@ export async function forwardRequest(
     return toResponse(await exchange.failure(err, hintsOf(request)))
   }
   exchange.responded(upstream.status)
-  const responseHeaders = downstreamResponseHeaders(upstream.headers, record.upstream, prefix)
+  const responseHeaders = downstreamResponseHeaders(upstream.headers, {
+    upstreamOrigin: record.upstream,
+    prefix,
+    publicHost,
+  })
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
   const init = { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }
   if (!body) {
@@ -125,8 +134,7 @@ const SMALL_BODY_BYTES = 64 * 1024
 async function proxyWebSocket(
   c: Context,
   record: ContainerRecord,
-  url: string,
-  headers: Headers,
+  { upstreamUrl: url, pathAndQuery, headers, publicHost }: Omit<Forwarding, 'name' | 'prefix'>,
   target: ProxyTarget,
   deps: ProxyDeps,
 ): Promise<Response> {
@@ -140,14 +148,19 @@ async function proxyWebSocket(
       ),
     )
   }
-  deps.manager.recordRequest(record, 'GET', `${target.path || '/'}${new URL(request.url).search}`)
+  deps.manager.recordRequest(record, 'GET', pathAndQuery)
   let release: (() => void) | undefined
   try {
     return await deps.websocket(c, {
       url,
       headers,
       protocols: offeredProtocols(request.headers),
-      answerHeaders: (upstream) => downstreamResponseHeaders(upstream, record.upstream ?? url, target.prefix),
+      answerHeaders: (upstream) =>
+        downstreamResponseHeaders(upstream, {
+          upstreamOrigin: record.upstream ?? url,
+          prefix: target.prefix,
+          publicHost,
+        }),
       onOpen: () => {
         if (release) return
         release = deps.manager.holdActivity(record.id)

@@ -12,12 +12,39 @@ function originOf(url: string): string {
   }
 }
 
+/** Where a container's answer is relayed: what its redirects and cookies are kept inside. */
+export interface ResponseScope {
+  /** The container's own origin, e.g. `http://172.17.0.2:80`. */
+  upstreamOrigin: string
+  /** The public prefix, e.g. `/docker/name` (empty under hostname routing). */
+  prefix: string
+  /** `Host` as the client sent it, which the container sees too (`upstream.preserveHost`). */
+  publicHost?: string
+}
+
+/** Whether an absolute URL points at the container itself: its upstream origin, or the client's host. */
+function isSelf(url: URL, scope: ResponseScope): boolean {
+  // Compared as URL origins, so `http://172.17.0.2:80` and `http://172.17.0.2` are the same.
+  if (url.origin === originOf(scope.upstreamOrigin)) return true
+  // Any scheme: behind a TLS terminator an app may say `http://` for the public `https://` host.
+  return scope.publicHost !== undefined && url.host === hostOf(scope.publicHost)
+}
+
+/** A `Host` value as a URL serialises it (lower case, default port dropped); empty if unparsable. */
+function hostOf(host: string): string {
+  try {
+    return new URL(`http://${host}`).host
+  } catch {
+    return ''
+  }
+}
+
 /**
- * Rewrite a `Location` that points at the container itself — absolute to its upstream
- * origin, or root-relative — to the public prefix. Relative locations and ones already under
- * the prefix (apps that honour `X-Forwarded-Prefix`) are left alone.
+ * Rewrite a `Location` that points at the container itself — absolute to its upstream origin
+ * or to the client's own host, or root-relative — to a path under the public prefix. Relative
+ * locations and paths already under the prefix (apps that know their prefix) keep their path.
  */
-export function rewriteLocation(location: string, upstreamOrigin: string, prefix: string): string {
+export function rewriteLocation(location: string, scope: ResponseScope): string {
   let path = location
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     let url: URL
@@ -26,19 +53,24 @@ export function rewriteLocation(location: string, upstreamOrigin: string, prefix
     } catch {
       return location
     }
-    // Compared as URL origins, so `http://172.17.0.2:80` and `http://172.17.0.2` are the same.
-    if (url.origin !== originOf(upstreamOrigin)) return location
+    if (!isSelf(url, scope)) return location
     path = `${url.pathname}${url.search}${url.hash}`
   } else if (!location.startsWith('/') || location.startsWith('//')) {
     return location
   }
+  return withinPrefix(path, scope.prefix)
+}
+
+/** A root-relative path under `prefix`: unchanged when already there, else prefixed. */
+function withinPrefix(path: string, prefix: string): string {
   if (!prefix || path === prefix || path.startsWith(`${prefix}/`)) return path
   return `${prefix}${path}`
 }
 
 /**
- * Scope a `Set-Cookie` to the container: its `Path` moves under the prefix and any `Domain`
- * is dropped, so the cookie is host-only and never visible to the parent app's paths.
+ * Scope a `Set-Cookie` to the container: its `Path` moves under the prefix (a path already under
+ * it stays as it is) and any `Domain` is dropped, so the cookie is host-only and never visible
+ * to the parent app's paths.
  */
 export function scopeSetCookie(cookie: string, prefix: string): string {
   const [pair, ...attributes] = cookie.split(';')
@@ -50,7 +82,7 @@ export function scopeSetCookie(cookie: string, prefix: string): string {
     else if (name !== 'domain') kept.push(attribute.trim())
   }
   if (!path.startsWith('/')) path = '/'
-  const scoped = prefix ? `${prefix}${path === '/' ? '/' : path}` : path
+  const scoped = path === '/' && prefix ? `${prefix}/` : withinPrefix(path, prefix)
   return [pair!.trim(), `Path=${scoped}`, ...kept].join('; ')
 }
 

@@ -3,6 +3,7 @@ import type { ContainerRecord } from '../backend.js'
 import type { ContainerManager } from '../containers/manager.js'
 import type { PleaseWaitOptions } from '../http/please-wait.js'
 import type { AuthorizeHook } from './access-check.js'
+import type { ForwardingPolicy } from './headers.js'
 import type { UpstreamFetch } from './upstream.js'
 import type { WebSocketProxy } from './websocket.js'
 
@@ -16,9 +17,8 @@ export interface ProxyDeps {
   bodyIdleTimeoutMs: number
   /** Upper bound for `Prefer: wait=N`. */
   maxWaitSeconds: number
-  trustProxy: boolean
-  /** Parent-app cookies never forwarded to containers. */
-  strippedCookies: ReadonlySet<string>
+  /** Which client headers reach containers, and how (`X-Forwarded-*`, `Host`, parent-app cookies). */
+  forwarding: ForwardingPolicy
   /** An embedder's access decision, replacing per-container tokens. */
   authorize?: AuthorizeHook
   /** The runtime's WebSocket tunnel; without one, upgrades answer 501. */

@@ -39,7 +39,7 @@ describe('POST /api/containers', () => {
       name: 'igv-1',
       image: 'refinery/igv:latest',
       port: 80,
-      env: { MODE: 'x', INPUT_JSON: '{"files":["a.bam"]}' },
+      env: { MODE: 'x', INPUT_JSON: '{"files":["a.bam"]}', PUBLIC_PREFIX: '/docker/igv-1/' },
       labels: { owner: 'ann' },
       cpus: 0.5,
       memReservationMb: 0,

@@ -98,6 +98,21 @@ export function testBackend(options: BackendTestOptions): void {
       expect(record.createdAt.endsWith('Z')).toBe(true)
     })
 
+    it('launch settings the proxy depends on come back from launch, inspect and list', async () => {
+      const kept = spec({ access: 'token', stripPrefix: false })
+      const plain = spec()
+      await backend.launch(kept)
+      await backend.launch(plain)
+      const listed = await backend.list()
+      for (const record of [await backend.inspect(kept.name), listed.find((r) => r.name === kept.name)]) {
+        expect(record).toMatchObject({ access: 'token', stripPrefix: false })
+      }
+      for (const record of [await backend.inspect(plain.name), listed.find((r) => r.name === plain.name)]) {
+        expect(record?.stripPrefix).toBeUndefined()
+        expect(record?.access).toBeUndefined()
+      }
+    })
+
     it('inspect finds a launched container by exact name only', async () => {
       const s = spec()
       const record = await backend.launch(s)

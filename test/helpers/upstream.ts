@@ -28,13 +28,15 @@ export const GZIP_BODY = gzipSync(Buffer.from('compressed hello '.repeat(200)))
 /**
  * Routes: `/raw/*` echoes the body; `/status/<n>`; `/slow?ms=` delays headers; `/stream` writes
  * a chunk every 50 ms until the client leaves; `/gzip` sends a pre-compressed body;
- * `/redirect?to=` answers 302 to that location; `/hop` sends hop-by-hop headers; anything
- * else answers JSON describing the request.
+ * `/redirect?to=` answers 302 to that location, `/cookie?set=` with that `Set-Cookie`; `/hop`
+ * sends hop-by-hop headers; anything else answers JSON describing the request. Like an app told
+ * its base URL, it serves the same routes under a public prefix (`…/docker/<name>/redirect`).
  */
 export async function startUpstream(): Promise<TestUpstream> {
   const state = { closedStreams: 0 }
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream')
+    url.pathname = url.pathname.replace(/^(?:\/[^/]+)*?\/docker\/[^/]+(?=\/)/, '')
     if (url.pathname.startsWith('/raw/')) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' })
       req.pipe(res)
@@ -73,6 +75,12 @@ export async function startUpstream(): Promise<TestUpstream> {
     if (url.pathname === '/redirect') {
       req.resume()
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
+      res.end()
+      return
+    }
+    if (url.pathname === '/cookie') {
+      req.resume()
+      res.writeHead(204, { 'set-cookie': url.searchParams.getAll('set') })
       res.end()
       return
     }

@@ -16,6 +16,7 @@
 //   GET /truncated              → promises Content-Length: 1000, sends 10 bytes, closes the connection
 //   WebSocket on any path       → echoes text and binary; text "close:<code>:<reason>" closes;
 //                                 "flood:<n>:<size>" sends n numbered messages of size bytes;
+//                                 "handshake" answers JSON: the upgrade request's url and headers;
 //                                 /ws-cookie answers the handshake with cookies for / and another prefix;
 //                                 /ws-refuse refuses it with a 403 that sets such a cookie
 import { createServer } from 'node:http'
@@ -194,6 +195,7 @@ if (mode === 'exit') {
         const close = /^close:(\d+):(.*)$/.exec(text)
         const flood = /^flood:(\d+):(\d+)$/.exec(text)
         if (close) ws.close(Number(close[1]), close[2])
+        else if (text === 'handshake') ws.send(JSON.stringify({ url: req.url, headers: req.headers }))
         else if (flood) {
           // n numbered messages of size bytes each, as fast as the socket takes them.
           const filler = 'x'.repeat(Number(flood[2]))

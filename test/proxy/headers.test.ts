@@ -22,6 +22,7 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
     },
     { clientAddress: '10.0.0.9', host: 'gw.example', proto: 'https', prefix: '/viz/docker/app', trustProxy: true },
     { host: 'gw.example', proto: 'http', prefix: '', trustProxy: true },
+    { host: 'nb.docker.localhost:8000', proto: 'http', prefix: '', trustProxy: false, preserveHost: false },
   ]
   const requests: [string, string][][] = [
     [
@@ -77,8 +78,9 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
         expect([...upstreamRequestHeaders(incoming, ctx)]).toEqual(fromPairs)
         // What the policy promises, whichever builder ran.
         const names = fromPairs.map(([name]) => name)
+        // The client's Host reaches the container unless preserveHost is off (then the transport sets its own).
+        expect(new Headers(fromPairs).get('host')).toBe(ctx.preserveHost === false ? null : ctx.host)
         for (const hop of [
-          'host',
           'connection',
           'keep-alive',
           'te',
@@ -164,7 +166,8 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['content-type', 'text/html'],
     ],
     [
-      ['location', '/login'],
+      ['location', 'http://gw.example:8000/login'],
+      ['set-cookie', '_xsrf=x; Path=/docker/app/'],
       ['trailer', 'x-checksum'],
       ['proxy-authenticate', 'Basic'],
     ],
@@ -174,11 +177,12 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['content-type', 'text/plain'],
     ],
   ]
+  const scope = { upstreamOrigin: 'http://172.17.0.2:80', prefix: '/docker/app', publicHost: 'gw.example:8000' }
   for (const [j, response] of responses.entries()) {
     it(`response ${j}`, () => {
       const upstream = new Headers(response)
-      const fromPairs = sorted(returnedResponsePairs(upstream, 'http://172.17.0.2:80', '/docker/app'))
-      const fromHeaders = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
+      const fromPairs = sorted(returnedResponsePairs(upstream, scope))
+      const fromHeaders = downstreamResponseHeaders(upstream, scope)
       expect([...fromHeaders]).toEqual(fromPairs)
       expect(fromHeaders.getSetCookie()).toEqual(new Headers(fromPairs).getSetCookie())
       for (const hop of [
@@ -199,7 +203,7 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
       ['set-cookie', 'a=1; Path=/'],
       ['set-cookie', 'b=2'],
     ])
-    const headers = downstreamResponseHeaders(upstream, 'http://172.17.0.2:80', '/docker/app')
+    const headers = downstreamResponseHeaders(upstream, scope)
     expect(headers.get('location')).toBe('/docker/app/next')
     expect(headers.getSetCookie()).toEqual(['a=1; Path=/docker/app/', 'b=2; Path=/docker/app/'])
   })

@@ -17,25 +17,43 @@ describe('rewriteLocation', () => {
     ['/docker/app/already', '/docker/app/already'],
     ['/docker/app', '/docker/app'],
     ['/docker/application', '/docker/app/docker/application'],
+    // Apps that see the client's Host redirect to it: the same container, kept in its prefix.
+    ['http://gw.example:8000/tree', '/docker/app/tree'],
+    ['https://GW.example:8000/docker/app/tree?x', '/docker/app/tree?x'],
+    ['http://gw.example/tree', 'http://gw.example/tree'],
+    ['http://gw.example:8001/tree', 'http://gw.example:8001/tree'],
   ])('%s → %s', (location, expected) => {
-    expect(rewriteLocation(location, origin, '/docker/app')).toBe(expected)
+    expect(
+      rewriteLocation(location, { upstreamOrigin: origin, prefix: '/docker/app', publicHost: 'gw.example:8000' }),
+    ).toBe(expected)
+  })
+  it('compares the public host as a URL would (case, default port)', () => {
+    const scope = { upstreamOrigin: origin, prefix: '/docker/app', publicHost: 'GW.example:80' }
+    expect(rewriteLocation('http://gw.example/a', scope)).toBe('/docker/app/a')
+    expect(rewriteLocation('http://other.example/a', scope)).toBe('http://other.example/a')
+    expect(rewriteLocation('http://gw.example/a', { ...scope, publicHost: 'bad host' })).toBe('http://gw.example/a')
   })
   it('matches the upstream origin with or without its default port', () => {
     // Reached at a container address on port 80 (docker.reach "network"), apps redirect without ":80".
-    expect(rewriteLocation('http://172.17.0.2/login?x', 'http://172.17.0.2:80', '/docker/app')).toBe(
-      '/docker/app/login?x',
-    )
-    expect(rewriteLocation('http://172.17.0.2:80/login', 'http://172.17.0.2:80', '/docker/app')).toBe(
-      '/docker/app/login',
-    )
-    expect(rewriteLocation('http://[fd00::2]/a', 'http://[fd00::2]:80', '/docker/app')).toBe('/docker/app/a')
-    expect(rewriteLocation('http://172.17.0.2:8080/login', 'http://172.17.0.2:80', '/docker/app')).toBe(
-      'http://172.17.0.2:8080/login',
-    )
+    expect(
+      rewriteLocation('http://172.17.0.2/login?x', { upstreamOrigin: 'http://172.17.0.2:80', prefix: '/docker/app' }),
+    ).toBe('/docker/app/login?x')
+    expect(
+      rewriteLocation('http://172.17.0.2:80/login', { upstreamOrigin: 'http://172.17.0.2:80', prefix: '/docker/app' }),
+    ).toBe('/docker/app/login')
+    expect(
+      rewriteLocation('http://[fd00::2]/a', { upstreamOrigin: 'http://[fd00::2]:80', prefix: '/docker/app' }),
+    ).toBe('/docker/app/a')
+    expect(
+      rewriteLocation('http://172.17.0.2:8080/login', {
+        upstreamOrigin: 'http://172.17.0.2:80',
+        prefix: '/docker/app',
+      }),
+    ).toBe('http://172.17.0.2:8080/login')
   })
   it('only strips the upstream origin under hostname routing', () => {
-    expect(rewriteLocation('/x', origin, '')).toBe('/x')
-    expect(rewriteLocation('http://127.0.0.1:32768/y', origin, '')).toBe('/y')
+    expect(rewriteLocation('/x', { upstreamOrigin: origin, prefix: '' })).toBe('/x')
+    expect(rewriteLocation('http://127.0.0.1:32768/y', { upstreamOrigin: origin, prefix: '' })).toBe('/y')
   })
 })
 
@@ -46,6 +64,11 @@ describe('scopeSetCookie', () => {
     ['sid=1; path=/admin; HttpOnly; Secure', 'sid=1; Path=/docker/app/admin; HttpOnly; Secure'],
     ['sid=1; Domain=parent.example; SameSite=Lax', 'sid=1; Path=/docker/app/; SameSite=Lax'],
     ['sid=1; Path=relative', 'sid=1; Path=/docker/app/'],
+    // Cookies of an app that knows its prefix are already scoped: never `/docker/app/docker/app/`.
+    ['_xsrf=t; Path=/docker/app/', '_xsrf=t; Path=/docker/app/'],
+    ['_xsrf=t; Path=/docker/app', '_xsrf=t; Path=/docker/app'],
+    ['s=t; Path=/docker/app/api/', 's=t; Path=/docker/app/api/'],
+    ['s=t; Path=/docker/application', 's=t; Path=/docker/app/docker/application'],
   ])('%s → %s', (cookie, expected) => {
     expect(scopeSetCookie(cookie, '/docker/app')).toBe(expected)
   })

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Answer } from '../../http/answer.js'
-import type { DirectLane, DirectRoute } from '../../proxy/direct.js'
+import type { DirectClient, DirectLane, DirectRoute } from '../../proxy/direct.js'
 import type { Exchange } from '../../proxy/exchange.js'
 import type { HeaderPairs } from '../../proxy/headers.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
@@ -21,14 +21,16 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
     const host = hostOf(req.rawHeaders)
     let route: DirectRoute | undefined
     let headers: HeaderPairs
+    let client: DirectClient
     try {
       route = lane.route(method, req.url ?? '', host)
       if (!route || !host) return false
-      headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), {
+      client = {
         address: req.socket.remoteAddress,
         host,
         proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      })
+      }
+      headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), client)
     } catch (err) {
       // Nothing has been sent: the general path answers instead.
       if (route) lane.report(err, route)
@@ -38,7 +40,7 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
     req.socket.setTimeout(0)
     const exchange = lane.begin(route, method)
     try {
-      carry(lane, route, exchange, method, headers, req, res, dispatcher)
+      carry(lane, { route, client, exchange }, method, headers, req, res, dispatcher)
     } catch (err) {
       lane.report(err, route)
       exchange.end()
@@ -92,8 +94,7 @@ function flat(pairs: HeaderPairs): string[] {
  */
 function carry(
   lane: DirectLane,
-  route: DirectRoute,
-  exchange: Exchange,
+  { route, client, exchange }: { route: DirectRoute; client: DirectClient; exchange: Exchange },
   method: string,
   headers: HeaderPairs,
   req: IncomingMessage,
@@ -134,7 +135,7 @@ function carry(
       onResponseStart(_c, status, upstreamHeaders) {
         if (status < 200) return // 1xx: informational, not relayed
         exchange.responded(status)
-        res.writeHead(status, flat(lane.responseHeaders(route, objectPairs(upstreamHeaders))))
+        res.writeHead(status, flat(lane.responseHeaders(route, objectPairs(upstreamHeaders), client)))
       },
       onResponseData(c, chunk) {
         if (res.write(chunk)) return

@@ -43,6 +43,7 @@ export function createBody(spec: LaunchSpec, mounts: VolumeMount[], settings: Cr
       ...(spec.idleTimeoutSeconds ? { [`${root}.idle_timeout_seconds`]: String(spec.idleTimeoutSeconds) } : {}),
       ...(spec.readinessPath ? { [`${root}.readiness_path`]: spec.readinessPath } : {}),
       ...(spec.access === 'token' ? { [`${root}.access`]: 'token' } : {}),
+      ...(spec.stripPrefix === false ? { [`${root}.strip_prefix`]: 'false' } : {}),
     },
     ExposedPorts: { [portKey]: {} },
     HostConfig: {

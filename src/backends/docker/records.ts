@@ -49,6 +49,7 @@ export function recordMapper(root: string, reach: Reach) {
     const readinessPath = labels[`${root}.readiness_path`]
     return {
       ...(labels[`${root}.access`] === 'token' ? { access: 'token' as const } : {}),
+      ...(labels[`${root}.strip_prefix`] === 'false' ? { stripPrefix: false as const } : {}),
       port: Number(labels[`${root}.port`]),
       memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
       ...(idle > 0 ? { idleTimeoutSeconds: idle } : {}),
