@@ -4,7 +4,8 @@
 #   2. makes sure a Docker Engine answers: installs docker.io (Debian) when dockerd is missing,
 #      starts dockerd in the background when the socket does not answer, and waits for it;
 #   3. with --test-images, installs Chromium for the browser tests and builds the test images from
-#      local files (nothing is pulled).
+#      local files and Debian's packages (nothing is pulled from a registry; the real-apps image
+#      takes a few minutes once, then is reused while its inputs are unchanged).
 # Without root, steps that need it are skipped with a loud reason; with CI=true they fail the run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,8 @@ if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(ng
 if $want_bench && ! command -v wrk >/dev/null 2>&1; then missing_packages+=(wrk); fi
 # The browser tests drive Debian's Chromium with playwright-core (no browser download).
 if $want_images && [ ! -x /usr/bin/chromium ]; then missing_packages+=(chromium); fi
+# The real-apps image (Jupyter, Shiny) is bootstrapped from the Debian mirror apt uses.
+if $want_images && ! command -v debootstrap >/dev/null 2>&1; then missing_packages+=(debootstrap); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then
@@ -75,5 +78,6 @@ say "Docker Engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) 
 # 3. Test images.
 if $want_images; then
   bash test/images/build.sh >&2 || give_up "building the test images failed"
+  bash test/images/build-apps.sh >&2 || give_up "building the real-apps image failed"
 fi
 exit 0

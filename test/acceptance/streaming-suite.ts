@@ -142,6 +142,43 @@ export function streamingSuite(runtime: Runtime): void {
       expect(((await api.body.json()) as Json).rawPath).toBe('/api/containers')
     })
 
+    it("passes the client's Host, and for stripPrefix: false the full path, on every proxy path and WebSockets", async () => {
+      const kept = uniqueName('kept')
+      await launchServing(gw.url, { image: ECHO_IMAGE, name: kept, stripPrefix: false })
+      const host = new URL(gw.url).host
+      const seenAt = async (path: string, init: { method?: string; headers?: Record<string, string> } = {}) => {
+        const res = await request(`${gw.url}${path}`, init)
+        expect(res.statusCode, path).toBe(200)
+        return (await res.body.json()) as Json
+      }
+      // A plain GET (the Node fast path), a target only the general path takes, an upload, and another Host.
+      for (const [path, init, expectedPath] of [
+        [`/docker/${name}/plain`, {}, '/plain'],
+        [`/docker/${name}/general?q=[1]`, {}, '/general'],
+        [`/docker/${name}/upload`, { method: 'POST', body: 'x' }, '/upload'],
+        [`/docker/${kept}/plain?x=1`, {}, `/docker/${kept}/plain`],
+        [`/docker/${kept}/general?q=[1]`, {}, `/docker/${kept}/general`],
+      ] as const) {
+        const seen = await seenAt(path, init)
+        expect(seen.headers.host, path).toBe(host)
+        expect(seen.rawPath, path).toBe(expectedPath)
+      }
+      const onHost = await seenAt('/tree', { headers: { host: `${kept}.docker.localhost:8000` } })
+      expect(onHost.headers.host).toBe(`${kept}.docker.localhost:8000`)
+      expect(onHost.rawPath).toBe('/tree')
+      for (const [target, expectedUrl] of [
+        [name, '/socket?a=1'],
+        [kept, `/docker/${kept}/socket?a=1`],
+      ] as const) {
+        const ws = await openSocket(`${gw.url.replace(/^http/, 'ws')}/docker/${target}/socket?a=1`)
+        ws.send('handshake')
+        const handshake = JSON.parse((await nextMessage(ws)).data.toString()) as Json
+        ws.close()
+        expect(handshake.url).toBe(expectedUrl)
+        expect(handshake.headers.host).toBe(host)
+      }
+    })
+
     it('rewrites redirects that point at the container into its prefix', async () => {
       const redirect = (to: string) =>
         request(`${gw.url}/docker/${name}/redirect?to=${encodeURIComponent(to)}`).then(async (r) => {

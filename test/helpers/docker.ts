@@ -7,6 +7,8 @@ const exec = promisify(execFile)
 /** Images built by test/images/build.sh. */
 export const STATIC_IMAGE = 'hde-test/static:1'
 export const ECHO_IMAGE = 'hde-test/echo:1'
+/** Real third-party apps from Debian's packages (Jupyter, Shiny, nginx), built by test/images/build-apps.sh. */
+export const APPS_IMAGE = 'hde-test/apps:1'
 
 /** A label every container and volume of this test run carries, for cleanup. */
 export const RUN_ID = `r${process.pid.toString(36)}${Date.now().toString(36)}`
@@ -36,6 +38,22 @@ export async function dockerReady(suite: string): Promise<boolean> {
   console.warn(
     `\n!!! SKIPPING ${suite}: no usable Docker Engine (${reason}). Run \`npm test\` as root to install and start one.\n`,
   )
+  return false
+}
+
+/**
+ * Whether the real-apps image is built (`scripts/setup.sh --test-images` builds it). Without it
+ * the suite skips with a loud reason; in CI a missing image fails the run.
+ */
+export async function appsImageReady(suite: string): Promise<boolean> {
+  const found = await dockerCli('image', 'inspect', APPS_IMAGE, '--format', '{{.Id}}').then(
+    () => true,
+    () => false,
+  )
+  if (found) return true
+  const reason = `${APPS_IMAGE} is missing (run \`bash test/images/build-apps.sh\` as root)`
+  if (process.env.CI === 'true') throw new Error(`${suite}: ${reason}`)
+  console.warn(`\n!!! SKIPPING ${suite}: ${reason}.\n`)
   return false
 }
 

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumReady, launchChromium } from '../helpers/browser.js'
+import { APPS_IMAGE, appsImageReady, dockerReady, uniqueName } from '../helpers/docker.js'
+import { RUNTIMES, type Runtime } from '../helpers/gateway-process.js'
+import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
+
+/**
+ * Real third-party apps from Debian's packages, used through the gateway in Chromium as a person
+ * would: Jupyter Notebook under its path prefix and at the root of its own host, a Shiny app, and
+ * a large file with Range requests. This is the README's recipes, run.
+ */
+const suite = 'real applications in Chromium'
+const ready = (await dockerReady(suite)) && (await chromiumReady(suite)) && (await appsImageReady(suite))
+
+for (const runtime of RUNTIMES) realApps(runtime)
+
+/**
+ * Notebook 6 always asks for the ipywidgets extension and carries on without it ("Widgets are not
+ * available"); Debian installs it only with python3-ipywidgets. Jupyter's own 404, with or without a proxy.
+ */
+const OPTIONAL_ASSET = /\/nbextensions\/widgets\/notebook\/js\/extension\.js\?/
+
+/** Same-origin requests a page made that failed or answered 4xx/5xx, as `status url`. */
+function watchFailures(page: Page): string[] {
+  const failures: string[] = []
+  const ours = (url: string) => new URL(url).origin === new URL(page.url()).origin && !OPTIONAL_ASSET.test(url)
+  page.on('requestfailed', (request) => {
+    if (ours(request.url())) failures.push(`failed ${request.url()}`)
+  })
+  page.on('response', (response) => {
+    if (response.status() >= 400 && ours(response.url())) failures.push(`${response.status()} ${response.url()}`)
+  })
+  return failures
+}
+
+/**
+ * Use a Jupyter Notebook served at `base` (ending in `/`): the tree page loads cleanly, a notebook
+ * is created through the REST API with the XSRF cookie, and a kernel runs a cell over WebSockets.
+ */
+async function useJupyter(browser: Browser, base: string): Promise<void> {
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    const failures = watchFailures(page)
+    const sockets: string[] = []
+    page.on('websocket', (socket) => sockets.push(socket.url()))
+
+    await page.goto(`${base}tree`)
+    await page.waitForSelector('#notebook_list', { timeout: 30_000 })
+    await page.waitForLoadState('networkidle')
+    expect(failures, 'same-origin requests of the tree page').toEqual([])
+
+    const created = await page.evaluate(async (api) => {
+      const xsrf = /(?:^|; )_xsrf=([^;]+)/.exec(document.cookie)?.[1]
+      const res = await fetch(`${api}contents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-xsrftoken': decodeURIComponent(xsrf ?? '') },
+        body: JSON.stringify({ type: 'notebook' }),
+      })
+      return { status: res.status, xsrf: Boolean(xsrf), body: (await res.json()) as { path?: string } }
+    }, `${base}api/`)
+    expect(created.xsrf, 'the _xsrf cookie is readable at the prefix').toBe(true)
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body.path).toMatch(/\.ipynb$/)
+
+    await page.goto(`${base}notebooks/${created.body.path}`)
+    await page.waitForFunction(
+      () => (window as unknown as JupyterWindow).Jupyter?.notebook?.kernel?.is_connected?.() === true,
+      undefined,
+      { timeout: 60_000 },
+    )
+    await page.evaluate(() => {
+      const notebook = (window as unknown as JupyterWindow).Jupyter.notebook
+      notebook.get_cell(0).set_text('print(6 * 7)')
+      notebook.execute_cell_and_select_below()
+    })
+    const output = await page.waitForSelector('.output_area pre', { timeout: 60_000 })
+    expect((await output.textContent())?.trim()).toBe('42')
+    expect(sockets.some((url) => url.startsWith(base.replace(/^http/, 'ws')) && url.includes('/api/kernels/'))).toBe(
+      true,
+    )
+    expect(failures, 'same-origin requests of the notebook page').toEqual([])
+  } finally {
+    await context.close()
+  }
+}
+
+/** The parts of Jupyter Notebook's page script the test drives. */
+interface JupyterWindow {
+  Jupyter: {
+    notebook: {
+      kernel?: { is_connected?: () => boolean }
+      get_cell(index: number): { set_text(text: string): void }
+      execute_cell_and_select_below(): void
+    }
+  }
+}
+
+function realApps(runtime: Runtime) {
+  describe.runIf(ready)(`real applications through the gateway on ${runtime}, in Chromium`, () => {
+    const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
+      docker: { socketPath },
+      hostSuffix: '.docker.localhost',
+    }))
+    let browser: Browser
+    const names = { notebook: '', hostNotebook: '', shiny: '', files: '' }
+    beforeAll(async () => {
+      browser = await launchChromium()
+      names.notebook = uniqueName('nb')
+      names.hostNotebook = uniqueName('nbhost')
+      names.shiny = uniqueName('shiny')
+      names.files = uniqueName('files')
+      const app = { image: APPS_IMAGE, port: 8888 }
+      // The README's recipes, as written there.
+      await fixture.launchOk({ ...app, name: names.notebook, stripPrefix: false })
+      await fixture.launchOk({ ...app, name: names.hostNotebook, env: { JUPYTER_BASE_URL: '/' } })
+      await fixture.launchOk({ ...app, name: names.shiny, cmd: ['/srv/shiny.sh'] })
+      await fixture.launchOk({ ...app, name: names.files, cmd: ['/srv/files.sh'] })
+      for (const name of Object.values(names)) await fixture.whenServing(name)
+    })
+    afterAll(async () => {
+      await browser?.close()
+    })
+
+    it('Jupyter under /docker/<name>/ (stripPrefix: false, base URL from PUBLIC_PREFIX)', async () => {
+      await useJupyter(browser, `${fixture.gw.url}/docker/${names.notebook}/`)
+    })
+
+    it('Jupyter at the root of its own host (hostname routing)', async () => {
+      const port = new URL(fixture.gw.url).port
+      await useJupyter(browser, `http://${names.hostNotebook}.docker.localhost:${port}/`)
+    })
+
+    it('Shiny: changing an input updates an output, over a WebSocket', async () => {
+      const context = await browser.newContext()
+      try {
+        const page = await context.newPage()
+        const failures = watchFailures(page)
+        const sockets: string[] = []
+        page.on('websocket', (socket) => sockets.push(socket.url()))
+        const base = `${fixture.gw.url}/docker/${names.shiny}/`
+        await page.goto(base)
+        await page.waitForFunction(() => document.querySelector('#twice')?.textContent === 'twice: 2', undefined, {
+          timeout: 30_000,
+        })
+        await page.fill('#n', '21')
+        await page.waitForFunction(() => document.querySelector('#twice')?.textContent === 'twice: 42', undefined, {
+          timeout: 30_000,
+        })
+        expect(sockets.some((url) => url.startsWith(base.replace(/^http/, 'ws')))).toBe(true)
+        expect(failures).toEqual([])
+      } finally {
+        await context.close()
+      }
+    })
+
+    it('a 50 MB file comes through byte-identical, and Range requests get exact bytes', async () => {
+      const base = `/docker/${names.files}`
+      const expected = (await (await fixture.api(`${base}/big.bin.sha256`)).text()).trim()
+      const full = await fixture.api(`${base}/big.bin`)
+      expect(full.status).toBe(200)
+      const bytes = Buffer.from(await full.arrayBuffer())
+      expect(bytes.length).toBe(50 * 1024 * 1024)
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(expected)
+      for (const [range, start, end] of [
+        ['bytes=0-99', 0, 100],
+        ['bytes=31457280-31522815', 31457280, 31522816],
+        [`bytes=-4096`, bytes.length - 4096, bytes.length],
+      ] as const) {
+        const part = await fixture.api(`${base}/big.bin`, { headers: { range } })
+        expect(part.status, range).toBe(206)
+        expect(part.headers.get('content-range'), range).toBe(`bytes ${start}-${end - 1}/${bytes.length}`)
+        expect(Buffer.compare(Buffer.from(await part.arrayBuffer()), bytes.subarray(start, end)), range).toBe(0)
+      }
+    })
+  })
+}
