@@ -146,7 +146,10 @@ export function streamingSuite(runtime: Runtime): void {
       const kept = uniqueName('kept')
       await launchServing(gw.url, { image: ECHO_IMAGE, name: kept, stripPrefix: false })
       const host = new URL(gw.url).host
-      const seenAt = async (path: string, init: { method?: string; headers?: Record<string, string> } = {}) => {
+      const seenAt = async (
+        path: string,
+        init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+      ) => {
         const res = await request(`${gw.url}${path}`, init)
         expect(res.statusCode, path).toBe(200)
         return (await res.body.json()) as Json

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumReady, launchChromium } from '../helpers/browser.js'
@@ -12,6 +13,22 @@ import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
  * a large file with Range requests. This is the README's recipes, run.
  */
 const suite = 'real applications in Chromium'
+
+/** The launch bodies of the README's "Real applications" recipes, in order: what this suite launches. */
+function readmeRecipes(): Record<string, unknown>[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Real applications\n'), readme.indexOf('\n## Lifecycle\n'))
+  return [...section.matchAll(/ -d '(\{.*\})'$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>)
+}
+const [jupyterAtPrefix, jupyterAtRoot, shiny] = readmeRecipes()
+
+it("the README's recipes are the launches this suite makes", () => {
+  expect(readmeRecipes()).toHaveLength(3)
+  expect(jupyterAtPrefix).toMatchObject({ image: APPS_IMAGE, stripPrefix: false })
+  expect(JSON.stringify(jupyterAtPrefix?.cmd)).toContain('--NotebookApp.base_url=$PUBLIC_PREFIX')
+  expect(JSON.stringify(jupyterAtRoot?.cmd)).toContain('--NotebookApp.base_url=/')
+  expect(JSON.stringify(shiny?.cmd)).toContain('shiny::runApp')
+})
 const ready = (await dockerReady(suite)) && (await chromiumReady(suite)) && (await appsImageReady(suite))
 
 for (const runtime of RUNTIMES) realApps(runtime)
@@ -112,12 +129,11 @@ function realApps(runtime: Runtime) {
       names.hostNotebook = uniqueName('nbhost')
       names.shiny = uniqueName('shiny')
       names.files = uniqueName('files')
-      const app = { image: APPS_IMAGE, port: 8888 }
-      // The README's recipes, as written there.
-      await fixture.launchOk({ ...app, name: names.notebook, stripPrefix: false })
-      await fixture.launchOk({ ...app, name: names.hostNotebook, env: { JUPYTER_BASE_URL: '/' } })
-      await fixture.launchOk({ ...app, name: names.shiny, cmd: ['/srv/shiny.sh'] })
-      await fixture.launchOk({ ...app, name: names.files, cmd: ['/srv/files.sh'] })
+      // The README's recipes, as written there, under this run's names.
+      await fixture.launchOk({ ...jupyterAtPrefix, name: names.notebook })
+      await fixture.launchOk({ ...jupyterAtRoot, name: names.hostNotebook })
+      await fixture.launchOk({ ...shiny, name: names.shiny })
+      await fixture.launchOk({ image: APPS_IMAGE, port: 8888, name: names.files, cmd: ['/srv/files.sh'] })
       for (const name of Object.values(names)) await fixture.whenServing(name)
     })
     afterAll(async () => {
