@@ -218,6 +218,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       pullPolicy: config.images.pull,
       defaultAccess: config.defaultAccess,
       maxExtraDirectories: config.limits.extraDirectories,
+      ...(config.readiness.path ? { readinessPath: config.readiness.path } : {}),
       input: {
         maxEnvBytes: config.input.maxEnvBytes,
         ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),

@@ -1,6 +1,7 @@
 import type { LaunchSpec, PullPolicy } from '../backend.js'
 import { ImageNotAllowedError } from '../errors.js'
 import { ApiError } from '../http/errors.js'
+import { containerPath } from '../proxy/path.js'
 import { type InputSettings, type PreparedInput, prepareInput } from './input.js'
 import { type LaunchBody, PUBLIC_PREFIX_VARIABLE, withDefaultTag } from './schemas.js'
 
@@ -16,6 +17,8 @@ export interface LaunchRules {
   defaultAccess: 'public' | 'token'
   /** Most `extraDirectories` one launch may ask for. */
   maxExtraDirectories: number
+  /** The readiness path of launches that do not name one (`readiness.path`). */
+  readinessPath?: string
   input: InputSettings
 }
 
@@ -59,6 +62,11 @@ export function planLaunch(body: LaunchBody, rules: LaunchRules, publicProxyPref
     pull: body.pull ?? rules.pullPolicy,
     access: body.access ?? rules.defaultAccess,
   }
+  // A readiness path is under the container's URL, as a visitor's path is: a container that keeps
+  // its prefix is probed there, with the path it will be sent.
+  const readinessPath = body.readinessPath ?? rules.readinessPath
+  if (spec.stripPrefix === false && readinessPath)
+    spec.readinessPath = containerPath(spec, `${publicProxyPrefix}/${name}`, readinessPath)
   if (rules.allowImages) assertImageAllowed(spec.image, rules.allowImages)
   return { spec, input }
 }

@@ -46,6 +46,18 @@ describe('the path a container receives (stripPrefix) and what it is told (PUBLI
     expect(cookie.headers.getSetCookie()).toEqual(['_xsrf=t; Path=/viz/docker/nb/'])
   })
 
+  it('probes the readiness path of a container that keeps its prefix under that prefix', async () => {
+    const { launch, backend } = setup({ readiness: { path: '/healthz' } })
+    await launch({ name: 'given', stripPrefix: false, readinessPath: '/api/status?x=1' })
+    await launch({ name: 'default', stripPrefix: false })
+    await launch({ name: 'stripped', readinessPath: '/api/status' })
+    await launch({ name: 'plain' })
+    expect(backend.specOf('given')?.readinessPath).toBe('/docker/given/api/status?x=1')
+    expect(backend.specOf('default')?.readinessPath).toBe('/docker/default/healthz')
+    expect(backend.specOf('stripped')?.readinessPath).toBe('/api/status')
+    expect(backend.specOf('plain')?.readinessPath).toBeUndefined()
+  })
+
   it('lists stripPrefix with each container, and it survives a new gateway on the same engine', async () => {
     const first = setup()
     await first.launch({ name: 'kept', stripPrefix: false })
