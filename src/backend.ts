@@ -103,6 +103,10 @@ export interface ContainerRecord {
   upstream?: string
   /** ISO 8601 UTC time of the last start, when the engine reports it. */
   startedAt?: string
+  /** ISO 8601 UTC time it last stopped, for a container that is not running (engine clock). */
+  finishedAt?: string
+  /** The engine killed it for running out of memory. */
+  oomKilled?: boolean
   /** Per-container idle timeout given at launch. */
   idleTimeoutSeconds?: number
   /** Readiness path given at launch. */
@@ -144,6 +148,16 @@ export interface LogOptions {
 export interface BackendInfo {
   /** Engine version string. */
   version: string
+  /**
+   * When the engine itself last started, ISO 8601 UTC by its clock (that of
+   * {@link ContainerRecord.finishedAt}): containers that stopped before it may have been stopped
+   * by its shutdown.
+   */
+  startedAt?: string
+  /** Containers keep running while the engine restarts (Docker's `live-restore`). */
+  liveRestore?: boolean
+  /** The engine's clock when it answered, ISO 8601 UTC (it may differ from the gateway's). */
+  time?: string
 }
 
 /** A container engine. */

@@ -99,8 +99,14 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
       ? `API authentication on: ${config.auth.tokens.length} bearer token(s)`
       : 'API authentication off: the API answers loopback clients only (set auth.tokens to open it)',
   )
-  backend.ping().then(
-    (info) => logger.info('docker reachable', { version: info.version }),
+  gateway.manager.ping().then(
+    (info) => {
+      logger.info('docker reachable', { version: info.version, liveRestore: info.liveRestore })
+      if (info.liveRestore === false)
+        logger.info(
+          'hint: live-restore is off, so restarting dockerd stops every container (each is woken by its next request); with "live-restore": true in /etc/docker/daemon.json they keep running',
+        )
+    },
     (err: Error) => logger.warn('docker unreachable; the API answers 503 until it is back', { reason: err.message }),
   )
 

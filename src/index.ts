@@ -10,7 +10,7 @@ export { ConfigSchema, parseConfig, type Config, type ConfigInput } from './conf
 export * from './errors.js'
 export { consoleLogger, silentLogger, type Logger } from './logger.js'
 export { fetchUpstream, toUpstreamError, type UpstreamFetch, type UpstreamRequest } from './proxy/upstream.js'
-export { LaunchBodySchema, type LaunchBody } from './api/schemas.js'
+export { LaunchBodySchema, type LaunchBody, type LaunchRequest } from './api/schemas.js'
 export type { ErrorBody } from './http/errors.js'
 export type { ContainerView } from './api/index.js'
 export type { ContainerStatus } from './containers/readiness.js'

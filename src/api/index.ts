@@ -93,7 +93,13 @@ export function createApi(deps: ApiDeps): Hono {
   app.get(`${p}/health`, async (c) => {
     try {
       const info = await manager.ping()
-      return c.json({ ok: true, backend: { name: manager.engineName, reachable: true, version: info.version } })
+      const backend = {
+        name: manager.engineName,
+        reachable: true,
+        version: info.version,
+        ...(info.liveRestore === undefined ? {} : { liveRestore: info.liveRestore }),
+      }
+      return c.json({ ok: true, backend })
     } catch (err) {
       const message = err instanceof Error ? err.message : 'unreachable'
       return c.json({ ok: false, backend: { name: manager.engineName, reachable: false, error: message } }, 503)

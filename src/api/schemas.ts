@@ -133,8 +133,10 @@ export const LaunchBodySchema = v.pipe(
   ),
 )
 
-/** A validated launch body. */
+/** A validated launch body, every default applied. */
 export type LaunchBody = v.InferOutput<typeof LaunchBodySchema>
+/** A launch body as a client writes it (`POST /api/containers`): only `image` is required. */
+export type LaunchRequest = v.InferInput<typeof LaunchBodySchema>
 
 const FlagSchema = v.optional(
   v.pipe(
@@ -226,6 +228,8 @@ export const HealthSchema = v.object({
     name: v.string(),
     reachable: v.boolean(),
     version: v.optional(v.string()),
+    /** The engine keeps containers running while it restarts (Docker's `live-restore`), when it tells. */
+    liveRestore: v.optional(v.boolean()),
     error: v.optional(v.string()),
   }),
 })

@@ -31,6 +31,13 @@ export interface MemoryBackend extends Backend {
    * arrives late (to test a wake while the stop is still being answered).
    */
   setStopDelay(ms: number): void
+  /**
+   * Restart the engine as a daemon restart without live-restore does: every running container
+   * is stopped by the signal (exit code 143, or `exitCode`) before the engine starts again.
+   */
+  restartEngine(exitCode?: number): void
+  /** Mark a stopped container as killed for lack of memory. */
+  setOomKilled(name: string): void
   /** How many engine calls were made, by method. */
   readonly calls: Record<string, number>
 }
@@ -54,6 +61,15 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
   let sequence = 0
   let startDelayMs = 0
   let stopDelayMs = 0
+  let engineStartedAt = new Date().toISOString()
+  /** A container stops: it keeps its exit code and finish time, and loses its upstream. */
+  const ended = (record: ContainerRecord, state: ContainerState, exitCode: number | undefined) => {
+    record.state = state
+    if (exitCode === undefined) delete record.exitCode
+    else record.exitCode = exitCode
+    record.finishedAt = new Date().toISOString()
+    delete record.upstream
+  }
   const watchers = new Set<(event: BackendEvent) => void>()
   const endings = new Set<() => void>()
   const emit = (event: BackendEvent) => {
@@ -128,6 +144,8 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
         entry.record.state = 'running'
         entry.record.startedAt = new Date().toISOString()
         delete entry.record.exitCode
+        delete entry.record.finishedAt
+        delete entry.record.oomKilled
         if (entry.upstream) entry.record.upstream = entry.upstream
         report('start', entry.record.id, name)
       }
@@ -137,9 +155,7 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
       call('stop')
       const entry = mustGet(name)
       if (entry.record.state !== 'running') return
-      entry.record.state = 'exited'
-      entry.record.exitCode = 0
-      delete entry.record.upstream
+      ended(entry.record, 'exited', 0)
       report('die', entry.record.id, name)
       if (stopDelayMs) await new Promise((r) => setTimeout(r, stopDelayMs))
     },
@@ -173,20 +189,35 @@ export function memory(options: MemoryBackendOptions = {}): MemoryBackend {
     },
     async ping() {
       call('ping')
-      return { version: 'memory' }
+      return { version: 'memory', startedAt: engineStartedAt, liveRestore: false, time: new Date().toISOString() }
     },
     specOf: (name) => entries.get(name)?.spec,
     setState(name, state, exitCode) {
       const { record } = mustGet(name)
       const wasRunning = record.state === 'running'
-      record.state = state
-      if (exitCode === undefined) delete record.exitCode
-      else record.exitCode = exitCode
-      if (state !== 'running') delete record.upstream
-      else if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
+      if (state !== 'running') ended(record, state, exitCode)
+      else {
+        record.state = state
+        delete record.exitCode
+        delete record.finishedAt
+        if (entries.get(name)?.upstream) record.upstream = entries.get(name)!.upstream!
+      }
       // Report the change as an engine would.
       if (wasRunning && state !== 'running') report('die', record.id, name)
       if (!wasRunning && state === 'running') report('start', record.id, name)
+    },
+    restartEngine(exitCode = 143) {
+      for (const { record } of entries.values()) {
+        if (record.state !== 'running') continue
+        ended(record, 'exited', exitCode)
+        report('die', record.id, record.name)
+      }
+      for (const end of [...endings]) end()
+      // The engine's next run starts after everything it stopped.
+      engineStartedAt = new Date(Date.now() + 1).toISOString()
+    },
+    setOomKilled(name) {
+      mustGet(name).record.oomKilled = true
     },
     emit,
     endWatches() {

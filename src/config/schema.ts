@@ -206,8 +206,13 @@ export const ConfigSchema = v.strictObject({
       timeoutSeconds: v.optional(PositiveIntSchema),
       /** `remove` deletes it (the original's purge); `stop` scales it to zero, and the next request wakes it. */
       action: v.optional(v.picklist(['remove', 'stop']), 'remove'),
-      /** How often the reaper looks. */
+      /** How often the reaper looks (and asks the engine whether it restarted). */
       checkIntervalSeconds: v.optional(PositiveIntSchema, 30),
+      /**
+       * A container the engine's own shutdown stopped (a daemon restart or upgrade) is woken by its
+       * next request, as one the gateway stopped is. `false`: it stays `exited` (`502`).
+       */
+      wakeAfterEngineRestart: v.optional(v.boolean(), true),
     }),
     {},
   ),

@@ -165,7 +165,7 @@ export class ContainerManager extends ContainerView {
       case 'paused':
         return 'stopped'
       default:
-        return (await this.isStoppedByGateway(record.id)) ? 'stopped' : 'exited'
+        return (await this.#isStopped(record)) ? 'stopped' : 'exited'
     }
   }
 
@@ -190,7 +190,17 @@ export class ContainerManager extends ContainerView {
   async isWakeable(record: ContainerRecord): Promise<boolean> {
     if (!this.backend.start) return false
     if (record.state === 'created') return true
-    return (record.state === 'exited' || record.state === 'dead') && (await this.isStoppedByGateway(record.id))
+    return (record.state === 'exited' || record.state === 'dead') && (await this.#isStopped(record))
+  }
+
+  /**
+   * Whether a container that is not running was stopped rather than ended: by the gateway (scale
+   * to zero), or by its engine's shutdown (`idle.wakeAfterEngineRestart`). Such a container is
+   * `stopped`, and its next request wakes it; one that exited on its own stays `exited`.
+   */
+  async #isStopped(record: ContainerRecord): Promise<boolean> {
+    if (await this.isStoppedByGateway(record.id)) return true
+    return this.config.idle.wakeAfterEngineRestart && (await this.engine.stoppedByShutdown(record))
   }
 
   /** Every managed container; running ones not yet known ready are probed. */
@@ -288,6 +298,7 @@ export class ContainerManager extends ContainerView {
    * containers, and drop stored state of containers that no longer exist.
    */
   async reconcile(): Promise<void> {
+    await this.engine.check()
     const records = await this.backend.list()
     this.routes.clear()
     for (const record of records) this.readiness.watch(record)

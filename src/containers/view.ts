@@ -1,9 +1,10 @@
-import type { Backend, BackendEvent, ContainerRecord, LogOptions, PullEvent } from '../backend.js'
+import type { Backend, BackendEvent, BackendInfo, ContainerRecord, LogOptions, PullEvent } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 import type { ContainerStore } from '../stores/store.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
 import { AccessControl } from './access.js'
+import { EngineRestarts } from './engine-restarts.js'
 import { Activity } from './activity.js'
 import { HistoryRecorder } from './history.js'
 import { Readiness } from './readiness.js'
@@ -34,6 +35,8 @@ export class ContainerView {
   protected readonly history: HistoryRecorder
   /** Access links and sessions of `access: "token"` containers. */
   protected readonly access: AccessControl
+  /** Which stopped containers the engine's own shutdown stopped. */
+  protected readonly engine: EngineRestarts
 
   constructor(options: ContainerViewOptions) {
     this.backend = options.backend
@@ -46,6 +49,7 @@ export class ContainerView {
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
+    this.engine = new EngineRestarts(() => this.ping())
     this.history = new HistoryRecorder({
       store: options.store,
       logger: options.logger,
@@ -165,9 +169,16 @@ export class ContainerView {
     return this.backend.name
   }
 
-  /** Whether the engine answers, and its version. Rejects when it cannot be reached. */
-  ping(): Promise<{ version: string }> {
-    return this.backend.ping()
+  /** Whether the engine answers, its version and whether it restarted. Rejects when it cannot be reached. */
+  async ping(): Promise<BackendInfo> {
+    const info = await this.backend.ping()
+    this.engine.observe(info)
+    return info
+  }
+
+  /** Ask the engine whether it restarted (the reaper does, so the gateway notices soon). */
+  checkEngine(): Promise<void> {
+    return this.engine.check()
   }
 
   /** Pull an image, yielding progress; `undefined` when the engine cannot pull. */

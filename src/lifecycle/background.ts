@@ -9,6 +9,8 @@ export interface BackgroundHost extends ReapingHost, EngineEventsHost {
   readonly reportsEngineEvents: boolean
   watchEngine(onEvent: (event: BackendEvent) => void, signal: AbortSignal): Promise<void> | undefined
   reconcile(): Promise<void>
+  /** Ask the engine whether it restarted (never rejects). */
+  checkEngine(): Promise<void>
 }
 
 /** Options for {@link startBackground}. */
@@ -23,8 +25,9 @@ const MIN_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 30_000
 
 /**
- * Start the gateway's background work: the idle reaper, and following engine events (with
- * reconnect, backoff, and a re-list after every reconnect). Returns a function that stops both.
+ * Start the gateway's background work: the idle reaper (which also asks whether the engine
+ * restarted, so that what its shutdown stopped is known as stopped), and following engine events
+ * (with reconnect, backoff, and a re-list after every reconnect). Returns a function that stops both.
  * Timers are unref'd so they never keep a process alive on their own.
  */
 export function startBackground(options: BackgroundOptions): () => void {
@@ -34,7 +37,7 @@ export function startBackground(options: BackgroundOptions): () => void {
   const reaper = setInterval(() => {
     if (reaping) return
     reaping = true
-    reap(manager, logger)
+    Promise.all([manager.checkEngine(), reap(manager, logger)])
       .catch((err: unknown) => logger.warn('idle reaper pass failed', { error: String(err) }))
       .finally(() => (reaping = false))
   }, options.reapIntervalSeconds * 1000)

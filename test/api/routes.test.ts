@@ -210,7 +210,7 @@ describe('health and unknown routes', () => {
     const { app, backend } = setup()
     expect(await (await app.request('/api/health')).json()).toEqual({
       ok: true,
-      backend: { name: 'memory', reachable: true, version: 'memory' },
+      backend: { name: 'memory', reachable: true, version: 'memory', liveRestore: false },
     })
     backend.setUnavailable(true)
     const res = await app.request('/api/health')

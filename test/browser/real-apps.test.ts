@@ -44,7 +44,7 @@ function watchFailures(page: Page): string[] {
   const failures: string[] = []
   const ours = (url: string) => new URL(url).origin === new URL(page.url()).origin && !OPTIONAL_ASSET.test(url)
   page.on('requestfailed', (request) => {
-    if (ours(request.url())) failures.push(`failed ${request.url()}`)
+    if (ours(request.url())) failures.push(`failed (${request.failure()?.errorText}) ${request.url()}`)
   })
   page.on('response', (response) => {
     if (response.status() >= 400 && ours(response.url())) failures.push(`${response.status()} ${response.url()}`)

@@ -28,14 +28,19 @@ export async function askFor(url: string, options: AskOptions = {}): Promise<Ans
 }
 
 /**
- * An answer in comparable form: a JSON echo becomes data, with `X-Forwarded-Host` masked
- * (two servers listen on different ports, which it reports); anything else stays as bytes.
+ * An answer in comparable form: a JSON echo becomes data, with `X-Forwarded-Host` masked, and
+ * `Host` where it is the same (two servers listen on different ports, which they report); anything
+ * else stays as bytes.
  */
 export function comparable(answer: Answer): unknown {
   const type = String(answer.headers['content-type'] ?? '')
   if (!type.includes('json') || answer.body.length === 0) return answer
   const data = JSON.parse(answer.body.toString()) as { headers?: Record<string, string> }
-  if (data.headers?.['x-forwarded-host']) data.headers['x-forwarded-host'] = '(the gateway)'
+  const gateway = data.headers?.['x-forwarded-host']
+  if (gateway) {
+    data.headers!['x-forwarded-host'] = '(the gateway)'
+    if (data.headers!.host === gateway) data.headers!.host = '(the gateway)'
+  }
   return { ...answer, body: data, headers: { ...answer.headers, 'content-length': undefined } }
 }
 

@@ -222,7 +222,19 @@ export function docker(options: DockerBackendOptions = {}): Backend {
           abortSignal: timeout(),
         } as Docker.ContainerListOptions)
         .catch(fail)
-      return summaries.map((summary) => records.fromSummary(summary))
+      // A summary lacks how a container ended (exit code, finish time, OOM): stopped ones, usually
+      // few, are inspected for it. One removed meanwhile keeps its summary.
+      return await Promise.all(
+        summaries.map(async (summary) => {
+          const record = records.fromSummary(summary)
+          if (record.state === 'running') return record
+          const info = await client
+            .getContainer(summary.Id)
+            .inspect({ abortSignal: timeout() })
+            .catch((err: unknown) => (statusOf(err) === 404 ? undefined : fail(err)))
+          return (info && records.fromInspect(info)) ?? record
+        }),
+      )
     },
 
     async remove(name) {
@@ -353,10 +365,24 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     },
 
     async ping() {
-      const version = await (client.version as (opts: object) => Promise<Docker.DockerVersion>)({
-        abortSignal: timeout(),
-      }).catch(fail)
-      return { version: version.Version }
+      const [version, info, bridge] = await Promise.all([
+        (client.version as (opts: object) => Promise<Docker.DockerVersion>)({ abortSignal: timeout() }),
+        (client.info as (opts: object) => Promise<{ LiveRestoreEnabled?: boolean; SystemTime?: string }>)({
+          abortSignal: timeout(),
+        }),
+        // The engine re-creates its default bridge network each time it starts (unless live-restore
+        // keeps running containers on it): its creation time tells when the engine last started.
+        (client.getNetwork('bridge').inspect as (opts: object) => Promise<{ Created?: string }>)({
+          abortSignal: timeout(),
+        }).catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err))),
+      ]).catch(fail)
+      const startedAt = Date.parse(bridge?.Created ?? '')
+      return {
+        version: version.Version,
+        liveRestore: info.LiveRestoreEnabled === true,
+        ...(info.SystemTime ? { time: info.SystemTime } : {}),
+        ...(startedAt > 0 ? { startedAt: new Date(startedAt).toISOString() } : {}),
+      }
     },
   }
 }

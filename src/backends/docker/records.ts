@@ -6,7 +6,7 @@ export interface InspectLike {
   Name: string
   Created: string
   Config: { Image: string; Labels?: Record<string, string> | null }
-  State: { Status: string; ExitCode: number; StartedAt: string }
+  State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt?: string; OOMKilled?: boolean }
   NetworkSettings?: {
     Ports?: Record<string, { HostPort: string }[] | null> | null
     Networks?: NetworksLike | null
@@ -87,6 +87,7 @@ export function recordMapper(root: string, reach: Reach) {
       const state = stateOf(info.State.Status)
       const hostPort = info.NetworkSettings?.Ports?.[`${settings.port}/tcp`]?.find((b) => b.HostPort)?.HostPort
       const startedAt = Date.parse(info.State.StartedAt)
+      const finishedAt = Date.parse(info.State.FinishedAt ?? '')
       return {
         id: info.Id,
         name: info.Name.replace(/^\//, ''),
@@ -96,6 +97,8 @@ export function recordMapper(root: string, reach: Reach) {
         createdAt: new Date(info.Created).toISOString(),
         // Docker reports the zero time for never-started containers.
         ...(startedAt > 0 ? { startedAt: new Date(startedAt).toISOString() } : {}),
+        ...(state !== 'running' && finishedAt > 0 ? { finishedAt: new Date(finishedAt).toISOString() } : {}),
+        ...(info.State.OOMKilled ? { oomKilled: true } : {}),
         labels,
         ...settings,
         ...upstream(state, settings.port, hostPort, info.NetworkSettings?.Networks),

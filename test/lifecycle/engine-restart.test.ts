@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { memory } from '../../src/backends/memory.js'
+import { memoryStore } from '../../src/stores/store.js'
+import { useMemoryGateways } from '../helpers/memory-gateway.js'
+
+const { shared, setup } = useMemoryGateways()
+
+type Json = Record<string, any>
+
+/** A gateway on its own memory engine, and what the tests read of it. */
+function gateway(config: object = {}, backend = memory({ upstreams: () => shared.upstream.url })) {
+  const g = setup(config, { backend })
+  const status = async (name: string) => ((await g.show(name)) as Json).status as string
+  const proxied = (name: string, wait = true) =>
+    g.app.request(`/docker/${name}/`, { headers: wait ? { prefer: 'wait=5' } : {} })
+  return { ...g, backend, status, proxied }
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('a container stopped by its engine restarting is stopped, not exited', () => {
+  it('its next requests wake it, with one start for many concurrent ones, and history is kept', async () => {
+    const g = gateway()
+    await g.launch({ name: 'nb' })
+    expect((await g.proxied('nb')).status).toBe(200)
+    g.backend.restartEngine()
+    expect(await g.status('nb')).toBe('stopped')
+    const before = g.backend.calls.start ?? 0
+    const answers = await Promise.all(Array.from({ length: 20 }, () => g.proxied('nb')))
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200))
+    expect((g.backend.calls.start ?? 0) - before).toBe(1)
+    expect(await g.status('nb')).toBe('ready')
+    const { entries } = (await (await g.app.request('/api/containers/nb/history')).json()) as Json
+    expect(entries).toHaveLength(21)
+  })
+
+  it('a browser without Prefer: wait gets the please-wait page while it wakes', async () => {
+    const g = gateway()
+    await g.launch({ name: 'nb' })
+    g.backend.restartEngine()
+    expect(await g.status('nb')).toBe('stopped')
+    g.backend.setStartDelay(300)
+    const res = await g.app.request('/docker/nb/', { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' } })
+    expect(res.status).toBe(503)
+    expect(await res.text()).toContain('waking up')
+  })
+
+  it('however it answered the stop: a clean exit or death by the stop signal or the kill after it', async () => {
+    for (const code of [0, 130, 137, 143]) {
+      const g = gateway()
+      await g.launch({ name: 'nb' })
+      g.backend.restartEngine(code)
+      expect(await g.status('nb'), `exit code ${code}`).toBe('stopped')
+    }
+  })
+
+  it('also for a gateway that started after the engine restarted (it reconciles the same way)', async () => {
+    const backend = memory({ upstreams: () => shared.upstream.url })
+    const first = gateway({}, backend)
+    await first.launch({ name: 'nb' })
+    await first.gateway.close()
+    backend.restartEngine()
+    const second = gateway({}, backend)
+    expect(await second.status('nb')).toBe('stopped')
+    expect((await second.proxied('nb')).status).toBe(200)
+  })
+})
+
+describe('a container that ended on its own stays exited', () => {
+  it('a crash (exit code 3) before the restart: 502 naming the code, never started', async () => {
+    const g = gateway()
+    await g.launch({ name: 'crashed' })
+    g.backend.setState('crashed', 'exited', 3)
+    g.backend.restartEngine()
+    expect(await g.status('crashed')).toBe('exited')
+    const res = await g.proxied('crashed')
+    expect(res.status).toBe(502)
+    expect(await res.text()).toContain('code 3')
+    expect(g.backend.calls.start ?? 0).toBe(0)
+  })
+
+  it('killed for lack of memory', async () => {
+    const g = gateway()
+    await g.launch({ name: 'oom' })
+    g.backend.restartEngine(137)
+    g.backend.setOomKilled('oom')
+    expect(await g.status('oom')).toBe('exited')
+  })
+
+  it('stopped well before the engine went down, while the gateway was hearing from it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
+    const g = gateway()
+    await g.launch({ name: 'early' })
+    await g.launch({ name: 'late' })
+    // Someone stops it by hand (SIGTERM, 143); the gateway hears from the engine a minute later.
+    g.backend.setState('early', 'exited', 143)
+    vi.setSystemTime(Date.parse('2026-01-01T10:01:00Z'))
+    await g.gateway.manager.ping()
+    g.backend.restartEngine()
+    expect(await g.status('early')).toBe('exited')
+    expect(await g.status('late')).toBe('stopped')
+  })
+
+  it('with idle.wakeAfterEngineRestart: false, as before', async () => {
+    const g = gateway({ idle: { wakeAfterEngineRestart: false } })
+    await g.launch({ name: 'nb' })
+    g.backend.restartEngine()
+    expect(await g.status('nb')).toBe('exited')
+    expect((await g.proxied('nb', false)).status).toBe(502)
+  })
+})
+
+describe('what the gateway keeps across an engine restart', () => {
+  it('access tokens, served input and the metrics of the container', async () => {
+    const store = memoryStore()
+    const backend = memory({ upstreams: () => shared.upstream.url })
+    const g = setup({ input: { publicApiUrl: 'http://127.0.0.1:8000/api' } }, { backend, store })
+    const launched = await g.launch({ name: 'nb', access: 'token', input: { a: 1 }, inputDelivery: 'url' })
+    expect(launched.status).toBe(201)
+    const inputUrl = new URL(backend.specOf('nb')!.env.INPUT_JSON_URL!)
+    backend.restartEngine()
+    // The one-time link still works, and wakes the container.
+    const first = await g.app.request(launched.body.url, { headers: { prefer: 'wait=5' } })
+    expect(first.status).toBe(302)
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!
+    expect((await g.app.request('/docker/nb/', { headers: { cookie } })).status).toBe(200)
+    expect((await g.app.request(`${inputUrl.pathname.replace(/^\/api/, '/api')}${inputUrl.search}`)).status).toBe(200)
+    const metrics = await (await g.app.request('/metrics')).text()
+    expect(metrics).toMatch(/hde_proxied_requests_total\{container="nb",status="200"\} [1-9]/)
+  })
+
+  it('health reports whether the engine keeps containers running across its restarts', async () => {
+    const g = gateway()
+    const health = (await (await g.app.request('/api/health')).json()) as Json
+    expect(health.backend).toMatchObject({ reachable: true, liveRestore: false })
+  })
+})
