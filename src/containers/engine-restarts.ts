@@ -12,10 +12,16 @@ const SLACK_MS = 5_000
 /** How often, at most, a decision that depends on it asks the engine whether it restarted. */
 const RECHECK_MS = 1_000
 
+/**
+ * How long after a container stopped as a stop ends it may still be the engine going down: the
+ * engine answers for a moment after its shutdown has stopped the containers.
+ */
+const SETTLE_MS = 10_000
+
 /** What the gateway knows of one run of the engine (from its start to its stop). */
 interface EngineRun {
-  /** When it started, ms by its clock; `undefined` when it does not tell. */
-  startedAt: number | undefined
+  /** When it started, ms by its clock. */
+  startedAt: number
   /** The last time the gateway heard from it, ms by the engine's clock. */
   seenAt: number
 }
@@ -38,30 +44,46 @@ export class EngineRestarts {
   #previous: EngineRun | undefined
   #checking: Promise<void> | undefined
   #checkedAt = 0
+  /** The engine's clock minus the gateway's, from the last answer that told its time. */
+  #skewMs = 0
 
   constructor(ping: () => Promise<BackendInfo>) {
     this.#ping = ping
   }
 
-  /** Take in what the engine says of itself (from any `ping`, e.g. a health check). */
+  /**
+   * Take in what the engine says of itself (from any `ping`, e.g. a health check). An answer that
+   * does not tell when the engine started (one still starting up may not know yet) is no evidence
+   * of which run answered, and changes nothing.
+   */
   observe(info: BackendInfo): void {
+    if (info.startedAt === undefined) return
+    const startedAt = Date.parse(info.startedAt)
     // By the engine's clock when it tells it, so that no clock difference enters the comparison.
     const now = info.time ? Date.parse(info.time) : Date.now()
-    const startedAt = info.startedAt === undefined ? undefined : Date.parse(info.startedAt)
-    if (this.#current && this.#current.startedAt !== startedAt) this.#previous = this.#current
-    if (!this.#current || this.#current.startedAt !== startedAt) this.#current = { startedAt, seenAt: now }
-    else this.#current.seenAt = now
+    this.#skewMs = now - Date.now()
+    if (this.#current?.startedAt === startedAt) {
+      this.#current.seenAt = now
+      return
+    }
+    if (this.#current) this.#previous = this.#current
+    this.#current = { startedAt, seenAt: now }
   }
 
-  /** Ask the engine now (at most one request at a time); failures leave what is known. */
+  /**
+   * Ask the engine now (at most one request at a time). A failure leaves what is known, and does
+   * not count as asked: the engine that answers next is asked again.
+   */
   check(): Promise<void> {
     this.#checking ??= this.#ping()
       .then(
-        (info) => this.observe(info),
+        (info) => {
+          this.observe(info)
+          this.#checkedAt = Date.now()
+        },
         () => {},
       )
       .finally(() => {
-        this.#checkedAt = Date.now()
         this.#checking = undefined
       })
     return this.#checking
@@ -76,6 +98,15 @@ export class EngineRestarts {
     if ((startedAt === undefined || finishedAt >= startedAt) && Date.now() - this.#checkedAt >= RECHECK_MS)
       await this.check()
     return this.#stoppedInShutdown(finishedAt)
+  }
+
+  /**
+   * Whether the container stopped as a stop ends only a moment ago, so that its engine may be
+   * going down (it cannot be told yet): it is not yet known to have exited on its own.
+   */
+  justStopped(record: ContainerRecord): boolean {
+    if (!this.#endedLikeAStop(record)) return false
+    return Date.now() + this.#skewMs - Date.parse(record.finishedAt!) < SETTLE_MS
   }
 
   #endedLikeAStop(record: ContainerRecord): boolean {

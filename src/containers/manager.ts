@@ -194,6 +194,14 @@ export class ContainerManager extends ContainerView {
   }
 
   /**
+   * Whether a container stopped a moment ago as its engine's shutdown stops containers, before the
+   * engine could be seen restarting: the proxy asks its clients to wait rather than calling it exited.
+   */
+  justStopped(record: ContainerRecord): boolean {
+    return this.config.idle.wakeAfterEngineRestart && this.engine.justStopped(record)
+  }
+
+  /**
    * Whether a container that is not running was stopped rather than ended: by the gateway (scale
    * to zero), or by its engine's shutdown (`idle.wakeAfterEngineRestart`). Such a container is
    * `stopped`, and its next request wakes it; one that exited on its own stays `exited`.

@@ -49,7 +49,7 @@ export class ContainerView {
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
-    this.engine = new EngineRestarts(() => this.ping())
+    this.engine = new EngineRestarts(() => this.backend.ping())
     this.history = new HistoryRecorder({
       store: options.store,
       logger: options.logger,

@@ -34,7 +34,15 @@ export function unavailable(
       deps.pleaseWait,
     )
   }
-  if (record.state === 'exited' || record.state === 'dead' || record.state === 'removing') return exitedAnswer(record)
+  if (record.state === 'exited' || record.state === 'dead') {
+    if (!deps.manager.justStopped(record)) return exitedAnswer(record)
+    return pleaseWaitAnswer(
+      request,
+      `"${name}" stopped a moment ago; if its engine is restarting, it starts again once the engine is back`,
+      deps.pleaseWait,
+    )
+  }
+  if (record.state === 'removing') return exitedAnswer(record)
   if (record.state === 'running') {
     const failure = deps.manager.readinessFailure(record.id)
     if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
@@ -89,11 +97,7 @@ export async function afterConnectFailure(request: RequestHints, name: string, d
   }
   if (record && record.state !== 'running' && (await deps.manager.isWakeable(record))) {
     // Scaled to zero while this request was on its way: the next one starts it again.
-    return pleaseWaitAnswer(
-      request,
-      `"${name}" was stopped while idle and starts again on the next request`,
-      deps.pleaseWait,
-    )
+    return pleaseWaitAnswer(request, `"${name}" was stopped and starts again on the next request`, deps.pleaseWait)
   }
   if (record?.state === 'running') {
     // Running but refusing: still starting (or failed). Do not cache it as a stable route.

@@ -48,6 +48,16 @@ export async function resolveContainer(
         if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
         record = await waking
       }
+      if (
+        record &&
+        record.state !== 'running' &&
+        manager.justStopped(record) &&
+        waitUntil - Date.now() > ENGINE_RETRY_MS
+      ) {
+        // Maybe its engine going down: a held request waits to see it back (and the container woken).
+        await sleep(ENGINE_RETRY_MS, request.signal)
+        continue
+      }
       if (record?.state !== 'running' || !record.upstream) return toResponse(unavailable(hints, record, name, deps))
       if (manager.isReady(record.id)) return record as RunningRecord
       // Failed its readiness check: answered as such (502 with the reason), never proxied.

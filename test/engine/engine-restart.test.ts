@@ -84,10 +84,7 @@ describe.runIf(!cannot)(suite, () => {
       while (running) {
         answers.push(
           await api(`/docker/${tool}/during`, { signal: AbortSignal.timeout(20_000) }).then(
-            async (r) => {
-              await r.body?.cancel()
-              return r.status
-            },
+            async (r) => (r.status === 200 || r.status === 503 ? r.status : `${r.status} ${await r.text()}`),
             (err: Error) => err.name,
           ),
         )

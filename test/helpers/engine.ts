@@ -105,9 +105,12 @@ export async function setLiveRestore(on: boolean): Promise<() => Promise<void>> 
   await writeFile(DAEMON_JSON, JSON.stringify({ ...settings, 'live-restore': on }, null, 2))
   await reload(on)
   return async () => {
+    // A reload keeps the value of a key the file no longer has: it is reloaded with the old value first.
+    const before = settings['live-restore'] === true
+    await writeFile(DAEMON_JSON, JSON.stringify({ ...settings, 'live-restore': before }, null, 2))
+    await reload(before)
     if (original === undefined) await rm(DAEMON_JSON, { force: true })
     else await writeFile(DAEMON_JSON, original)
-    await reload(settings['live-restore'] === true)
   }
 }
 

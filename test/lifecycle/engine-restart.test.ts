@@ -103,6 +103,34 @@ describe('a container that ended on its own stays exited', () => {
     expect(await g.status('late')).toBe('stopped')
   })
 
+  it('stopped as a stop ends a moment ago (maybe its engine going down): clients wait, and it is exited after that', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
+    const g = gateway()
+    await g.launch({ name: 'stopping' })
+    g.backend.setState('stopping', 'exited', 143)
+    expect(await g.status('stopping')).toBe('exited')
+    const early = await g.proxied('stopping', false)
+    expect(early.status).toBe(503)
+    expect(((await early.json()) as Json).error.message).toContain('stopped a moment ago')
+    vi.setSystemTime(Date.parse('2026-01-01T10:00:11Z'))
+    const later = await g.proxied('stopping', false)
+    expect(later.status).toBe(502)
+    expect(((await later.json()) as Json).error.message).toContain('exited with code 143')
+    expect(g.backend.calls.start ?? 0).toBe(0)
+  })
+
+  it('a request held meanwhile waits for the engine to come back, and gets the woken container', async () => {
+    const g = gateway()
+    await g.launch({ name: 'held' })
+    g.backend.setState('held', 'exited', 143)
+    expect(await g.status('held')).toBe('exited')
+    const held = g.proxied('held')
+    await new Promise((r) => setTimeout(r, 300))
+    // The engine finishes going down and comes back.
+    g.backend.restartEngine()
+    expect((await held).status).toBe(200)
+  })
+
   it('with idle.wakeAfterEngineRestart: false, as before', async () => {
     const g = gateway({ idle: { wakeAfterEngineRestart: false } })
     await g.launch({ name: 'nb' })

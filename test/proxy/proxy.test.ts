@@ -207,10 +207,10 @@ describe('containers that cannot serve', () => {
     expect((await app.request('/docker/dies/')).status).toBe(200)
     const inspectsBefore = backend.calls.inspect ?? 0
     await own.close()
-    backend.setState('dies', 'exited', 137)
+    backend.setState('dies', 'exited', 1)
     const res = await app.request('/docker/dies/')
     expect(res.status).toBe(502)
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('exited with code 137')
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('exited with code 1')
     expect(backend.calls.inspect).toBe(inspectsBefore + 1)
   })
 
