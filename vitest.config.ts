@@ -10,7 +10,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/engine/**'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'main',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/engine/**'],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         // Suites that stop the Docker Engine itself: after every other suite, alone.
