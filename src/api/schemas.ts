@@ -195,8 +195,8 @@ export const ContainerViewSchema = v.object({
   name: v.string(),
   id: v.string(),
   image: v.string(),
-  status: v.picklist(['starting', 'ready', 'stopped', 'exited', 'failed']),
-  /** Why it is `failed`. */
+  status: v.picklist(['starting', 'ready', 'unreachable', 'stopped', 'exited', 'failed']),
+  /** Why it is `failed` or `unreachable`. */
   reason: v.optional(v.string()),
   exitCode: v.optional(v.number()),
   /** The proxied URL, e.g. `/docker/<name>/`. */
@@ -218,7 +218,7 @@ export const LaunchResultSchema = v.object({
   id: v.string(),
   /** The proxied URL; for `access: "token"`, with its one-time access token. */
   url: v.string(),
-  status: v.picklist(['starting', 'ready', 'stopped', 'exited', 'failed']),
+  status: v.picklist(['starting', 'ready', 'unreachable', 'stopped', 'exited', 'failed']),
 })
 
 /** `GET /api/health`. */

@@ -172,7 +172,12 @@ export class ContainerManager extends ContainerView {
   /** How the API describes a record: its status, why it failed, and when it was last used. */
   async describe(record: ContainerRecord): Promise<{ status: ContainerStatus; reason?: string; lastActivity: number }> {
     const status = await this.status(record)
-    const reason = status === 'failed' ? this.readiness.failure(record.id) : undefined
+    const reason =
+      status === 'failed'
+        ? this.readiness.failure(record.id)
+        : status === 'unreachable'
+          ? this.readiness.unreachable(record.id)
+          : undefined
     return { status, ...(reason ? { reason } : {}), lastActivity: await this.activity.lastActivity(record) }
   }
 

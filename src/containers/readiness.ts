@@ -17,7 +17,10 @@ export interface ReadinessOptions {
 }
 
 /** Container status as the API reports it. */
-export type ContainerStatus = 'starting' | 'ready' | 'stopped' | 'exited' | 'failed'
+export type ContainerStatus = 'starting' | 'ready' | 'unreachable' | 'stopped' | 'exited' | 'failed'
+
+/** The longest pause between checks of a container whose port stopped answering. */
+const MAX_RECHECK_DELAY_MS = 10_000
 
 interface Waiter {
   resolve: (ready: boolean) => void
@@ -27,12 +30,17 @@ interface Waiter {
  * Tracks which containers are ready. Started is not ready: a container is `ready` once its port
  * answers HTTP (any status) — or, when it has a readiness path, once that path answers 2xx/3xx.
  * Probing backs off up to one second and stops at the start timeout, after which the container
- * is `failed` with a reason instead of "starting" forever. Keyed by container id.
+ * is `failed` with a reason instead of "starting" forever. A ready container whose port then
+ * refuses a connection is checked again at once; if it does not answer, it is `unreachable` and
+ * checked with backoff (up to every 10 s) until it answers and is `ready` again. Keyed by container id.
  */
 export class Readiness {
   readonly #ready = new Set<string>()
   readonly #failed = new Map<string, string>()
+  readonly #unreachable = new Map<string, string>()
   readonly #probing = new Map<string, AbortController>()
+  /** Checks of ready containers whose port refused a connection: whether the first check answered. */
+  readonly #rechecks = new Map<string, { controller: AbortController; answered: Promise<boolean> }>()
   readonly #waiters = new Map<string, Set<Waiter>>()
   readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> &
     Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
@@ -42,9 +50,37 @@ export class Readiness {
   }
 
   /** The API status for a running record (`stopped`/`exited` are decided by the caller). */
-  runningStatus(id: string): 'starting' | 'ready' | 'failed' {
+  runningStatus(id: string): 'starting' | 'ready' | 'unreachable' | 'failed' {
     if (this.#ready.has(id)) return 'ready'
+    if (this.#unreachable.has(id)) return 'unreachable'
     return this.#failed.has(id) ? 'failed' : 'starting'
+  }
+
+  /** Why a container that was ready is `unreachable`, if it is. */
+  unreachable(id: string): string | undefined {
+    return this.#unreachable.get(id)
+  }
+
+  /**
+   * The port of a container refused or dropped a proxied connection. A ready (or unreachable)
+   * container is checked at once; resolves whether it answered. One that is still starting is
+   * left to its readiness probe (resolves `false`).
+   */
+  recheck(record: ContainerRecord): Promise<boolean> {
+    const { id, upstream } = record
+    const running = this.#rechecks.get(id)
+    if (running) return running.answered
+    if (!upstream || (!this.#ready.has(id) && !this.#unreachable.has(id))) return Promise.resolve(false)
+    const controller = new AbortController()
+    let answered!: (value: boolean) => void
+    const entry = { controller, answered: new Promise<boolean>((resolve) => (answered = resolve)) }
+    this.#rechecks.set(id, entry)
+    const path = record.readinessPath ?? this.#options.defaultPath
+    void this.#recheck(id, upstream, path, controller.signal, answered).finally(() => {
+      if (this.#rechecks.get(id) === entry) this.#rechecks.delete(id)
+      answered(false)
+    })
+    return entry.answered
   }
 
   isReady(id: string): boolean {
@@ -67,6 +103,7 @@ export class Readiness {
     this.#ready.add(id)
     this.#options.onReady?.(id)
     this.#failed.delete(id)
+    this.#unreachable.delete(id)
     this.#probing.get(id)?.abort()
     this.#settle(id, true)
   }
@@ -75,9 +112,12 @@ export class Readiness {
   reset(id: string): void {
     this.#ready.delete(id)
     this.#failed.delete(id)
-    // The old probe is cancelled and forgotten at once, so that a watch right after starts anew.
+    this.#unreachable.delete(id)
+    // The old probes are cancelled and forgotten at once, so that a watch right after starts anew.
     this.#probing.get(id)?.abort()
     this.#probing.delete(id)
+    this.#rechecks.get(id)?.controller.abort()
+    this.#rechecks.delete(id)
     this.#settle(id, false)
   }
 
@@ -87,7 +127,14 @@ export class Readiness {
    */
   watch(record: ContainerRecord): void {
     const { id, upstream } = record
-    if (record.state !== 'running' || !upstream || this.#ready.has(id) || this.#failed.has(id) || this.#probing.has(id))
+    if (
+      record.state !== 'running' ||
+      !upstream ||
+      this.#ready.has(id) ||
+      this.#failed.has(id) ||
+      this.#unreachable.has(id) ||
+      this.#probing.has(id)
+    )
       return
     const controller = new AbortController()
     this.#probing.set(id, controller)
@@ -119,6 +166,7 @@ export class Readiness {
   /** Stop all background probes. */
   close(): void {
     for (const controller of this.#probing.values()) controller.abort()
+    for (const { controller } of this.#rechecks.values()) controller.abort()
   }
 
   #settle(id: string, ready: boolean): void {
@@ -134,31 +182,65 @@ export class Readiness {
     let delay = 50
     let last = 'its port never answered'
     while (!signal.aborted && Date.now() < deadline) {
-      const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)])
-      try {
-        const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), {
-          method: 'GET',
-          headers: new Headers(),
-          body: null,
-          signal: attempt,
-        })
-        await response.body?.cancel().catch(() => {})
-        // An answer that arrives after a reset speaks for the container as it was.
-        if (signal.aborted) return
-        if (!path || (response.status >= 200 && response.status < 400)) {
-          this.markReady(id)
-          return
-        }
-        last = `${path} answered ${response.status}`
-      } catch {
-        // Not listening yet.
+      const outcome = await this.#attempt(upstream, path, signal)
+      // An answer that arrives after a reset speaks for the container as it was.
+      if (signal.aborted) return
+      if (outcome === true) {
+        this.markReady(id)
+        return
       }
+      last = outcome
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
       delay = Math.min(delay * 2, 1_000)
     }
     if (signal.aborted) return
     this.#failed.set(id, `not ready within ${Math.round(this.#options.startTimeoutMs / 1000)} s: ${last}`)
     this.#settle(id, false)
+  }
+
+  /** Check a container that was ready until it answers; it is `unreachable` meanwhile. */
+  async #recheck(
+    id: string,
+    upstream: string,
+    path: string | undefined,
+    signal: AbortSignal,
+    answered: (value: boolean) => void,
+  ): Promise<void> {
+    let delay = 500
+    for (let first = true; !signal.aborted; first = false) {
+      const outcome = await this.#attempt(upstream, path, signal)
+      if (signal.aborted) return
+      if (outcome === true) {
+        this.markReady(id)
+        answered(true)
+        return
+      }
+      if (first) {
+        this.#ready.delete(id)
+        this.#unreachable.set(id, `its port stopped answering (${outcome}); checked again until it does`)
+        answered(false)
+      }
+      await sleep(delay, signal)
+      delay = Math.min(delay * 2, MAX_RECHECK_DELAY_MS)
+    }
+  }
+
+  /** One probe: `true` when the container counts as ready, else why not. */
+  async #attempt(upstream: string, path: string | undefined, signal: AbortSignal): Promise<true | string> {
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)])
+    try {
+      const response = await this.#options.fetch(probeUrl(upstream, path ?? '/'), {
+        method: 'GET',
+        headers: new Headers(),
+        body: null,
+        signal: attempt,
+      })
+      await response.body?.cancel().catch(() => {})
+      if (!path || (response.status >= 200 && response.status < 400)) return true
+      return `${path} answered ${response.status}`
+    } catch {
+      return attempt.aborted ? 'no answer in time' : 'the connection failed'
+    }
   }
 }
 

@@ -89,6 +89,19 @@ export class ContainerView {
     return this.readiness.failure(id)
   }
 
+  /** Why a container that was ready does not answer on its port any more, if so. */
+  unreachable(id: string): string | undefined {
+    return this.readiness.unreachable(id)
+  }
+
+  /**
+   * The port of a running container refused or dropped a proxied connection: check it now.
+   * Resolves whether it answers; one that does not is `unreachable` until it does again.
+   */
+  recheck(record: ContainerRecord): Promise<boolean> {
+    return this.readiness.recheck(record)
+  }
+
   /** Probe a running container not known ready (nothing when it is ready, failed or being probed). */
   probe(record: ContainerRecord): void {
     this.readiness.watch(record)

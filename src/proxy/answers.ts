@@ -46,6 +46,8 @@ export function unavailable(
   if (record.state === 'running') {
     const failure = deps.manager.readinessFailure(record.id)
     if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
+    const unreachable = deps.manager.unreachable(record.id)
+    if (unreachable) return json(502, 'container_unreachable', `Container "${name}" is running, but ${unreachable}`)
     return pleaseWaitAnswer(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
   }
   return pleaseWaitAnswer(request, `"${name}" is ${record.state}`, deps.pleaseWait)
@@ -100,8 +102,12 @@ export async function afterConnectFailure(request: RequestHints, name: string, d
     return pleaseWaitAnswer(request, `"${name}" was stopped and starts again on the next request`, deps.pleaseWait)
   }
   if (record?.state === 'running') {
-    // Running but refusing: still starting (or failed). Do not cache it as a stable route.
+    // Running but refusing. Do not cache it as a stable route.
     deps.manager.forgetRoute(name)
+    // It was serving: check its port now. It answers (a dropped connection, try again), or it is unreachable.
+    if (await deps.manager.recheck(record))
+      return pleaseWaitAnswer(request, `"${name}" dropped the connection; try again`, deps.pleaseWait)
+    // Still starting (or failed): its readiness probe goes on.
     deps.manager.probe(record)
   }
   return unavailable(request, record, name, deps)

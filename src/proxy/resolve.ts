@@ -60,8 +60,10 @@ export async function resolveContainer(
       }
       if (record?.state !== 'running' || !record.upstream) return toResponse(unavailable(hints, record, name, deps))
       if (manager.isReady(record.id)) return record as RunningRecord
-      // Failed its readiness check: answered as such (502 with the reason), never proxied.
-      if (manager.readinessFailure(record.id)) return toResponse(unavailable(hints, record, name, deps))
+      // Failed its readiness check, or its port stopped answering: answered as such (502 with the
+      // reason), never proxied, while the gateway keeps checking.
+      if (manager.readinessFailure(record.id) || manager.unreachable(record.id))
+        return toResponse(unavailable(hints, record, name, deps))
       // Not known ready (e.g. restarted behind the gateway's back): probe it, so it is found ready.
       manager.probe(record)
       if (!waitMs) return record as RunningRecord
