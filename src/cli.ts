@@ -102,6 +102,14 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   gateway.manager.ping().then(
     (info) => {
       logger.info('docker reachable', { version: info.version, liveRestore: info.liveRestore })
+      backend.reach().then(
+        ({ kind, reason }) =>
+          logger.info(
+            `containers are reached through ${kind === 'network' ? 'their network address' : 'published ports'}`,
+            { reach: kind, reason },
+          ),
+        (err: Error) => logger.warn('could not choose how to reach containers yet', { reason: err.message }),
+      )
       if (info.liveRestore === false)
         logger.info(
           'hint: live-restore is off, so restarting dockerd stops every container (each is woken by its next request); with "live-restore": true in /etc/docker/daemon.json they keep running',

@@ -84,11 +84,13 @@ export const ConfigSchema = v.strictObject({
         /** Upper bound for one Docker API call (not for log streams). */
         apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
         /**
-         * How the gateway reaches containers: `published` through a port published on the host,
-         * `network` at the container's address on a Docker network (no host port, no docker-proxy
-         * hop; the gateway must run on the Docker host or in a container on that network).
+         * How the gateway reaches containers: `network` at the container's address on a Docker
+         * network (no host port, no docker-proxy hop; the gateway must run on the Docker host or in
+         * a container on that network), `published` through a port published on the host (through
+         * Docker's userland proxy), or `auto`: `network` when this host is on the containers'
+         * network (a local engine on Linux), else `published`. The choice is logged at start-up.
          */
-        reach: v.optional(v.picklist(['published', 'network']), 'published'),
+        reach: v.optional(v.picklist(['auto', 'published', 'network']), 'auto'),
         /** Docker network containers join (`docker run --network`), as you set it up; default: the gateway's isolated network. */
         network: v.optional(
           v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name')),
@@ -113,8 +115,8 @@ export const ConfigSchema = v.strictObject({
         ),
       }),
       v.check(
-        (docker) => docker.reach === 'published' || (!docker.publishHost && !docker.upstreamHost),
-        'publishHost and upstreamHost apply only with reach "published"',
+        (docker) => docker.reach !== 'network' || (!docker.publishHost && !docker.upstreamHost),
+        'publishHost and upstreamHost apply only with reach "published" or "auto"',
       ),
     ),
     {},

@@ -28,7 +28,10 @@ describe.runIf(await dockerReady('container spec acceptance'))('container spec a
   describe('the container spec on a real Docker Engine', () => {
     let gw: GatewayProcess
     beforeAll(async () => {
-      gw = await startGateway('node', { images: { allow: ['hde-test/*'] }, docker: { stopTimeoutSeconds: 3 } })
+      gw = await startGateway('node', {
+        images: { allow: ['hde-test/*'] },
+        docker: { reach: 'published', stopTimeoutSeconds: 3 },
+      })
     })
     afterAll(async () => {
       await gw?.stop()

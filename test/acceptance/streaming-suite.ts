@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { Readable } from 'node:stream'
@@ -17,7 +18,6 @@ export function streamingSuite(runtime: Runtime): void {
   describe(`the complete proxy on ${runtime} with a real Docker Engine`, () => {
     let gw: GatewayProcess
     let name: string
-    let direct: string
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
     beforeAll(async () => {
@@ -34,7 +34,6 @@ export function streamingSuite(runtime: Runtime): void {
       )
       name = uniqueName('stream')
       await launchServing(gw.url, { image: ECHO_IMAGE, name })
-      direct = `http://${await dockerCli('port', name, '80/tcp')}`
     })
     afterAll(async () => {
       await gw?.stop()
@@ -122,12 +121,12 @@ export function streamingSuite(runtime: Runtime): void {
 
     it('passes a gzip body through byte for byte', async () => {
       const proxied = await request(`${gw.url}/docker/${name}/gzip`, { headers: { 'accept-encoding': 'gzip' } })
-      const straight = await request(`${direct}/gzip`, { headers: { 'accept-encoding': 'gzip' } })
+      // What the container sends: gzip of this text, by the same node binary (the echo image carries this machine's).
+      const sent = gzipSync(Buffer.from('hello compressed world '.repeat(500)))
       expect(proxied.headers['content-encoding']).toBe('gzip')
       const a = Buffer.from(await proxied.body.arrayBuffer())
-      const b = Buffer.from(await straight.body.arrayBuffer())
-      expect(proxied.headers['content-length']).toBe(String(b.length))
-      expect(a.equals(b)).toBe(true)
+      expect(proxied.headers['content-length']).toBe(String(sent.length))
+      expect(a.equals(sent)).toBe(true)
     })
 
     it('routes <name>.docker.localhost to the container at its root', async () => {

@@ -39,14 +39,14 @@ describe('config', () => {
     expect(() => parseConfig({ proxyPrefix: '/docker/' })).toThrow(/proxyPrefix/)
   })
 
-  it('reaches containers through published ports unless told to use their network address', () => {
-    expect(parseConfig({}).docker.reach).toBe('published')
+  it('chooses how to reach containers by itself unless told (auto), and checks what only publishing takes', () => {
+    expect(parseConfig({}).docker.reach).toBe('auto')
     expect(parseConfig({ docker: { reach: 'network', network: 'tools' } }).docker).toMatchObject({
       reach: 'network',
       network: 'tools',
     })
     expect(() => parseConfig({ docker: { reach: 'network', publishHost: '0.0.0.0' } })).toThrow(
-      /docker: publishHost and upstreamHost apply only with reach "published"/,
+      /docker: publishHost and upstreamHost apply only with reach "published" or "auto"/,
     )
     expect(() => parseConfig({ docker: { reach: 'bridge' } })).toThrow(/docker\.reach/)
   })

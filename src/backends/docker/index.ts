@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './archive.js'
 import { recordMapper, type Reach } from './records.js'
+import { chooseReach, type ReachChoice } from './reach.js'
 import { isLoopbackHost, resolveConnection } from './connection.js'
 import { createBody, type VolumeMount } from './create.js'
 import { DEFAULT_ISOLATED_NETWORK, ensureIsolatedNetwork } from './network.js'
@@ -49,7 +50,13 @@ interface DockerEvent {
  * const gateway = createGateway({ backend: docker({ socketPath: '/var/run/docker.sock' }) })
  * ```
  */
-export function docker(options: DockerBackendOptions = {}): Backend {
+/** The Docker backend: a {@link Backend} that also tells how it reaches containers. */
+export interface DockerBackend extends Backend {
+  /** The reach in force (`auto` decided) and why. Rejects while the engine cannot be asked. */
+  reach(): Promise<{ kind: 'published' | 'network'; reason: string }>
+}
+
+export function docker(options: DockerBackendOptions = {}): DockerBackend {
   const root = options.labelRoot ?? DEFAULT_LABEL_ROOT
   const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
   const pullTimeoutMs = options.pullTimeoutMs ?? 300_000
@@ -71,20 +78,25 @@ export function docker(options: DockerBackendOptions = {}): Backend {
     options.upstreamHost ?? (remote ? connection.remoteHost! : isWildcard(publishHost) ? '127.0.0.1' : publishHost),
   )
   if (options.reach === 'network' && (options.publishHost || options.upstreamHost)) {
-    throw new ConfigError('docker backend: publishHost and upstreamHost apply only with reach "published"')
+    throw new ConfigError('docker backend: publishHost and upstreamHost apply only with reach "published" or "auto"')
   }
-  const reach: Reach =
+  // `auto` (the default) is decided on first use, when the engine can be asked (see `chosenReach`).
+  const fixedReach: Reach | undefined =
     options.reach === 'network'
       ? { kind: 'network', ...(options.network ? { network: options.network } : {}) }
-      : { kind: 'published', host: upstreamHost }
+      : options.reach === 'published'
+        ? { kind: 'published', host: upstreamHost }
+        : undefined
   const client = new Docker(connection.options)
   const timeout = () => AbortSignal.timeout(apiTimeoutMs)
   const fail = (err: unknown): never => {
     throw mapDockerError(err, apiTimeoutMs)
   }
 
-  const records = recordMapper(root, reach)
-  const toRecord = (info: Docker.ContainerInspectInfo) => records.fromInspect(info)
+  let mapping: ReturnType<typeof recordMapper> | undefined
+  /** Records from the engine's views, by the reach in force. */
+  const records = async () => (mapping ??= recordMapper(root, (await chosenReach()).reach))
+  const toRecord = async (info: Docker.ContainerInspectInfo) => (await records()).fromInspect(info)
 
   /** Inspect by exact name; `undefined` unless it exists, has that exact name, and is ours. */
   const inspectOwned = async (name: string): Promise<Docker.ContainerInspectInfo | undefined> => {
@@ -135,23 +147,54 @@ export function docker(options: DockerBackendOptions = {}): Backend {
       throw err
     }))
   const network = options.network ?? isolatedNetwork
-  const creation = {
-    root,
-    reach,
-    publishHost,
-    capDrop,
-    noNewPrivileges,
-    stopTimeoutSeconds,
-    ...(network ? { network } : {}),
+
+  /** The IPv4 subnets of a Docker network. */
+  const subnetsOf = async (name: string) => {
+    const inspect = client.getNetwork(name).inspect as (opts: object) => Promise<Docker.NetworkInspectInfo>
+    const info = await inspect.call(client.getNetwork(name), { abortSignal: timeout() }).catch(fail)
+    return (info.IPAM?.Config ?? []).map((config) => config.Subnet ?? '').filter((s) => s && !s.includes(':'))
   }
-  const create = (spec: LaunchSpec, mounts: VolumeMount[]) =>
-    client.createContainer({
+  let choosing: Promise<ReachChoice> | undefined
+  /** The reach in force: as configured, or what `auto` chooses, once (again after a failure to ask). */
+  const chosenReach = () =>
+    (choosing ??= (async (): Promise<ReachChoice> => {
+      if (fixedReach) return { reach: fixedReach, reason: `docker.reach is "${fixedReach.kind}"` }
+      if (isolatedNetwork) await ensureNetwork()
+      const joined = network ?? 'bridge'
+      return chooseReach({
+        remoteHost: remote ? connection.remoteHost : undefined,
+        network: joined,
+        subnets: () => subnetsOf(joined),
+        publishedHost: upstreamHost,
+      })
+    })().catch((err: unknown) => {
+      choosing = undefined
+      throw err
+    }))
+
+  const create = async (spec: LaunchSpec, mounts: VolumeMount[]) => {
+    const creation = {
+      root,
+      reach: (await chosenReach()).reach,
+      publishHost,
+      capDrop,
+      noNewPrivileges,
+      stopTimeoutSeconds,
+      ...(network ? { network } : {}),
+    }
+    return client.createContainer({
       ...createBody(spec, mounts, creation),
       abortSignal: timeout(),
     } as Docker.ContainerCreateOptions)
+  }
 
   return {
     name: 'docker',
+
+    async reach() {
+      const { reach, reason } = await chosenReach()
+      return { kind: reach.kind, reason }
+    },
 
     async launch(spec, launchOptions = {}) {
       // The gateway's settings live in labels under its root: a caller's label never sets one.
@@ -198,7 +241,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         if (spec.files?.length) await putFiles(container, spec.files, timeout).catch(fail)
         await container.start({ abortSignal: timeout() }).catch(fail)
         const info = await container.inspect({ abortSignal: timeout() }).catch(fail)
-        const record = toRecord(info)
+        const record = await toRecord(info)
         if (!record) throw new BackendError(`Container "${spec.name}" lost its ownership label`)
         return record
       } catch (err) {
@@ -211,7 +254,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
 
     async inspect(name) {
       const info = await inspectOwned(name)
-      return info && toRecord(info)
+      return info && (await toRecord(info))
     },
 
     async list() {
@@ -224,15 +267,16 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         .catch(fail)
       // A summary lacks how a container ended (exit code, finish time, OOM): stopped ones, usually
       // few, are inspected for it. One removed meanwhile keeps its summary.
+      const mapper = await records()
       return await Promise.all(
         summaries.map(async (summary) => {
-          const record = records.fromSummary(summary)
+          const record = mapper.fromSummary(summary)
           if (record.state === 'running') return record
           const info = await client
             .getContainer(summary.Id)
             .inspect({ abortSignal: timeout() })
             .catch((err: unknown) => (statusOf(err) === 404 ? undefined : fail(err)))
-          return (info && records.fromInspect(info)) ?? record
+          return (info && mapper.fromInspect(info)) ?? record
         }),
       )
     },
@@ -302,7 +346,7 @@ export function docker(options: DockerBackendOptions = {}): Backend {
         if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
         if (statusOf(err) !== 304) return fail(err)
       }
-      const record = toRecord(await container.inspect({ abortSignal: timeout() }).catch(fail))
+      const record = await toRecord(await container.inspect({ abortSignal: timeout() }).catch(fail))
       if (!record) throw new ContainerNotFoundError(name)
       return record
     },

@@ -20,12 +20,13 @@ export interface DockerBackendOptions {
   /** Root of the ownership labels. */
   labelRoot?: string
   /**
-   * How the gateway reaches containers. `published` (default): a port Docker publishes on the
-   * host. `network`: the container's own address on a Docker network, with no host port at all
-   * and no `docker-proxy` hop; the gateway must run on the Docker host (Linux) or in a container
-   * attached to that network.
+   * How the gateway reaches containers. `network`: the container's own address on a Docker
+   * network, with no host port at all and no `docker-proxy` hop; the gateway must run on the Docker
+   * host (Linux) or in a container attached to that network. `published`: a port Docker publishes
+   * on the host, through its userland proxy. `auto` (default): `network` when this host has an
+   * address on the containers' network, else `published` (see the backend's `reach()`).
    */
-  reach?: 'published' | 'network'
+  reach?: 'auto' | 'published' | 'network'
   /**
    * Docker network containers are attached to (`--network`), as you set it up. Without it, the
    * gateway's own isolated network (see `isolate`), or the engine's default bridge.
