@@ -152,7 +152,9 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
   const subnetsOf = async (name: string) => {
     const inspect = client.getNetwork(name).inspect as (opts: object) => Promise<Docker.NetworkInspectInfo>
     const info = await inspect.call(client.getNetwork(name), { abortSignal: timeout() }).catch(fail)
-    return (info.IPAM?.Config ?? []).map((config) => config.Subnet ?? '').filter((s) => s && !s.includes(':'))
+    return (info.IPAM?.Config ?? [])
+      .filter((config) => config.Subnet && !config.Subnet.includes(':'))
+      .map((config) => ({ subnet: config.Subnet!, ...(config.Gateway ? { gateway: config.Gateway } : {}) }))
   }
   let choosing: Promise<ReachChoice> | undefined
   /** The reach in force: as configured, or what `auto` chooses, once (again after a failure to ask). */

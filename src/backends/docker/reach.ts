@@ -3,6 +3,7 @@
  * address on its Docker network when this host is on that network (a local engine on Linux), else
  * the port Docker publishes for it on the host, through Docker's userland proxy.
  */
+import { createSocket } from 'node:dgram'
 import { networkInterfaces } from 'node:os'
 import type { Reach } from './records.js'
 
@@ -18,13 +19,18 @@ export interface ReachFacts {
   remoteHost: string | undefined
   /** The Docker network containers join (`bridge` when the engine's default). */
   network: string
-  /** The IPv4 subnets of that network, e.g. `172.18.0.0/16`. */
-  subnets: () => Promise<string[]>
+  /** The IPv4 subnets of that network, e.g. `172.18.0.0/16`, with its gateway address on each. */
+  subnets: () => Promise<{ subnet: string; gateway?: string }[]>
   /** Where published ports are reached. */
   publishedHost: string
   platform?: string
-  /** This host's addresses (default: its network interfaces). */
+  /** This host's addresses on interfaces that are up (default: its network interfaces). */
   localAddresses?: () => string[]
+  /**
+   * Whether an address belongs to this host, whatever the state of its link (default: whether a
+   * socket can bind to it). A bridge with no container attached yet is down, and not listed above.
+   */
+  isLocal?: (address: string) => Promise<boolean>
 }
 
 /**
@@ -41,7 +47,11 @@ export async function chooseReach(facts: ReachFacts): Promise<ReachChoice> {
     return { reach: published, reason: `on ${platform} the engine runs in a VM, where container addresses live` }
   const subnets = await facts.subnets()
   const local = (facts.localAddresses ?? interfaceAddresses)()
-  const address = local.find((candidate) => subnets.some((subnet) => inSubnet(candidate, subnet)))
+  let address = local.find((candidate) => subnets.some(({ subnet }) => inSubnet(candidate, subnet)))
+  for (const { gateway } of subnets) {
+    if (address) break
+    if (gateway && (await (facts.isLocal ?? canBind)(gateway))) address = gateway
+  }
   if (address)
     return {
       reach: { kind: 'network', network: facts.network },
@@ -49,8 +59,23 @@ export async function chooseReach(facts: ReachFacts): Promise<ReachChoice> {
     }
   return {
     reach: published,
-    reason: `no address of this host is on Docker network "${facts.network}" (${subnets.join(', ') || 'no IPv4 subnet'}): containers are reached through their published ports`,
+    reason: `no address of this host is on Docker network "${facts.network}" (${subnets.map(({ subnet }) => subnet).join(', ') || 'no IPv4 subnet'}): containers are reached through their published ports`,
   }
+}
+
+/** Whether this host holds an IPv4 address: a UDP socket can bind to it. */
+function canBind(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4')
+    socket.once('error', () => {
+      socket.close()
+      resolve(false)
+    })
+    socket.bind(0, address, () => {
+      socket.close()
+      resolve(true)
+    })
+  })
 }
 
 function interfaceAddresses(): string[] {

@@ -5,15 +5,26 @@ describe('reach "auto"', () => {
   const facts = {
     remoteHost: undefined,
     network: 'hde-isolated',
-    subnets: async () => ['172.18.0.0/16'],
+    subnets: async () => [{ subnet: '172.18.0.0/16', gateway: '172.18.0.1' }],
     publishedHost: '127.0.0.1',
     platform: 'linux',
     localAddresses: () => ['127.0.0.1', '10.0.0.5', '172.18.0.1'],
+    isLocal: async () => false,
   }
 
   it('reaches containers at their address when this host is on their network', async () => {
     const choice = await chooseReach(facts)
     expect(choice.reach).toEqual({ kind: 'network', network: 'hde-isolated' })
+    expect(choice.reason).toContain('172.18.0.1')
+  })
+
+  it("also when the network's bridge is down (no container on it yet) but holds its gateway address here", async () => {
+    const choice = await chooseReach({
+      ...facts,
+      localAddresses: () => ['127.0.0.1'],
+      isLocal: async (a) => a === '172.18.0.1',
+    })
+    expect(choice.reach.kind).toBe('network')
     expect(choice.reason).toContain('172.18.0.1')
   })
 
