@@ -254,6 +254,50 @@ async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> 
   return Math.round(((await peakRss(gateway.pid)) - before) / 1_048_576)
 }
 
+/** Sockets held open for the WebSocket memory figure. */
+const HELD_SOCKETS = 2_000
+
+/**
+ * Resident memory a gateway holds per open WebSocket: its RSS with {@link HELD_SOCKETS} sockets open
+ * (each has echoed one message), less its RSS before, in KB per socket. Every socket must echo.
+ */
+async function wsRssPerSocket(gateway: GatewayProcess, url: string): Promise<number> {
+  const rss = async () => {
+    const { readFile } = await import('node:fs/promises')
+    return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${gateway.pid}/status`, 'utf8'))![1])
+  }
+  const before = await rss()
+  const sockets: WebSocket[] = []
+  try {
+    for (let opened = 0; opened < HELD_SOCKETS; opened += 100) {
+      sockets.push(
+        ...(await Promise.all(
+          Array.from(
+            { length: 100 },
+            () =>
+              new Promise<WebSocket>((done, fail) => {
+                const ws = new WebSocket(url)
+                ws.once('open', () => done(ws)).once('error', fail)
+              }),
+          ),
+        )),
+      )
+    }
+    await Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((done) => {
+            ws.once('message', () => done())
+            ws.send('held')
+          }),
+      ),
+    )
+    return Math.round((await rss()) - before) / HELD_SOCKETS
+  } finally {
+    for (const ws of sockets) ws.terminate()
+  }
+}
+
 function lookupNs(count: number): number {
   const table = new RouteTable(memory())
   const record = {
@@ -345,6 +389,8 @@ try {
     },
   }
   const lookup = { at10: Math.round(lookupNs(10)), at10000: Math.round(lookupNs(10_000)) }
+  const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
+  const wsHeld = { node: await wsRssPerSocket(gwNode, wsUrl(gwNode)), bun: await wsRssPerSocket(gwBun, wsUrl(gwBun)) }
 
   // Report.
   const workloads = Object.keys(results.direct!)
@@ -383,6 +429,7 @@ try {
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
+    `Resident memory per open WebSocket (${HELD_SOCKETS} held open, each echoed once): Node ${wsHeld.node.toFixed(1)} KB, Bun ${wsHeld.bun.toFixed(1)} KB.`,
     '',
     ...(baseline
       ? [
@@ -405,6 +452,7 @@ try {
         cold,
         rss,
         lookup,
+        wsHeld,
         machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
       },
       null,
