@@ -105,6 +105,9 @@ export class Readiness {
     this.#failed.delete(id)
     this.#unreachable.delete(id)
     this.#probing.get(id)?.abort()
+    // Proven ready: a check of its port that is still going on is over (a new refusal starts another).
+    this.#rechecks.get(id)?.controller.abort()
+    this.#rechecks.delete(id)
     this.#settle(id, true)
   }
 
