@@ -10,14 +10,17 @@ const TEST_CONTAINER = /^hde-[A-Za-z0-9]+-r[a-z0-9]+-[a-z0-9]{5}$/
 const TEST_REGISTRY_TAG = /^127\.0\.0\.1:\d+\/hde\/[^\s]+$/
 
 /**
- * After the whole run: remove any test container a suite left behind (e.g. one interrupted
- * mid-way), and image tags pulled from the tests' loopback registries. Only names made by the
- * tests match; nothing else on the engine is touched.
+ * Before the run: give it a mark that every worker puts in its container names (`RUN_ID`). After
+ * it: remove any container of this run that a suite left behind (e.g. one interrupted mid-way),
+ * and image tags pulled from the tests' loopback registries. Only names this run made match: a
+ * test run beside it on the same engine keeps its containers, and nothing else is touched.
  */
 export default function setup(): () => Promise<void> {
+  const run = `r${process.pid.toString(36)}${Date.now().toString(36)}`
+  process.env.HDE_TEST_RUN = run
   return async () => {
     const names = await exec('docker', ['ps', '-a', '--format', '{{.Names}}']).then(
-      ({ stdout }) => stdout.split('\n').filter((n) => TEST_CONTAINER.test(n)),
+      ({ stdout }) => stdout.split('\n').filter((n) => TEST_CONTAINER.test(n) && n.includes(`-${run}`)),
       () => [] as string[],
     )
     if (names.length) await exec('docker', ['rm', '-f', '-v', ...names]).catch(() => undefined)

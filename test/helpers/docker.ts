@@ -10,8 +10,11 @@ export const ECHO_IMAGE = 'hde-test/echo:1'
 /** Real third-party apps from Debian's packages (Jupyter, Shiny, nginx), built by test/images/build-apps.sh. */
 export const APPS_IMAGE = 'hde-test/apps:1'
 
-/** A label every container and volume of this test run carries, for cleanup. */
-export const RUN_ID = `r${process.pid.toString(36)}${Date.now().toString(36)}`
+/**
+ * The mark of this test run in container names, for cleanup: one per `vitest` run (set by the
+ * global setup and inherited by every worker), so that a run never removes another's containers.
+ */
+export const RUN_ID = process.env.HDE_TEST_RUN ?? `r${process.pid.toString(36)}${Date.now().toString(36)}`
 
 /** Run the docker CLI; resolves stdout. */
 export async function dockerCli(...args: string[]): Promise<string> {
