@@ -52,18 +52,29 @@ function watchFailures(page: Page): string[] {
   return failures
 }
 
-/**
- * Use a Jupyter Notebook served at `base` (ending in `/`): the tree page loads cleanly, a notebook
- * is created through the REST API with the XSRF cookie, and a kernel runs a cell over WebSockets.
- */
-async function useJupyter(browser: Browser, base: string): Promise<void> {
+/** A page in a fresh browser context, watched: its failed same-origin requests and the WebSockets it opened. */
+async function withPage(
+  browser: Browser,
+  use: (page: Page, seen: { failures: string[]; sockets: string[] }) => Promise<void>,
+): Promise<void> {
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
     const failures = watchFailures(page)
     const sockets: string[] = []
     page.on('websocket', (socket) => sockets.push(socket.url()))
+    await use(page, { failures, sockets })
+  } finally {
+    await context.close()
+  }
+}
 
+/**
+ * Use a Jupyter Notebook served at `base` (ending in `/`): the tree page loads cleanly, a notebook
+ * is created through the REST API with the XSRF cookie, and a kernel runs a cell over WebSockets.
+ */
+function useJupyter(browser: Browser, base: string): Promise<void> {
+  return withPage(browser, async (page, { failures, sockets }) => {
     await page.goto(`${base}tree`)
     await page.waitForSelector('#notebook_list', { timeout: 30_000 })
     await page.waitForLoadState('networkidle')
@@ -99,9 +110,7 @@ async function useJupyter(browser: Browser, base: string): Promise<void> {
       true,
     )
     expect(failures, 'same-origin requests of the notebook page').toEqual([])
-  } finally {
-    await context.close()
-  }
+  })
 }
 
 /** The parts of Jupyter Notebook's page script the test drives. */
@@ -150,12 +159,7 @@ function realApps(runtime: Runtime) {
     })
 
     it('Shiny: changing an input updates an output, over a WebSocket', async () => {
-      const context = await browser.newContext()
-      try {
-        const page = await context.newPage()
-        const failures = watchFailures(page)
-        const sockets: string[] = []
-        page.on('websocket', (socket) => sockets.push(socket.url()))
+      await withPage(browser, async (page, { failures, sockets }) => {
         const base = `${fixture.gw.url}/docker/${names.shiny}/`
         await page.goto(base)
         await page.waitForFunction(() => document.querySelector('#twice')?.textContent === 'twice: 2', undefined, {
@@ -167,9 +171,7 @@ function realApps(runtime: Runtime) {
         })
         expect(sockets.some((url) => url.startsWith(base.replace(/^http/, 'ws')))).toBe(true)
         expect(failures).toEqual([])
-      } finally {
-        await context.close()
-      }
+      })
     })
 
     it('a 50 MB file comes through byte-identical, and Range requests get exact bytes', async () => {
