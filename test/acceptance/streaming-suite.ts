@@ -323,15 +323,18 @@ export function streamingSuite(runtime: Runtime): void {
       // The body ends (cleanly or with an error) instead of hanging.
       const text = await res.text().catch(() => 'aborted')
       expect(['partial answer\n', 'aborted']).toContain(text)
+      // Until the engine has noticed the death, the container runs with a dead port: `unreachable`
+      // (also a 502); then it is `exited`, with its code.
       const after = await eventually(
         async () => {
           const r = await fetch(`${gw.url}/docker/${victim}/`)
-          return r.status === 502 && r
+          const body = r.status === 502 && ((await r.json()) as Json)
+          return body && body.error.code === 'container_exited' && body
         },
         10_000,
-        '502 after the container died',
+        '502 "exited" after the container died',
       )
-      expect(((await after.json()) as Json).error.message).toContain('exited with code 9')
+      expect(after.error.message).toContain('exited with code 9')
       expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
     })
 
