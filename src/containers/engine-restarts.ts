@@ -6,8 +6,12 @@ import type { BackendInfo, ContainerRecord } from '../backend.js'
  */
 const SHUTDOWN_EXIT_CODES = new Set([0, 130, 131, 137, 143])
 
-/** Uncertainty in the times compared (when the engine last answered, when a container finished). */
-const SLACK_MS = 5_000
+/**
+ * How long before the gateway last heard from the engine's previous run a container may have
+ * finished and still count as stopped by its shutdown: the engine answers while it stops containers,
+ * which may take a container's whole stop timeout (10 s by default) and its own shutdown timeout (15 s).
+ */
+const SHUTDOWN_SLACK_MS = 30_000
 
 /** How often, at most, a decision that depends on it asks the engine whether it restarted. */
 const RECHECK_MS = 1_000
@@ -122,6 +126,6 @@ export class EngineRestarts {
     const startedAt = this.#current?.startedAt
     if (startedAt === undefined || finishedAt >= startedAt) return false
     const lastHeard = this.#previous?.seenAt
-    return lastHeard === undefined || finishedAt >= lastHeard - SLACK_MS
+    return lastHeard === undefined || finishedAt >= lastHeard - SHUTDOWN_SLACK_MS
   }
 }
