@@ -38,6 +38,12 @@ interface DockerEvent {
   timeNano?: number
 }
 
+/** The Docker backend: a {@link Backend} that also tells how it reaches containers. */
+export interface DockerBackend extends Backend {
+  /** The reach in force (`auto` decided) and why. Rejects while the engine cannot be asked. */
+  reach(): Promise<{ kind: 'published' | 'network'; reason: string }>
+}
+
 /**
  * A backend driving a Docker Engine through dockerode. The only module that imports dockerode.
  *
@@ -50,12 +56,6 @@ interface DockerEvent {
  * const gateway = createGateway({ backend: docker({ socketPath: '/var/run/docker.sock' }) })
  * ```
  */
-/** The Docker backend: a {@link Backend} that also tells how it reaches containers. */
-export interface DockerBackend extends Backend {
-  /** The reach in force (`auto` decided) and why. Rejects while the engine cannot be asked. */
-  reach(): Promise<{ kind: 'published' | 'network'; reason: string }>
-}
-
 export function docker(options: DockerBackendOptions = {}): DockerBackend {
   const root = options.labelRoot ?? DEFAULT_LABEL_ROOT
   const apiTimeoutMs = options.apiTimeoutMs ?? 10_000
@@ -150,8 +150,9 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
 
   /** The IPv4 subnets of a Docker network. */
   const subnetsOf = async (name: string) => {
-    const inspect = client.getNetwork(name).inspect as (opts: object) => Promise<Docker.NetworkInspectInfo>
-    const info = await inspect.call(client.getNetwork(name), { abortSignal: timeout() }).catch(fail)
+    // dockerode takes `abortSignal` here too; its type definitions lag.
+    const found = client.getNetwork(name) as unknown as { inspect(opts: object): Promise<Docker.NetworkInspectInfo> }
+    const info = await found.inspect({ abortSignal: timeout() }).catch(fail)
     return (info.IPAM?.Config ?? [])
       .filter((config) => config.Subnet && !config.Subnet.includes(':'))
       .map((config) => ({ subnet: config.Subnet!, ...(config.Gateway ? { gateway: config.Gateway } : {}) }))
