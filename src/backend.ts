@@ -103,7 +103,10 @@ export interface ContainerRecord {
   upstream?: string
   /** ISO 8601 UTC time of the last start, when the engine reports it. */
   startedAt?: string
-  /** ISO 8601 UTC time it last stopped, for a container that is not running (engine clock). */
+  /**
+   * ISO 8601 UTC time it last stopped, for a container that is not running (engine clock). From
+   * `inspect`; `list` may leave it out (and `oomKilled`), as one call cannot afford it for all.
+   */
   finishedAt?: string
   /** The engine killed it for running out of memory. */
   oomKilled?: boolean

@@ -93,9 +93,9 @@ export class EngineRestarts {
     return this.#checking
   }
 
-  /** Whether the engine's shutdown stopped this container (see the class). */
+  /** Whether the engine's shutdown stopped this container (see the class); `false` without `finishedAt`. */
   async stoppedByShutdown(record: ContainerRecord): Promise<boolean> {
-    if (!this.#endedLikeAStop(record)) return false
+    if (!this.endedLikeAStop(record) || record.finishedAt === undefined) return false
     const finishedAt = Date.parse(record.finishedAt!)
     const startedAt = this.#current?.startedAt
     // Finished during the run the gateway knows: maybe that run has ended since. Ask, not too often.
@@ -109,14 +109,14 @@ export class EngineRestarts {
    * going down (it cannot be told yet): it is not yet known to have exited on its own.
    */
   justStopped(record: ContainerRecord): boolean {
-    if (!this.#endedLikeAStop(record)) return false
+    if (!this.endedLikeAStop(record) || record.finishedAt === undefined) return false
     return Date.now() + this.#skewMs - Date.parse(record.finishedAt!) < SETTLE_MS
   }
 
-  #endedLikeAStop(record: ContainerRecord): boolean {
+  /** Whether a stopped container ended as a stop ends (its finish time aside): a candidate for the rest of the evidence. */
+  endedLikeAStop(record: ContainerRecord): boolean {
     return (
       (record.state === 'exited' || record.state === 'dead') &&
-      record.finishedAt !== undefined &&
       SHUTDOWN_EXIT_CODES.has(record.exitCode ?? -1) &&
       !record.oomKilled
     )

@@ -213,7 +213,10 @@ export class ContainerManager extends ContainerView {
    */
   async #isStopped(record: ContainerRecord): Promise<boolean> {
     if (await this.isStoppedByGateway(record.id)) return true
-    return this.config.idle.wakeAfterEngineRestart && (await this.engine.stoppedByShutdown(record))
+    if (!this.config.idle.wakeAfterEngineRestart || !this.engine.endedLikeAStop(record)) return false
+    // A listed record lacks when and how it ended: the few candidates are read in full.
+    const full = record.finishedAt === undefined ? await this.backend.inspect(record.name) : record
+    return full?.id === record.id && (await this.engine.stoppedByShutdown(full))
   }
 
   /** Every managed container; running ones not yet known ready are probed. */

@@ -167,6 +167,10 @@ export function testBackend(options: BackendTestOptions): void {
         const stopped = await backend.inspect(s.name)
         expect(stopped?.state).not.toBe('running')
         expect(stopped?.upstream).toBeUndefined()
+        // How it ended, for telling a stop from a crash: its exit code, and when, by the engine's clock.
+        expect(stopped?.exitCode).toEqual(expect.any(Number))
+        expect(Date.parse(stopped?.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(launched.startedAt ?? '0'))
+        expect((await backend.list()).find((r) => r.name === s.name)?.exitCode).toBe(stopped?.exitCode)
         await backend.stop(s.name) // stopping a stopped container is not an error
         const started = await backend.start(s.name)
         expect(started).toMatchObject({

@@ -268,20 +268,10 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
           abortSignal: timeout(),
         } as Docker.ContainerListOptions)
         .catch(fail)
-      // A summary lacks how a container ended (exit code, finish time, OOM): stopped ones, usually
-      // few, are inspected for it. One removed meanwhile keeps its summary.
+      // One call for all: a summary has the exit code, not when or how (OOM) it ended; whoever
+      // needs those asks `inspect` for the few containers that need them.
       const mapper = await records()
-      return await Promise.all(
-        summaries.map(async (summary) => {
-          const record = mapper.fromSummary(summary)
-          if (record.state === 'running') return record
-          const info = await client
-            .getContainer(summary.Id)
-            .inspect({ abortSignal: timeout() })
-            .catch((err: unknown) => (statusOf(err) === 404 ? undefined : fail(err)))
-          return (info && mapper.fromInspect(info)) ?? record
-        }),
-      )
+      return summaries.map((summary) => mapper.fromSummary(summary))
     },
 
     async remove(name) {

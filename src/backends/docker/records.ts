@@ -22,6 +22,8 @@ export interface SummaryLike {
   Names?: string[]
   Image: string
   State: string
+  /** E.g. `Up 5 minutes`, `Exited (143) 2 minutes ago`. */
+  Status?: string
   Created: number
   Labels?: Record<string, string>
   Ports?: { PrivatePort: number; PublicPort?: number; Type: string }[]
@@ -112,11 +114,14 @@ export function recordMapper(root: string, reach: Reach) {
       const hostPort = summary.Ports?.find(
         (p) => p.PrivatePort === settings.port && p.Type === 'tcp' && p.PublicPort,
       )?.PublicPort
+      // The exit code is in the status line; when it finished is not (a record may lack `finishedAt`).
+      const exitCode = /^Exited \((\d+)\)/.exec(summary.Status ?? '')?.[1]
       return {
         id: summary.Id,
         name: (summary.Names?.[0] ?? '').replace(/^\//, ''),
         image: summary.Image,
         state,
+        ...((state === 'exited' || state === 'dead') && exitCode !== undefined ? { exitCode: Number(exitCode) } : {}),
         createdAt: new Date(summary.Created * 1000).toISOString(),
         labels,
         ...settings,
