@@ -165,8 +165,8 @@ describe.runIf(await dockerReady('lifecycle acceptance'))('lifecycle acceptance'
       const id = await dockerCli('inspect', '--format', '{{.Id}}', name)
       const before = relay.requests.length
       for (let i = 0; i < 50; i++) expect((await fetch(`${gw.url}/docker/${name}/`)).status).toBe(200)
-      // The idle reaper works on its own schedule: it lists containers (inspecting stopped ones, for
-      // how they ended) and asks the engine whether it restarted (version, info, its bridge network).
+      // The idle reaper works on its own schedule: it lists containers (and may inspect a stopped one,
+      // to see how it ended) and asks the engine whether it restarted (version, info, its bridge network).
       // Apart from that, proxying sent nothing to Docker about this container: no inspect, no lookup.
       const background = /^GET (\/v[\d.]+)?\/(containers\/json\?|version|info|networks\/bridge|containers\/[^/]+\/json)/
       const sent = relay.requests
