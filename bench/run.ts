@@ -132,6 +132,48 @@ async function startBareBun(upstream: string): Promise<Contestant> {
   return { name: 'bun-bare', base, pid: child.pid! }
 }
 
+/** Node's floor: the bare proxy of `bench/bare-node.ts` (tsx only compiles it at start). */
+async function startBareNode(upstream: string): Promise<Contestant> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/bare-node.ts'), String(port), `http://${upstream}`, '/docker/bench'],
+    { stdio: 'ignore', cwd: ROOT },
+  )
+  children.push(child)
+  const base = `http://127.0.0.1:${port}/docker/bench`
+  await waitFor(`${base}/`)
+  return { name: 'node-bare', base, pid: child.pid! }
+}
+
+/** Caddy (Debian's package) with `reverse_proxy` and its defaults: what a user might put in front of Docker instead. */
+async function startCaddy(upstream: string): Promise<Contestant> {
+  const dir = await mkdtemp(join(tmpdir(), 'hde-caddy-'))
+  const port = await freePort()
+  await writeFile(
+    join(dir, 'Caddyfile'),
+    `{
+  admin off
+  auto_https off
+  persist_config off
+}
+http://127.0.0.1:${port} {
+  handle_path /docker/bench/* {
+    reverse_proxy ${upstream}
+  }
+}
+`,
+  )
+  const child = spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+    stdio: 'ignore',
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+  })
+  children.push(child)
+  const base = `http://127.0.0.1:${port}/docker/bench`
+  await waitFor(`${base}/`)
+  return { name: 'caddy', base, pid: child.pid! }
+}
+
 /** A wrk duration in its own units (us, ms, s), as milliseconds. */
 const millis = (text: string) => {
   const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text) ?? []
@@ -347,6 +389,7 @@ try {
   const contestants: Contestant[] = [
     { name: 'direct', base: `http://${upstream}` },
     await startNginx(upstream),
+    await startCaddy(upstream),
     await startChp(upstream),
     { name: 'node', base: `${gwNode.url}/docker/bench`, pid: gwNode.pid },
     { name: 'bun', base: `${gwBun.url}/docker/bench`, pid: gwBun.pid },
@@ -374,8 +417,9 @@ try {
       'WebSocket echo': await wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`),
     }
   }
-  console.error('measuring bun-bare…')
+  console.error('measuring bun-bare and node-bare…')
   const floor = await smallGet(await startBareBun(upstream))
+  const nodeFloor = await smallGet(await startBareNode(upstream))
   const cold = await coldStart(gwNode, docker)
   // An upload answered with a short summary, then an echo: 1 GB up and the same 1 GB back down at once.
   const rss = {
@@ -417,7 +461,8 @@ try {
     '|---|---:|---:|---:|---:|---:|---:|',
   )
   for (const [name, share] of Object.entries(cpu)) {
-    const rps = name === 'bun-bare' ? floor.rps : results[name]!['small GET']!.rps
+    const rps =
+      name === 'bun-bare' ? floor.rps : name === 'node-bare' ? nodeFloor.rps : results[name]!['small GET']!.rps
     const full = share.machineUs ? Math.round((cpus().length * 1e6) / share.machineUs) : 0
     lines.push(
       `| ${name} | ${rps} | ${share.proxyUs} | ${share.containerUs} | ${share.machineUs} | ${share.busyPercent}% | ${full} |`,
@@ -426,6 +471,7 @@ try {
   lines.push(
     '',
     `bun-bare is Bun.serve handing each request to fetch with no gateway logic (bench/bare-bun.ts): the least a Bun proxy costs here. Small GET ${floor.rps} req/s, p99 ${floor.p99} ms, ${ratio(floor.rps, results.nginx!['small GET']!.rps)}× nginx.`,
+    `node-bare is Node's http server handing each request to undici's keep-alive pool with no gateway logic (bench/bare-node.ts), Node's floor, a reference and not a product path. Small GET ${nodeFloor.rps} req/s, p99 ${nodeFloor.p99} ms.`,
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
@@ -436,7 +482,7 @@ try {
           `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
         ]
       : []),
-    `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×.`,
+    `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×; Bun ≥ Caddy → ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}×; proxy CPU per small GET vs the runtime's floor: Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare (target ≤ 1.15×).`,
   )
   const report = lines.join('\n')
   console.log(report)
@@ -449,6 +495,7 @@ try {
         results,
         cpu,
         floor,
+        nodeFloor,
         cold,
         rss,
         lookup,

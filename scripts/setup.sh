@@ -44,9 +44,10 @@ command -v dockerd >/dev/null 2>&1 || missing_packages+=(docker.io)
 # ldd exits non-zero for a static binary, so match its output rather than piping it.
 static_busybox() { [ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) true ;; *) false ;; esac; }
 if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
-# The benchmark compares against nginx on loopback, with wrk as the load generator.
+# The benchmark compares against nginx and Caddy on loopback, with wrk as the load generator.
 if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
 if $want_bench && ! command -v wrk >/dev/null 2>&1; then missing_packages+=(wrk); fi
+if $want_bench && ! command -v caddy >/dev/null 2>&1; then missing_packages+=(caddy); fi
 # The browser tests drive Debian's Chromium with playwright-core (no browser download).
 if $want_images && [ ! -x /usr/bin/chromium ]; then missing_packages+=(chromium); fi
 # The real-apps image (Jupyter, Shiny) is bootstrapped from the Debian mirror apt uses.
