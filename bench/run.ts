@@ -296,6 +296,9 @@ async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> 
   return Math.round(((await peakRss(gateway.pid)) - before) / 1_048_576)
 }
 
+/** How long the gateway is watched at rest (`bench/at-rest.ts`). */
+const AT_REST_SECONDS = Number(process.env.BENCH_AT_REST_SECONDS ?? 60)
+
 /** Sockets held open for the WebSocket memory figure. */
 const HELD_SOCKETS = 2_000
 
@@ -433,6 +436,18 @@ try {
     },
   }
   const lookup = { at10: Math.round(lookupNs(10)), at10000: Math.round(lookupNs(10_000)) }
+  console.error('measuring the gateway at rest…')
+  const atRest = JSON.parse(
+    (
+      await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'bench/at-rest.ts'), String(AT_REST_SECONDS)],
+        {
+          cwd: ROOT,
+        },
+      )
+    ).stdout,
+  ) as { containers: number; seconds: number; corePercent: number; rssMb: number }
   const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
   const wsHeld = { node: await wsRssPerSocket(gwNode, wsUrl(gwNode)), bun: await wsRssPerSocket(gwBun, wsUrl(gwBun)) }
 
@@ -475,6 +490,7 @@ try {
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
+    `At rest (${atRest.containers} managed containers on the in-memory engine, all ready, idle reaping on, no traffic, ${atRest.seconds} s): ${atRest.corePercent}% of one core (target ≤ 1%), ${atRest.rssMb} MB resident.`,
     `Resident memory per open WebSocket (${HELD_SOCKETS} held open, each echoed once): Node ${wsHeld.node.toFixed(1)} KB, Bun ${wsHeld.bun.toFixed(1)} KB.`,
     '',
     ...(baseline
@@ -496,6 +512,7 @@ try {
         cpu,
         floor,
         nodeFloor,
+        atRest,
         cold,
         rss,
         lookup,

@@ -1,0 +1,47 @@
+/**
+ * The gateway at rest: 1,000 managed containers (the in-memory engine, each "listening" on one
+ * loopback server), every one ready, idle reaping on (`idle.timeoutSeconds`, checked at its default
+ * interval), the engine-event follower running, and no traffic. Prints, as JSON, the CPU the
+ * process spent over the measured window, as a share of one core, and its resident memory.
+ * Usage: tsx bench/at-rest.ts [seconds]
+ */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { memory } from '../src/backends/memory.js'
+import { createGateway } from '../src/gateway.js'
+import { silentLogger } from '../src/logger.js'
+import { launchSpec } from '../test/helpers/launch-spec.js'
+
+const SECONDS = Number(process.argv[2] ?? 60)
+const CONTAINERS = 1_000
+
+const server = createServer((_req, res) => res.end('ok'))
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const backend = memory({ upstreams: () => upstream })
+const gateway = createGateway({
+  backend,
+  config: { idle: { timeoutSeconds: 24 * 3600 } },
+  logger: silentLogger,
+})
+for (let i = 0; i < CONTAINERS; i++) await backend.launch(launchSpec(`rest-${i}`, { image: 'tool:1' }))
+// Every container ready and known, as after a day of use; then nothing happens.
+await Promise.all(
+  Array.from({ length: CONTAINERS }, async (_, i) => (await gateway.app.request(`/docker/rest-${i}/`)).text()),
+)
+await new Promise((r) => setTimeout(r, 2_000))
+const before = process.cpuUsage()
+const started = performance.now()
+await new Promise((r) => setTimeout(r, SECONDS * 1000))
+const used = process.cpuUsage(before)
+const elapsedMs = performance.now() - started
+console.log(
+  JSON.stringify({
+    containers: CONTAINERS,
+    seconds: SECONDS,
+    corePercent: Math.round(((used.user + used.system) / 1000 / elapsedMs) * 10_000) / 100,
+    rssMb: Math.round(process.memoryUsage().rss / 1_048_576),
+  }),
+)
+await gateway.close()
+server.close()
