@@ -155,7 +155,6 @@ async function startCaddy(upstream: string): Promise<Contestant> {
     `{
   admin off
   auto_https off
-  persist_config off
 }
 http://127.0.0.1:${port} {
   handle_path /docker/bench/* {
