@@ -37,6 +37,9 @@ export async function resolveContainer(
   for (;;) {
     try {
       let record: ContainerRecord | undefined = await manager.findRoute(name)
+      // Its port stopped answering: how is it now? Exiting, or its engine going down, changes the
+      // answer; so does an engine that cannot be asked (then the client waits, as for any lookup).
+      if (record?.state === 'running' && manager.unreachable(record.id)) record = await manager.refreshRoute(name)
       if (record && record.id !== checkedId) {
         const refusal = await checkProxyAccess(c, record, target.prefix, manager, deps.authorize)
         if (refusal) return refusal

@@ -71,6 +71,30 @@ describe('a ready container whose port stops answering', () => {
     await gateway.close()
   })
 
+  it('is asked about again before each answer: an engine that cannot be asked is a 503, an exit an exit', async () => {
+    const served = await app()
+    const backend = memory({ upstreams: () => `http://127.0.0.1:${served.port}` })
+    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
+    await backend.launch(launchSpec('tool', { image: 'app:1' }))
+    expect((await gateway.app.request('/docker/tool/')).status).toBe(200)
+    await served.close()
+    expect((await gateway.app.request('/docker/tool/')).status).toBe(502)
+    // Asked again, the engine says it runs (and its route is cached again): still unreachable.
+    expect((await gateway.app.request('/docker/tool/')).status).toBe(502)
+    // The engine goes down (as when it restarts): not "unreachable" any more, but "wait".
+    backend.setUnavailable(true)
+    const down = await gateway.app.request('/docker/tool/')
+    expect(down.status).toBe(503)
+    expect(((await down.json()) as Json).error.message).toContain('engine cannot be reached')
+    // It comes back and says the container exited with an error: that is the answer.
+    backend.setUnavailable(false)
+    backend.setState('tool', 'exited', 1)
+    const exited = await gateway.app.request('/docker/tool/')
+    expect(exited.status).toBe(502)
+    expect(((await exited.json()) as Json).error.code).toBe('container_exited')
+    await gateway.close()
+  })
+
   it('a container still starting stays starting', async () => {
     const backend = memory({ upstreams: () => 'http://127.0.0.1:9' })
     const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
