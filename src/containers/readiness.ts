@@ -22,6 +22,15 @@ export type ContainerStatus = 'starting' | 'ready' | 'unreachable' | 'stopped' |
 /** The longest pause between checks of a container whose port stopped answering. */
 const MAX_RECHECK_DELAY_MS = 10_000
 
+/**
+ * How long a ready container's port must keep failing before it counts as `unreachable`: an app
+ * that is being stopped closes its port a moment before its engine reports it exited.
+ */
+const UNREACHABLE_AFTER_MS = 2_000
+
+/** The pause between checks while it is not yet `unreachable`. */
+const CONFIRM_DELAY_MS = 250
+
 interface Waiter {
   resolve: (ready: boolean) => void
 }
@@ -31,8 +40,9 @@ interface Waiter {
  * answers HTTP (any status) — or, when it has a readiness path, once that path answers 2xx/3xx.
  * Probing backs off up to one second and stops at the start timeout, after which the container
  * is `failed` with a reason instead of "starting" forever. A ready container whose port then
- * refuses a connection is checked again at once; if it does not answer, it is `unreachable` and
- * checked with backoff (up to every 10 s) until it answers and is `ready` again. Keyed by container id.
+ * refuses a connection is checked again at once, and then every 250 ms; if it still does not
+ * answer after 2 s, it is `unreachable` and checked with backoff (up to every 10 s) until it
+ * answers and is `ready` again. Keyed by container id.
  */
 export class Readiness {
   readonly #ready = new Set<string>()
@@ -59,6 +69,11 @@ export class Readiness {
   /** Why a container that was ready is `unreachable`, if it is. */
   unreachable(id: string): string | undefined {
     return this.#unreachable.get(id)
+  }
+
+  /** Whether a ready container's port refused a connection and is being checked (not yet `unreachable`). */
+  checking(id: string): boolean {
+    return this.#rechecks.has(id) && this.#ready.has(id)
   }
 
   /**
@@ -201,7 +216,10 @@ export class Readiness {
     this.#settle(id, false)
   }
 
-  /** Check a container that was ready until it answers; it is `unreachable` meanwhile. */
+  /**
+   * Check a container that was ready until it answers: for 2 s it is still `ready` (and being
+   * checked), then `unreachable` until it answers.
+   */
   async #recheck(
     id: string,
     upstream: string,
@@ -209,22 +227,25 @@ export class Readiness {
     signal: AbortSignal,
     answered: (value: boolean) => void,
   ): Promise<void> {
-    let delay = 500
+    const firstFailure = Date.now()
+    let delay = CONFIRM_DELAY_MS
     for (let first = true; !signal.aborted; first = false) {
       const outcome = await this.#attempt(upstream, path, signal)
       if (signal.aborted) return
       if (outcome === true) {
+        this.#unreachable.delete(id)
+        this.#ready.delete(id) // so that it counts as becoming ready again, below
         this.markReady(id)
         answered(true)
         return
       }
-      if (first) {
+      if (first) answered(false)
+      if (!this.#unreachable.has(id) && Date.now() - firstFailure >= UNREACHABLE_AFTER_MS) {
         this.#ready.delete(id)
         this.#unreachable.set(id, `its port stopped answering (${outcome}); checked again until it does`)
-        answered(false)
       }
       await sleep(delay, signal)
-      delay = Math.min(delay * 2, MAX_RECHECK_DELAY_MS)
+      if (this.#unreachable.has(id)) delay = Math.min(Math.max(delay * 2, 500), MAX_RECHECK_DELAY_MS)
     }
   }
 

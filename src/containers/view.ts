@@ -94,9 +94,14 @@ export class ContainerView {
     return this.readiness.unreachable(id)
   }
 
+  /** Whether a ready container's port refused a connection and is being checked, not yet `unreachable`. */
+  checkingPort(id: string): boolean {
+    return this.readiness.checking(id)
+  }
+
   /**
    * The port of a running container refused or dropped a proxied connection: check it now.
-   * Resolves whether it answers; one that does not is `unreachable` until it does again.
+   * Resolves whether it answers; one that keeps failing for 2 s is `unreachable` until it does again.
    */
   recheck(record: ContainerRecord): Promise<boolean> {
     return this.readiness.recheck(record)

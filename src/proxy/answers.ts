@@ -48,6 +48,8 @@ export function unavailable(
     if (failure) return json(502, 'container_failed', `Container "${name}" is ${failure}`)
     const unreachable = deps.manager.unreachable(record.id)
     if (unreachable) return json(502, 'container_unreachable', `Container "${name}" is running, but ${unreachable}`)
+    if (deps.manager.checkingPort(record.id))
+      return pleaseWaitAnswer(request, `"${name}" is not answering on its port; checking it`, deps.pleaseWait)
     return pleaseWaitAnswer(request, `"${name}" is starting and not yet listening`, deps.pleaseWait)
   }
   return pleaseWaitAnswer(request, `"${name}" is ${record.state}`, deps.pleaseWait)

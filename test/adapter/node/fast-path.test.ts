@@ -161,9 +161,9 @@ describe('the Node fast path answers as the general path does', () => {
   it('answers a container that stopped listening, and one that is too slow, with the same errors', async () => {
     const gone = await both('gone', '/', { headers: { accept: 'application/json' } })
     expect(gone.fastTook).toBe(true)
-    // It was ready and its port stopped answering: unreachable, on both paths alike.
-    expect(gone.viaFast.status).toBe(502)
-    expect(JSON.parse(gone.viaFast.body.toString()).error.code).toBe('container_unreachable')
+    // It was ready and its port stopped answering: being checked, on both paths alike.
+    expect(gone.viaFast.status).toBe(503)
+    expect(JSON.parse(gone.viaFast.body.toString()).error.message).toContain('not answering on its port')
     expect(gone.viaFast).toEqual(gone.viaGeneral)
     const page = await both('gone', '/', { headers: { accept: 'text/html' } })
     expect(page.viaFast).toEqual(page.viaGeneral)
