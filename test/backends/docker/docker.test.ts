@@ -150,12 +150,16 @@ describe.runIf(ready)('the docker backend', () => {
     })
 
     const spec = (name: string) => launchSpec(name, { image: ECHO_IMAGE })
-    /** What the echo container answers at the record's upstream. */
+    /**
+     * What the echo container answers at the record's upstream, asked from inside the container
+     * itself (the test process talks to loopback only; the address is the container's own).
+     */
     const answerAt = (record: ContainerRecord) =>
       eventually(
         async () => {
-          const res = await fetch(`${record.upstream}/reach`)
-          return res.ok && ((await res.json()) as { rawPath: string })
+          const script = `fetch(${JSON.stringify(`${record.upstream}/reach`)}).then((r) => r.text()).then(console.log)`
+          const text = await dockerCli('exec', record.name, '/usr/local/bin/node', '-e', script)
+          return JSON.parse(text) as { rawPath: string }
         },
         20_000,
         `${record.name} at ${record.upstream}`,
