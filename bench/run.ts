@@ -16,11 +16,12 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import Docker from 'dockerode'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
 import { memory } from '../src/backends/memory.js'
 import { RouteTable } from '../src/containers/route-table.js'
 import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
+import { openSockets } from '../test/helpers/sockets.js'
 import { cpuPerRequest, type CpuShare } from './cpu.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -206,16 +207,7 @@ async function load(url: string, options: { method?: string; body?: Buffer } = {
 }
 
 async function wsEcho(url: string): Promise<Result> {
-  const sockets = await Promise.all(
-    Array.from(
-      { length: 20 },
-      () =>
-        new Promise<WebSocket>((done, fail) => {
-          const ws = new WebSocket(url)
-          ws.once('open', () => done(ws)).once('error', fail)
-        }),
-    ),
-  )
+  const sockets = await openSockets(url, 20)
   const latencies: number[] = []
   const deadline = Date.now() + SECONDS * 1000
   await Promise.all(
@@ -313,20 +305,7 @@ async function wsRssPerSocket(gateway: GatewayProcess, url: string): Promise<num
   const before = await rss()
   const sockets: WebSocket[] = []
   try {
-    for (let opened = 0; opened < HELD_SOCKETS; opened += 100) {
-      sockets.push(
-        ...(await Promise.all(
-          Array.from(
-            { length: 100 },
-            () =>
-              new Promise<WebSocket>((done, fail) => {
-                const ws = new WebSocket(url)
-                ws.once('open', () => done(ws)).once('error', fail)
-              }),
-          ),
-        )),
-      )
-    }
+    await openSockets(url, HELD_SOCKETS, sockets)
     await Promise.all(
       sockets.map(
         (ws) =>

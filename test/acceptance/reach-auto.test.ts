@@ -1,9 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
 import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { RUNTIMES, startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
 import { launchServing } from '../helpers/acceptance-gateway.js'
+import { openSockets } from '../helpers/sockets.js'
 
 type Json = Record<string, any>
 
@@ -90,20 +91,7 @@ describe.runIf(await dockerReady('reach acceptance'))('how containers are reache
         const url = `${auto.url.replace(/^http/, 'ws')}/docker/${name}/socket`
         const sockets: WebSocket[] = []
         try {
-          for (let batch = 0; batch < 20; batch++) {
-            const opened = await Promise.all(
-              Array.from(
-                { length: 100 },
-                () =>
-                  new Promise<WebSocket>((resolve, reject) => {
-                    const ws = new WebSocket(url)
-                    ws.once('open', () => resolve(ws))
-                    ws.once('error', reject)
-                  }),
-              ),
-            )
-            sockets.push(...opened)
-          }
+          await openSockets(url, 2000, sockets)
           expect(sockets).toHaveLength(2000)
           const echoes = await Promise.all(
             sockets.map(

@@ -43,6 +43,23 @@ export function openSocket(url: string, protocols: string[] = []): Promise<WebSo
     ws.once('error', reject)
   })
 }
+/**
+ * Open `count` WebSockets to `url`, 100 at a time, each into `opened` as it opens (so that a caller
+ * can close them all whatever happens); resolves `opened` once all are open.
+ */
+export async function openSockets(url: string, count: number, opened: WebSocket[] = []): Promise<WebSocket[]> {
+  for (let started = 0; started < count; started += 100) {
+    const batch = Array.from({ length: Math.min(100, count - started) }, () =>
+      openSocket(url).then((ws) => {
+        opened.push(ws)
+        return ws
+      }),
+    )
+    await Promise.all(batch)
+  }
+  return opened
+}
+
 /** The next message a WebSocket receives. */
 export const nextMessage = (ws: WebSocket) =>
   new Promise<{ data: Buffer; isBinary: boolean }>((resolve) =>

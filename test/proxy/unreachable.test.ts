@@ -27,13 +27,19 @@ async function app(port = 0): Promise<{ port: number; close(): Promise<void> }> 
   }
 }
 
+/** A gateway on the in-memory engine with one launched container, `name`, that listens at `upstream`. */
+async function gatewayWith(upstream: string, name = 'tool') {
+  const backend = memory({ upstreams: () => upstream })
+  const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
+  await backend.launch(launchSpec(name, { image: 'app:1' }))
+  return { backend, gateway }
+}
+
 describe('a ready container whose port stops answering', () => {
   it('is unreachable everywhere at once (proxy 502, API, metrics), and ready again by itself when it answers', async () => {
     let served = await app()
     const { port } = served
-    const backend = memory({ upstreams: () => `http://127.0.0.1:${port}` })
-    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
-    await backend.launch(launchSpec('tool', { image: 'app:1' }))
+    const { gateway } = await gatewayWith(`http://127.0.0.1:${port}`)
     const show = async () => (await (await gateway.app.request('/api/containers/tool')).json()) as Json
     expect((await gateway.app.request('/docker/tool/')).status).toBe(200)
     expect((await show()).status).toBe('ready')
@@ -72,9 +78,7 @@ describe('a ready container whose port stops answering', () => {
 
   it('a dropped connection to a port that still answers is a retry, not unreachable', async () => {
     const served = await app()
-    const backend = memory({ upstreams: () => `http://127.0.0.1:${served.port}` })
-    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
-    await backend.launch(launchSpec('tool', { image: 'app:1' }))
+    const { backend, gateway } = await gatewayWith(`http://127.0.0.1:${served.port}`)
     expect((await gateway.app.request('/docker/tool/')).status).toBe(200)
     expect(await gateway.manager.recheck((await backend.inspect('tool'))!)).toBe(true)
     expect(((await (await gateway.app.request('/api/containers/tool')).json()) as Json).status).toBe('ready')
@@ -84,9 +88,7 @@ describe('a ready container whose port stops answering', () => {
 
   it('is asked about again before each answer: an engine that cannot be asked is a 503, an exit an exit', async () => {
     const served = await app()
-    const backend = memory({ upstreams: () => `http://127.0.0.1:${served.port}` })
-    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
-    await backend.launch(launchSpec('tool', { image: 'app:1' }))
+    const { backend, gateway } = await gatewayWith(`http://127.0.0.1:${served.port}`)
     expect((await gateway.app.request('/docker/tool/')).status).toBe(200)
     await served.close()
     await gateway.app.request('/docker/tool/')
@@ -108,9 +110,7 @@ describe('a ready container whose port stops answering', () => {
   })
 
   it('a container still starting stays starting', async () => {
-    const backend = memory({ upstreams: () => 'http://127.0.0.1:9' })
-    const gateway = createGateway({ backend, fetch: client, logger: silentLogger, background: false })
-    await backend.launch(launchSpec('slow', { image: 'app:1' }))
+    const { gateway } = await gatewayWith('http://127.0.0.1:9', 'slow') // discard port: refused
     const res = await gateway.app.request('/docker/slow/')
     expect(res.status).toBe(503)
     expect(((await (await gateway.app.request('/api/containers/slow')).json()) as Json).status).toBe('starting')
