@@ -26,7 +26,7 @@ Docker is reached through docker.socketPath in the config, else DOCKER_HOST, els
 /** A runtime's way to build and serve a gateway. Chosen here, at the edge, never in the core. */
 interface Runtime {
   name: string
-  createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway
+  createGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket' | 'dashboardAssets'>): Gateway
   serve(options: {
     gateway: Gateway
     hostname: string
@@ -34,15 +34,26 @@ interface Runtime {
     idleTimeoutSeconds: number
     fastPath: boolean
   }): Promise<RunningServer>
+  serveDashboard(options: { gateway: Gateway; hostname: string; port: number }): Promise<RunningServer>
 }
 
 async function loadRuntime(): Promise<Runtime> {
   if ('Bun' in globalThis) {
     const bun = await import('./adapter/bun/index.js')
-    return { name: 'bun', createGateway: bun.createBunGateway, serve: bun.serveBun }
+    return {
+      name: 'bun',
+      createGateway: bun.createBunGateway,
+      serve: bun.serveBun,
+      serveDashboard: bun.serveBunDashboard,
+    }
   }
   const node = await import('./adapter/node/index.js')
-  return { name: 'node', createGateway: node.createNodeGateway, serve: node.serveNode }
+  return {
+    name: 'node',
+    createGateway: node.createNodeGateway,
+    serve: node.serveNode,
+    serveDashboard: node.serveNodeDashboard,
+  }
 }
 
 function parsePort(text: string): number {
@@ -66,6 +77,12 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   if (config.auth.tokens.length === 0 && !isLoopbackAddress(hostname)) {
     throw new ConfigError(
       `Refusing to listen on ${hostname} without API tokens: anyone who reaches it could launch containers. Set auth.tokens or HONO_DOCKER_ENGINE_TOKENS, or listen on 127.0.0.1.`,
+    )
+  }
+  const dashboardHostname = config.dashboard.hostname ?? hostname
+  if (config.dashboard.enabled && config.auth.tokens.length === 0 && !isLoopbackAddress(dashboardHostname)) {
+    throw new ConfigError(
+      `Refusing to serve the dashboard on ${dashboardHostname} without API tokens: anyone who reaches it could launch containers. Set auth.tokens, or dashboard.hostname to 127.0.0.1, or dashboard.enabled to false.`,
     )
   }
   // The API answers for the address it listens on (see listen.allowedHosts).
@@ -94,6 +111,19 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     fastPath: config.listen.fastPath,
   })
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
+  // The port in force: the dashboard links containers to it.
+  config.listen.port = server.port
+  const dashboard = config.dashboard.enabled
+    ? await runtime
+        .serveDashboard({ gateway, hostname: dashboardHostname, port: config.dashboard.port })
+        .catch(async (err: Error) => {
+          await server.close()
+          throw new ConfigError(
+            `Cannot serve the dashboard on ${dashboardHostname}:${config.dashboard.port}: ${err.message} (set dashboard.port, or dashboard.enabled to false)`,
+          )
+        })
+    : undefined
+  if (dashboard) logger.info('dashboard listening', { url: `${dashboard.url}/` })
   logger.info(
     config.auth.tokens.length
       ? `API authentication on: ${config.auth.tokens.length} bearer token(s)`
@@ -123,7 +153,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     if (stopping) return
     stopping = true
     logger.info('stopping', { signal })
-    await server.close()
+    await Promise.all([server.close(), dashboard?.close()])
     await gateway.close()
     process.exit(0)
   }

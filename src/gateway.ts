@@ -19,6 +19,7 @@ import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
 import { hostAllowList, hostGuard, hostName } from './http/host.js'
 import { errorBody } from './http/answer.js'
+import { createDashboard, DASHBOARD_COOKIE, type DashboardAssets } from './dashboard/index.js'
 
 /** An error's cause as one line for the operator log. */
 function describeCause(cause: unknown): string {
@@ -49,6 +50,12 @@ export interface GatewayOptions {
   store?: ContainerStore
   /** Run the idle reaper and follow engine events (default `true`). */
   background?: boolean
+  /**
+   * The dashboard's script, styles and charts library. The runtime entries (`createNodeGateway`,
+   * `createBunGateway`) read them from the package; without them the dashboard's pages work, minus
+   * their live parts.
+   */
+  dashboardAssets?: DashboardAssets
 }
 
 /** A gateway: an embeddable Hono app plus its lifecycle. */
@@ -62,6 +69,11 @@ export interface Gateway {
   api: Hono
   /** The proxy alone (`/docker/<name>/…`, and hostname routing when configured). */
   proxy: Hono
+  /**
+   * The operator dashboard, to serve on an origin of its own: never the containers' origin,
+   * whose pages could read it and act through it (the standalone server gives it its own port).
+   */
+  dashboard: Hono
   /** The validated configuration in force. */
   config: Config
   /** The backend it drives. */
@@ -154,7 +166,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
     forwarding: {
       trustProxy: config.trustProxy,
-      strippedCookies: new Set(config.cookies.strip),
+      // The dashboard's session never reaches a container (cookies ignore ports: its origin is same-site).
+      strippedCookies: new Set([...config.cookies.strip, DASHBOARD_COOKIE]),
       preserveHost: config.upstream.preserveHost,
     },
     ...(options.websocket ? { websocket: options.websocket } : {}),
@@ -207,36 +220,51 @@ export function createGateway(options: GatewayOptions): Gateway {
     tokens: config.auth.tokens,
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
   }
+  const allowedHost = hostAllowList({
+    configured: config.listen.allowedHosts,
+    listenHostname: config.listen.hostname,
+    tokens: config.auth.tokens.length > 0,
+    extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host, config.dashboard.hostname],
+  })
+  const launchRules = {
+    defaults: config.defaults,
+    ...(config.images.allow ? { allowImages: config.images.allow } : {}),
+    pullPolicy: config.images.pull,
+    defaultAccess: config.defaultAccess,
+    maxExtraDirectories: config.limits.extraDirectories,
+    ...(config.readiness.path ? { readinessPath: config.readiness.path } : {}),
+    input: {
+      maxEnvBytes: config.input.maxEnvBytes,
+      ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),
+    },
+  }
+  const onStreamError = (err: unknown, status: number, known: boolean) =>
+    reportError(err, status, known, { method: 'stream', path: config.apiPrefix })
   const api = createApi({
     manager,
     apiPrefix: config.apiPrefix,
     proxyPrefix: config.proxyPrefix,
     bodyLimitBytes: config.apiBodyLimitBytes,
-    launch: {
-      defaults: config.defaults,
-      ...(config.images.allow ? { allowImages: config.images.allow } : {}),
-      pullPolicy: config.images.pull,
-      defaultAccess: config.defaultAccess,
-      maxExtraDirectories: config.limits.extraDirectories,
-      ...(config.readiness.path ? { readinessPath: config.readiness.path } : {}),
-      input: {
-        maxEnvBytes: config.input.maxEnvBytes,
-        ...(config.input.publicApiUrl ? { publicApiUrl: config.input.publicApiUrl } : {}),
-      },
-    },
+    launch: launchRules,
     auth,
-    allowedHost: hostAllowList({
-      configured: config.listen.allowedHosts,
-      listenHostname: config.listen.hostname,
-      tokens: config.auth.tokens.length > 0,
-      extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host],
-    }),
-    onStreamError: (err, status, known) =>
-      reportError(err, status, known, { method: 'stream', path: config.apiPrefix }),
+    allowedHost,
+    onStreamError,
     mountBase,
   })
 
   api.onError(answerError)
+
+  const dashboard = createDashboard({
+    manager,
+    metrics,
+    config,
+    launch: launchRules,
+    allowedHost,
+    onStreamError,
+    onError: reportError,
+    ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
+    ...(options.dashboardAssets ? { assets: options.dashboardAssets } : {}),
+  })
 
   proxy.all(`${config.proxyPrefix}/:name/*`, async (c) => {
     const publicPrefix = `${mountBase(c)}${config.proxyPrefix}`
@@ -272,6 +300,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     app,
     api,
     proxy,
+    dashboard: dashboard.app,
     config,
     backend,
     manager,
@@ -279,6 +308,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     direct: createDirectLane(config, proxyDeps, observe),
     async close() {
       stopBackground()
+      dashboard.close()
       await manager.close()
       await backend.close?.()
     },

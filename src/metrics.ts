@@ -35,6 +35,12 @@ export class Counter {
   get(labels: Labels = {}): number {
     return this.#series.get(keyOf(labels))?.value ?? 0
   }
+  /** The sum over every series. */
+  total(): number {
+    let sum = 0
+    for (const series of this.#series.values()) sum += series.value
+    return sum
+  }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
     for (const { labels, value } of this.#series.values()) lines.push(`${this.name}${labelText(labels)} ${value}`)
@@ -82,6 +88,16 @@ export class Histogram {
     for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) series.buckets[i]!++
     series.sum += value
     series.count++
+  }
+  /** Cumulative bucket counts and the count, summed over every series. */
+  totals(): { buckets: number[]; count: number } {
+    const buckets = this.bounds.map(() => 0)
+    let count = 0
+    for (const series of this.#series.values()) {
+      for (let i = 0; i < buckets.length; i++) buckets[i]! += series.buckets[i]!
+      count += series.count
+    }
+    return { buckets, count }
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]

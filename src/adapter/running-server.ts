@@ -5,3 +5,11 @@ export interface RunningServer {
   port: number
   close(): Promise<void>
 }
+
+/** Options for serving a gateway's dashboard on a listener of its own (`serveNodeDashboard`, `serveBunDashboard`). */
+export interface ServeDashboardOptions {
+  gateway: import('../gateway.js').Gateway
+  hostname?: string
+  /** 0 picks a free port (default 8001). */
+  port?: number
+}

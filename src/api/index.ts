@@ -1,7 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
-import { ACCESS_PARAM } from '../containers/access.js'
 import type { ContainerRecord } from '../backend.js'
 import { ContainerNotFoundError } from '../errors.js'
 import { purge } from '../lifecycle/reaping.js'
@@ -11,10 +10,12 @@ import { apiAuth, browserGuard, type ApiAuthOptions } from './auth.js'
 import { ApiError, validationError } from '../http/errors.js'
 import { allowedHostsGuard, hostGuard } from '../http/host.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
+import { readJson } from '../http/json-body.js'
+import { launchStream } from './launch-stream.js'
+import { containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
 import {
   ContainerNameSchema,
-  type ContainerViewSchema,
   LaunchBodySchema,
   LogsQuerySchema,
   PullBodySchema,
@@ -40,8 +41,7 @@ export interface ApiDeps {
   mountBase: (c: Context) => string
 }
 
-/** A container as the API shows it. */
-export type ContainerView = v.InferOutput<typeof ContainerViewSchema>
+export type { ContainerView } from './view.js'
 
 /**
  * The JSON API as its own Hono app, routes under `deps.apiPrefix`. Mount it with the proxy
@@ -51,28 +51,8 @@ export function createApi(deps: ApiDeps): Hono {
   const app = new Hono()
   const { manager } = deps
   const p = deps.apiPrefix
-  const view = async (record: ContainerRecord, mount: string): Promise<ContainerView> => {
-    const { status, reason, lastActivity } = await manager.describe(record)
-    return {
-      name: record.name,
-      id: record.id,
-      image: record.image,
-      status,
-      ...(reason ? { reason } : {}),
-      ...(record.exitCode === undefined ? {} : { exitCode: record.exitCode }),
-      url: `${mount}${deps.proxyPrefix}/${record.name}/`,
-      createdAt: record.createdAt,
-      lastActivity: new Date(lastActivity).toISOString(),
-      port: record.port,
-      memReservationMb: record.memReservationMb,
-      ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
-      stripPrefix: record.stripPrefix !== false,
-      labels: record.labels,
-    }
-  }
-  /** The URL to hand out: for a private container, with its one-time access token. */
-  const accessUrl = async (record: ContainerRecord, url: string) =>
-    record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.issueAccessToken(record)}` : url
+  const urlOf = (record: ContainerRecord, mount: string) => `${mount}${deps.proxyPrefix}/${record.name}/`
+  const view = (record: ContainerRecord, mount: string) => containerView(manager, record, urlOf(record, mount))
   const nameParam = (raw: string): string => {
     const result = v.safeParse(ContainerNameSchema, raw)
     if (!result.success) throw validationError(result.issues, 'container name')
@@ -121,31 +101,14 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.post(`${p}/containers`, jsonBody, async (c) => {
     const body = await readJson(c.req.raw, LaunchBodySchema, 'launch request')
-    const { spec, input } = planLaunch(body, deps.launch, `${deps.mountBase(c)}${deps.proxyPrefix}`)
+    const plan = planLaunch(body, deps.launch, `${deps.mountBase(c)}${deps.proxyPrefix}`)
     const mount = deps.mountBase(c)
-    if (wantsNdjson(c.req.raw)) {
-      // Progress as it happens (image pull), then the launched container, one JSON per line.
-      return ndjsonResponse(async (write) => {
-        const record = await manager.launch(spec, input?.served, (event) => write({ event: 'progress', ...event }))
-        const shown = await view(record, mount)
-        write({
-          event: 'launched',
-          name: shown.name,
-          id: shown.id,
-          url: await accessUrl(record, shown.url),
-          status: shown.status,
-        })
-      }, deps.onStreamError)
-    }
-    const record = await manager.launch(spec, input?.served)
-    const shown = await view(record, mount)
-    return c.json(
-      { name: shown.name, id: shown.id, url: await accessUrl(record, shown.url), status: shown.status },
-      201,
-      {
-        location: `${mount}${p}/containers/${record.name}`,
-      },
-    )
+    // Progress as it happens (image pull), then the launched container, one JSON per line.
+    if (wantsNdjson(c.req.raw)) return launchStream(manager, plan, (record) => urlOf(record, mount), deps.onStreamError)
+    const record = await manager.launch(plan.spec, plan.input?.served)
+    return c.json(await launchResult(manager, record, urlOf(record, mount)), 201, {
+      location: `${mount}${p}/containers/${record.name}`,
+    })
   })
 
   app.post(`${p}/images/pull`, jsonBody, async (c) => {
@@ -208,43 +171,4 @@ export function createApi(deps: ApiDeps): Hono {
     throw new ApiError(404, 'not_found', `No API route ${c.req.method} ${c.req.path}`)
   })
   return app
-}
-
-async function readJson<S extends v.GenericSchema>(
-  request: Request,
-  schema: S,
-  what: string,
-): Promise<v.InferOutput<S>> {
-  const type = request.headers.get('content-type') ?? ''
-  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the body as JSON (Content-Type: application/json)')
-  }
-  let raw: unknown
-  try {
-    raw = await request.json()
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON')
-  }
-  if (nestsDeeperThan(raw, MAX_JSON_DEPTH)) {
-    throw new ApiError(400, 'invalid_json', `The request body nests deeper than ${MAX_JSON_DEPTH} levels`)
-  }
-  const result = v.safeParse(schema, raw)
-  if (!result.success) throw validationError(result.issues, what)
-  return result.output
-}
-
-/** How deep a JSON body may nest: far beyond any real input, far below what `JSON.stringify` survives. */
-const MAX_JSON_DEPTH = 64
-
-/** Whether a parsed JSON value nests deeper than `max` arrays or objects; walked without recursion. */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length) {
-    const [item, depth] = stack.pop()!
-    if (item === null || typeof item !== 'object') continue
-    if (depth >= max) return true
-    for (const child of Object.values(item))
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
-  }
-  return false
 }

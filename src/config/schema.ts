@@ -270,6 +270,28 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /**
+   * The operator dashboard. The standalone server serves it on a listener of its own: it must
+   * never share an origin with path-routed containers, whose pages could read it and act through it.
+   */
+  dashboard: v.optional(
+    v.strictObject({
+      /** Serve the dashboard (the standalone server on its own port; embedders mount `gateway.dashboard`). */
+      enabled: v.optional(v.boolean(), true),
+      /** Where the standalone server serves it (default: `listen.hostname`). */
+      hostname: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      /** Its port (0 picks a free one); never the proxy's. */
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8001),
+      /** How long a dashboard session lasts after sign-in. */
+      sessionTtlSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(30 * 86_400)), 28_800),
+      /**
+       * Where visitors open containers, e.g. `https://tools.example.org` (the proxy's origin, plus
+       * the mount path when embedded). Default: the dashboard's host name with `listen.port`.
+       */
+      proxyUrl: v.optional(v.pipe(v.string(), v.url('must be a URL such as https://tools.example.org'))),
+    }),
+    {},
+  ),
   /** Trust `X-Forwarded-*` from the client (only behind a proxy you control). */
   trustProxy: v.optional(v.boolean(), false),
   /** Largest JSON body the API accepts. */

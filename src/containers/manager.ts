@@ -86,6 +86,7 @@ export class ContainerManager extends ContainerView {
   ): Promise<ContainerRecord> {
     if (servedInput) this.#pendingInputs.set(spec.name, servedInput)
     this.#launching.set(spec.name, 'is being launched')
+    this.changes.notify()
     const options: LaunchOptions = {
       onProgress: (event) => {
         this.#launching.set(spec.name, `is being launched: ${describePull(event)}`)
@@ -116,6 +117,7 @@ export class ContainerManager extends ContainerView {
     } finally {
       this.#pendingInputs.delete(spec.name)
       this.#launching.delete(spec.name)
+      this.changes.notify()
     }
   }
 
@@ -244,6 +246,7 @@ export class ContainerManager extends ContainerView {
       this.#metrics.removals.inc({ reason })
       this.#logger.info('removed', { name, reason })
     }
+    this.changes.notify()
     return removed
   }
 
@@ -258,13 +261,14 @@ export class ContainerManager extends ContainerView {
     await this.history.remove(id)
   }
 
-  /** Stop a container to scale it to zero; its next request wakes it. */
-  async scaleToZero(record: ContainerRecord): Promise<void> {
+  /** Stop a container to scale it to zero; its next request wakes it. `reason` is logged and counted. */
+  async scaleToZero(record: ContainerRecord, reason = 'idle'): Promise<void> {
     if (!this.backend.stop) throw new BackendError(`The ${this.backend.name} backend cannot stop containers`)
     await this.#stopped.mark(record.id)
     await this.backend.stop(record.name)
-    this.#metrics.stops.inc({ reason: 'idle' })
-    this.#logger.info('stopped', { name: record.name, reason: 'idle' })
+    this.#metrics.stops.inc({ reason })
+    this.#logger.info('stopped', { name: record.name, reason })
+    this.changes.notify()
     // The engine may answer the stop after a request has already woken the container again;
     // then its route and readiness belong to the new start and stay.
     if (this.#waking.has(record.name) || !(await this.#stopped.has(record.id))) return
@@ -290,6 +294,7 @@ export class ContainerManager extends ContainerView {
       this.activity.touch(record.id)
       this.readiness.watch(record)
       this.#logger.info('woken', { name })
+      this.changes.notify()
       return record
     })().finally(() => this.#waking.delete(name))
     this.#waking.set(name, waking)

@@ -14,6 +14,8 @@ export interface ReadinessOptions {
   defaultPath?: string
   /** Called once when a container becomes ready. */
   onReady?: (id: string) => void
+  /** Called whenever a container's readiness status changes (ready, failed, unreachable, reset). */
+  onChange?: (id: string) => void
 }
 
 /** Container status as the API reports it. */
@@ -52,8 +54,8 @@ export class Readiness {
   /** Checks of ready containers whose port refused a connection: whether the first check answered. */
   readonly #rechecks = new Map<string, { controller: AbortController; answered: Promise<boolean> }>()
   readonly #waiters = new Map<string, Set<Waiter>>()
-  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady'>> &
-    Pick<ReadinessOptions, 'defaultPath' | 'onReady'>
+  readonly #options: Required<Omit<ReadinessOptions, 'defaultPath' | 'onReady' | 'onChange'>> &
+    Pick<ReadinessOptions, 'defaultPath' | 'onReady' | 'onChange'>
 
   constructor(options: ReadinessOptions) {
     this.#options = { startTimeoutMs: 60_000, probeTimeoutMs: 2_000, ...options }
@@ -124,6 +126,7 @@ export class Readiness {
     this.#rechecks.get(id)?.controller.abort()
     this.#rechecks.delete(id)
     this.#settle(id, true)
+    this.#options.onChange?.(id)
   }
 
   /** Forget what is known (the container stopped, restarted, or was removed). */
@@ -137,6 +140,7 @@ export class Readiness {
     this.#rechecks.get(id)?.controller.abort()
     this.#rechecks.delete(id)
     this.#settle(id, false)
+    this.#options.onChange?.(id)
   }
 
   /**
@@ -214,6 +218,7 @@ export class Readiness {
     if (signal.aborted) return
     this.#failed.set(id, `not ready within ${Math.round(this.#options.startTimeoutMs / 1000)} s: ${last}`)
     this.#settle(id, false)
+    this.#options.onChange?.(id)
   }
 
   /**
@@ -243,6 +248,7 @@ export class Readiness {
       if (!this.#unreachable.has(id) && Date.now() - firstFailure >= UNREACHABLE_AFTER_MS) {
         this.#ready.delete(id)
         this.#unreachable.set(id, `its port stopped answering (${outcome}); checked again until it does`)
+        this.#options.onChange?.(id)
       }
       await sleep(delay, signal)
       if (this.#unreachable.has(id)) delay = Math.min(Math.max(delay * 2, 500), MAX_RECHECK_DELAY_MS)

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js'
 import type { ContainerStore } from '../stores/store.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
 import { AccessControl } from './access.js'
+import { ChangeFeed, type ChangeListener } from './changes.js'
 import { EngineRestarts } from './engine-restarts.js'
 import { Activity } from './activity.js'
 import { HistoryRecorder } from './history.js'
@@ -37,6 +38,8 @@ export class ContainerView {
   protected readonly access: AccessControl
   /** Which stopped containers the engine's own shutdown stopped. */
   protected readonly engine: EngineRestarts
+  /** Tells listeners (the dashboard's live list) that something changed. */
+  protected readonly changes = new ChangeFeed()
 
   constructor(options: ContainerViewOptions) {
     this.backend = options.backend
@@ -46,6 +49,7 @@ export class ContainerView {
       startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
       ...(options.config.readiness.path ? { defaultPath: options.config.readiness.path } : {}),
       ...(options.onReady ? { onReady: options.onReady } : {}),
+      onChange: () => this.changes.notify(),
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
@@ -73,10 +77,22 @@ export class ContainerView {
     return this.routes.refresh(name)
   }
 
-  /** Forget the routing entry of `name` (or of every name): the next request asks the engine. */
+  /**
+   * Forget the routing entry of `name` (or of every name): the next request asks the engine.
+   * Called when the engine reports a change, so listeners of {@link onChange} are told.
+   */
   forgetRoute(name?: string): void {
     if (name === undefined) this.routes.clear()
     else this.routes.invalidate(name)
+    this.changes.notify()
+  }
+
+  /**
+   * Be told whenever the gateway's view of its containers changes (launch, removal, stop, wake,
+   * readiness, engine events), until the returned function is called. Re-read what you show.
+   */
+  onChange(listener: ChangeListener): () => void {
+    return this.changes.subscribe(listener)
   }
 
   /** Whether a container is known ready. */

@@ -2,12 +2,13 @@ import type { Context } from 'hono'
 import { getConnInfo } from 'hono/bun'
 import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.js'
 import type { DirectLane, DirectRoute } from '../../proxy/direct.js'
-import type { RunningServer } from '../running-server.js'
+import type { RunningServer, ServeDashboardOptions } from '../running-server.js'
 import type { BunServerLike } from './types.js'
 import { bunUpstream } from './upstream.js'
+import { packageAssets } from '../dashboard-assets.js'
 import { bunWebSocket, bunWebSocketProxy } from './websocket.js'
 
-export type { RunningServer } from '../running-server.js'
+export type { RunningServer, ServeDashboardOptions } from '../running-server.js'
 export { bunUpstream } from './upstream.js'
 export { bunWebSocket, bunWebSocketProxy } from './websocket.js'
 
@@ -16,9 +17,9 @@ declare const Bun: {
     fetch: (request: Request, server: BunServerLike) => Response | Promise<Response>
     hostname: string
     port: number
-    idleTimeout: number
-    maxRequestBodySize: number
-    websocket: typeof bunWebSocket
+    idleTimeout?: number
+    maxRequestBodySize?: number
+    websocket?: typeof bunWebSocket
   }): BunServerLike
 }
 
@@ -32,12 +33,15 @@ export function bunClientAddress(c: Context): string | undefined {
 }
 
 /** {@link createGateway} with Bun's upstream client, WebSocket relay and client addresses wired in. */
-export function createBunGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
+export function createBunGateway(
+  options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket' | 'dashboardAssets'>,
+): Gateway {
   return createGateway({
     ...options,
     fetch: bunUpstream,
     websocket: bunWebSocketProxy,
     getClientAddress: bunClientAddress,
+    dashboardAssets: packageAssets(),
   })
 }
 
@@ -95,6 +99,27 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     websocket: { ...bunWebSocket, idleTimeout },
   })
+  return runningServer(server)
+}
+
+/**
+ * Serve a gateway's dashboard on a listener of its own, so that it never shares an origin with
+ * the containers. Its live stream stays open while a page is, however quiet.
+ */
+export async function serveBunDashboard(options: ServeDashboardOptions): Promise<RunningServer> {
+  const app = options.gateway.dashboard
+  const server = Bun.serve({
+    fetch: (request, srv) => {
+      srv.timeout(request, 0)
+      return app.fetch(request, srv)
+    },
+    hostname: options.hostname ?? '127.0.0.1',
+    port: options.port ?? 8001,
+  })
+  return runningServer(server)
+}
+
+function runningServer(server: BunServerLike): RunningServer {
   const host = server.hostname.includes(':') ? `[${server.hostname}]` : server.hostname
   return {
     url: `http://${host}:${server.port}`,

@@ -15,9 +15,10 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.
 import { nodeUpstream } from './upstream.js'
 import { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
 import { directListener } from './fast-path.js'
-import type { RunningServer } from '../running-server.js'
+import type { RunningServer, ServeDashboardOptions } from '../running-server.js'
+import { packageAssets } from '../dashboard-assets.js'
 
-export type { RunningServer } from '../running-server.js'
+export type { RunningServer, ServeDashboardOptions } from '../running-server.js'
 
 export { nodeUpstream } from './upstream.js'
 export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
@@ -26,7 +27,9 @@ export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
  * {@link createGateway} with Node's fast upstream client, WebSocket tunnel and client
  * addresses wired in. When embedding, also call `handleUpgrades(server, app.fetch)`.
  */
-export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket'>): Gateway {
+export function createNodeGateway(
+  options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket' | 'dashboardAssets'>,
+): Gateway {
   const config = parseConfig(options.config ?? {}, 'gateway options')
   const upstream = nodeUpstream({ connectTimeoutMs: config.upstream.connectTimeoutMs })
   const gateway = createGateway({
@@ -35,6 +38,7 @@ export function createNodeGateway(options: Omit<GatewayOptions, 'fetch' | 'getCl
     fetch: upstream,
     websocket: nodeWebSocketProxy,
     getClientAddress: nodeClientAddress,
+    dashboardAssets: packageAssets(),
   })
   const close = gateway.close
   const nodeGateway = {
@@ -110,22 +114,48 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
         serverOptions: { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
         createServer: createDirectServer as typeof createServer,
       },
-      (info: AddressInfo) => {
-        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
-        resolve({
-          url: `http://${host}:${info.port}`,
-          port: info.port,
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done())
-              ;(server as import('node:http').Server).closeAllConnections?.()
-            }),
-        })
-      },
+      (info: AddressInfo) => resolve(runningServer(server as HttpServer, info)),
     )
     const httpServer = server as HttpServer
     httpServer.timeout = (options.idleTimeoutSeconds ?? 120) * 1000
     handleUpgrades(server, app.fetch)
     server.once('error', reject)
   })
+}
+
+/**
+ * Serve a gateway's dashboard on a listener of its own, so that it never shares an origin with
+ * the containers. Its live stream stays open while a page is, however quiet.
+ */
+export function serveNodeDashboard(options: ServeDashboardOptions): Promise<RunningServer> {
+  const app = options.gateway.dashboard
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
+          env.incoming.socket.setTimeout(0)
+          return app.fetch(request, env)
+        },
+        hostname: options.hostname ?? '127.0.0.1',
+        port: options.port ?? 8001,
+        serverOptions: { headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+      },
+      (info: AddressInfo) => resolve(runningServer(server as HttpServer, info)),
+    )
+    server.once('error', reject)
+  })
+}
+
+/** The running-server handle of a listening Node server. */
+function runningServer(server: HttpServer, info: AddressInfo): RunningServer {
+  const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
+  return {
+    url: `http://${host}:${info.port}`,
+    port: info.port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done())
+        server.closeAllConnections?.()
+      }),
+  }
 }

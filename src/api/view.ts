@@ -1,0 +1,47 @@
+import type * as v from 'valibot'
+import type { ContainerRecord } from '../backend.js'
+import { ACCESS_PARAM } from '../containers/access.js'
+import type { ContainerManager } from '../containers/manager.js'
+import type { ContainerViewSchema, LaunchResultSchema } from './schemas.js'
+
+/** A container as the API (and the dashboard) shows it. */
+export type ContainerView = v.InferOutput<typeof ContainerViewSchema>
+
+/** What a launch answers. */
+export type LaunchResult = v.InferOutput<typeof LaunchResultSchema>
+
+/** A record as the API shows it; `url` is where the proxy serves it (e.g. `/docker/<name>/`). */
+export async function containerView(
+  manager: ContainerManager,
+  record: ContainerRecord,
+  url: string,
+): Promise<ContainerView> {
+  const { status, reason, lastActivity } = await manager.describe(record)
+  return {
+    name: record.name,
+    id: record.id,
+    image: record.image,
+    status,
+    ...(reason ? { reason } : {}),
+    ...(record.exitCode === undefined ? {} : { exitCode: record.exitCode }),
+    url,
+    createdAt: record.createdAt,
+    lastActivity: new Date(lastActivity).toISOString(),
+    port: record.port,
+    memReservationMb: record.memReservationMb,
+    ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
+    stripPrefix: record.stripPrefix !== false,
+    labels: record.labels,
+  }
+}
+
+/** What a launch answers: the container and the URL to hand out (for a private one, with its one-time access token). */
+export async function launchResult(
+  manager: ContainerManager,
+  record: ContainerRecord,
+  url: string,
+): Promise<LaunchResult> {
+  const { status } = await manager.describe(record)
+  const handedOut = record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.issueAccessToken(record)}` : url
+  return { name: record.name, id: record.id, url: handedOut, status }
+}
