@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -9,7 +9,7 @@ const SRC = join(ROOT, 'src')
 function sources(dir = SRC): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry)
-    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [relative(ROOT, path)] : []
+    return statSync(path).isDirectory() ? sources(path) : /\.tsx?$/.test(path) ? [relative(ROOT, path)] : []
   })
 }
 
@@ -21,7 +21,10 @@ function importsOf(file: string): { local: string[]; packages: string[] } {
   ].map((m) => m[1] ?? m[2]!)
   const local = specs
     .filter((s) => s.startsWith('.'))
-    .map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts'))
+    .map((s) => {
+      const path = normalize(join(dirname(file), s)).replace(/\.js$/, '.ts')
+      return existsSync(join(ROOT, path)) ? path : `${path}x` // a `.tsx` module, imported as `.js`
+    })
   return { local, packages: specs.filter((s) => !s.startsWith('.')) }
 }
 

@@ -153,7 +153,8 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     secureHeaders({
       contentSecurityPolicy: CSP,
       xFrameOptions: 'DENY',
-      referrerPolicy: 'no-referrer',
+      // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the origin check refuses.
+      referrerPolicy: 'same-origin',
       crossOriginResourcePolicy: 'same-origin',
       crossOriginOpenerPolicy: 'same-origin',
       // HSTS is the host's decision (it would cover the proxy's ports too), never the dashboard's.
@@ -172,11 +173,17 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     })
   })
 
+  // Browsers ask for it on every page; it is not behind sign-in, and there is none.
+  app.get('/favicon.ico', (c) => c.body(null, 204, { 'cache-control': 'max-age=86400' }))
+
   // Sign-in: a pending session carries the form's CSRF token; signing in replaces it.
   app.get('/sign-in', (c) => {
-    if (!tokens || sessionOf(c, guard)?.signedIn) return c.redirect(`${mountBase(c)}/`, 303)
-    const pending = guard.sessions.create(false)
-    setSessionCookie(c, guard, pending)
+    const current = sessionOf(c, guard)
+    if (!tokens || current?.signedIn) return c.redirect(`${mountBase(c)}/`, 303)
+    // One pending session per browser: a second sign-in page (another tab, a favicon request
+    // redirected here) must not replace the cookie under a form already shown.
+    const pending = current ?? guard.sessions.create(false)
+    if (!current) setSessionCookie(c, guard, pending)
     return page(c, <SignInPage frame={{ base: mountBase(c), signOut: false, csrf: pending.csrf }} />)
   })
   app.post('/sign-in', bodyLimit({ maxSize: 8_192 }), requireSameOrigin(guard), async (c) => {

@@ -13,6 +13,8 @@ const ROOT = resolve(import.meta.dirname, '../..')
 /** A gateway started as its own process through the CLI, exactly as `npm start` runs it. */
 export interface GatewayProcess {
   url: string
+  /** The dashboard's URL (its own listener, on a free port unless the config says otherwise), when it is on. */
+  dashboardUrl?: string
   /** Process id, e.g. to read its memory from /proc. */
   pid: number
   /** Everything the process printed so far. */
@@ -35,7 +37,10 @@ export async function startGateway(
   const dir = await mkdtemp(join(tmpdir(), 'hde-gw-'))
   const file = join(dir, 'config.json')
   // Each gateway gets its own data directory unless the test shares one on purpose.
-  await writeFile(file, JSON.stringify({ dataDir: join(dir, 'data'), ...config }))
+  // The dashboard takes a free port too, so gateways of parallel test files never collide.
+  const dashboard: { enabled?: boolean; port?: number } = (config as { dashboard?: object }).dashboard ?? { port: 0 }
+  await writeFile(file, JSON.stringify({ dataDir: join(dir, 'data'), ...config, dashboard }))
+  const withDashboard = dashboard.enabled !== false
   // A free port unless the test chose one (e.g. one that containers are told about).
   const fixedPort = (config as { listen?: { port?: number } }).listen?.port !== undefined
   const args = ['serve', '--config', file, ...(fixedPort ? [] : ['--port', '0'])]
@@ -53,16 +58,20 @@ export async function startGateway(
         })
   let output = ''
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  let url: string | undefined
+  let dashboardUrl: string | undefined
+  await new Promise<void>((resolveUrls, reject) => {
     const timer = setTimeout(() => reject(new Error(`${runtime} gateway did not start:\n${output}`)), 30_000)
     child.once('exit', (code) => reject(new Error(`${runtime} gateway exited with ${code}:\n${output}`)))
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output += `${line}\n`
       try {
         const event = JSON.parse(line) as { message?: string; url?: string }
-        if (event.message === 'listening' && event.url) {
+        if (event.message === 'listening' && event.url) url = event.url
+        if (event.message === 'dashboard listening' && event.url) dashboardUrl = event.url.replace(/\/$/, '')
+        if (url && (dashboardUrl || !withDashboard)) {
           clearTimeout(timer)
-          resolveUrl(event.url)
+          resolveUrls()
         }
       } catch {
         // not a log line
@@ -70,7 +79,8 @@ export async function startGateway(
     })
   })
   return {
-    url,
+    url: url!,
+    ...(dashboardUrl ? { dashboardUrl } : {}),
     pid: child.pid!,
     output: () => output,
     stop: () =>

@@ -179,6 +179,9 @@ function ActionButton(props: { name: string; action: string; label: string; dang
   )
 }
 
+/** The most history rows a page shows (the API serves all of it). */
+const HISTORY_SHOWN = 200
+
 /** The proxied-request history, newest first. */
 export function HistoryRows(props: { entries: HistoryEntry[] }) {
   if (props.entries.length === 0) {
@@ -190,9 +193,10 @@ export function HistoryRows(props: { entries: HistoryEntry[] }) {
       </tr>
     )
   }
+  const newest = props.entries.slice(-HISTORY_SHOWN).reverse()
   return (
     <>
-      {[...props.entries].reverse().map((entry) => (
+      {newest.map((entry) => (
         <tr>
           <td>
             <When iso={entry.time} />
