@@ -49,15 +49,21 @@ export class LiveContainers {
     this.#refreshMs = (options.refreshSeconds ?? 5) * 1000
   }
 
-  /** The latest snapshot, read now if none is fresh (nobody watching). */
+  /**
+   * The latest snapshot: the one being followed when it is fresh (someone watches, and no change
+   * is waiting to be read), else read now.
+   */
   current(): Promise<Snapshot> {
-    return this.#current && this.#listeners.size > 0 ? Promise.resolve(this.#current) : this.#read()
+    const fresh = this.#current && this.#timer && !this.#debounce && !this.#reading
+    return fresh ? Promise.resolve(this.#current!) : this.#readNow()
   }
 
   /** Be told of every changed snapshot until the returned function is called. */
   subscribe(listener: (snapshot: Snapshot) => void): () => void {
     this.#listeners.add(listener)
     if (this.#listeners.size === 1) {
+      // What was read while nobody watched may be old: the first watcher starts from a new read.
+      this.#current = undefined
       this.#unsubscribe = this.#manager.onChange(() => this.#soon())
       this.#timer = setInterval(() => this.#soon(), this.#refreshMs)
       ;(this.#timer as { unref?: () => void }).unref?.()

@@ -77,6 +77,11 @@ describe.runIf(await dockerReady('package acceptance'))('package acceptance', ()
         expect(result.page.body).toContain('Welcome to the hde static test page')
         expect(result.home).toBe('consumer home')
         expect(result.removed).toBe(204)
+        expect(result.dashboardAssets).toEqual({
+          'dashboard.js': '200 true',
+          'dashboard.css': '200 true',
+          'uPlot.iife.min.js': '200 true',
+        })
       })
     }
   })

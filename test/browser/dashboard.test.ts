@@ -70,7 +70,14 @@ for (const runtime of RUNTIMES) {
       const errors: string[] = []
       page.on('pageerror', (err) => errors.push(err.message))
       page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(message.text())
+        if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+          errors.push(message.text())
+      })
+      page.on('response', (response) => {
+        // A 404 for the logs of a removed container is how the page learns that it is gone.
+        const gone = response.status() === 404 && response.url().includes('/logs?')
+        if (response.status() >= 400 && !gone)
+          errors.push(`${response.status()} ${response.request().method()} ${response.url()}`)
       })
       await page.goto(`${fixture.gw.dashboardUrl}${path}`)
       return { page, errors }
@@ -87,7 +94,7 @@ for (const runtime of RUNTIMES) {
       expect(csp).not.toContain('unsafe-inline')
     })
 
-    it('launches from the form; the row turns ready live; logs follow; remove takes it from Docker and the page', async () => {
+    it('launches from the form; the row turns ready live; logs follow; stop, wake; remove takes it from Docker and the page', async () => {
       const name = uniqueName('dash')
       const { page, errors } = await open()
       try {
@@ -123,6 +130,15 @@ for (const runtime of RUNTIMES) {
         const history = page.locator('#history tbody tr')
         await expect.poll(() => history.first().textContent(), { timeout: 10_000 }).toContain('/while-paused')
         expect(await history.nth(1).textContent()).toContain('/seen-live')
+
+        // Stop scales it to zero; Wake starts it again; the page follows both without a reload.
+        const facts = page.locator('dl.facts')
+        await page.getByRole('button', { name: 'Stop' }).click()
+        await expect.poll(() => facts.getAttribute('data-status'), { timeout: 30_000 }).toBe('stopped')
+        expect(await dockerCli('inspect', '--format', '{{.State.Running}}', name)).toBe('false')
+        await page.getByRole('button', { name: 'Wake' }).click()
+        await expect.poll(() => facts.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready')
+        expect(await dockerCli('inspect', '--format', '{{.State.Running}}', name)).toBe('true')
 
         // Remove, confirmed in the browser's dialog.
         let asked = ''

@@ -49,6 +49,16 @@ try {
   result.page = { status: page.status, body: await page.text() }
   result.home = await (await fetch(`${url}/`)).text()
   result.removed = (await fetch(`${url}/viz/api/containers/${name}`, { method: 'DELETE' })).status
+  // The dashboard's own files ship in the package and are served from it (no CDN).
+  // The dashboard on a listener of its own, as the runtime entry serves it.
+  const serveDashboard = onBun ? runtime.serveBunDashboard : runtime.serveNodeDashboard
+  const dashboard = await serveDashboard({ gateway, port: 0 })
+  result.dashboardAssets = {}
+  for (const file of ['dashboard.js', 'dashboard.css', 'uPlot.iife.min.js']) {
+    const asset = await fetch(`${dashboard.url}/assets/${file}`)
+    result.dashboardAssets[file] = `${asset.status} ${(await asset.arrayBuffer()).byteLength > 1000}`
+  }
+  await dashboard.close()
 } finally {
   await gateway.close()
   stop()

@@ -316,7 +316,8 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
             })) as NodeJS.ReadableStream)
           : Readable.from([(await container.logs({ ...base, follow: false, abortSignal: timeout() })) as Buffer])
       } catch (err) {
-        if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
+        // 409: "dead or marked for removal", a container on its way out: as good as gone.
+        if (statusOf(err) === 404 || statusOf(err) === 409) throw new ContainerNotFoundError(name, { cause: err })
         return fail(err)
       }
       const output = new PassThrough()
