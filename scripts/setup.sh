@@ -80,5 +80,6 @@ say "Docker Engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) 
 if $want_images; then
   bash test/images/build.sh >&2 || give_up "building the test images failed"
   bash test/images/build-apps.sh >&2 || give_up "building the real-apps image failed"
+  bash test/images/build-swarm-node.sh >&2 || give_up "building the Swarm node image failed"
 fi
 exit 0

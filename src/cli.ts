@@ -99,7 +99,21 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     : undefined
   // The config's docker section names the backend's own options; only the TLS files are read here.
   const { tls: _tlsFiles, ...dockerOptions } = config.docker
-  const backend = docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
+  const backend =
+    config.backend === 'swarm'
+      ? (await import('./backends/swarm/index.js')).swarm({
+          labelRoot: config.labelRoot,
+          ...(dockerOptions.socketPath ? { socketPath: dockerOptions.socketPath } : {}),
+          ...(dockerOptions.host ? { host: dockerOptions.host } : {}),
+          ...(tls ? { tls } : {}),
+          apiTimeoutMs: dockerOptions.apiTimeoutMs,
+          stopTimeoutSeconds: dockerOptions.stopTimeoutSeconds,
+          capDrop: dockerOptions.capDrop,
+          network: config.swarm.network,
+          constraints: config.swarm.constraints,
+          startTimeoutMs: config.swarm.startTimeoutSeconds * 1000,
+        })
+      : docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
   const gateway = runtime.createGateway({ backend, config, logger, store })

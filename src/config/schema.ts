@@ -61,6 +61,23 @@ export const ConfigSchema = v.strictObject({
     v.pipe(v.string(), v.regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, 'must be a lowercase reverse-DNS label key')),
     'io.github.refinery-project.django_docker_engine',
   ),
+  /**
+   * The engine the gateway drives: `docker` (one Docker Engine), or `swarm` (a Docker Swarm
+   * cluster, through a manager's engine: the `docker` section's connection keys say which).
+   */
+  backend: v.optional(v.picklist(['docker', 'swarm']), 'docker'),
+  /** Settings of the `swarm` backend. */
+  swarm: v.optional(
+    v.strictObject({
+      /** The attachable overlay network services join; the gateway's container must be attached to it. */
+      network: v.optional(v.pipe(v.string(), v.nonEmpty()), 'hde-overlay'),
+      /** Placement constraints for every service, e.g. `["node.role==worker"]`. */
+      constraints: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []),
+      /** How long a launch or wake waits for its task to run, pulls included. */
+      startTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 120),
+    }),
+    {},
+  ),
   /** The Docker Engine connection. Without `socketPath`, `DOCKER_HOST` or the local socket is used. */
   docker: v.optional(
     v.pipe(

@@ -4,6 +4,7 @@
  */
 import type { LaunchSpec } from '../../backend.js'
 import type { Reach } from './records.js'
+import { launchLabels } from '../labels.js'
 
 /** A named volume mounted into the container. */
 export interface VolumeMount {
@@ -35,16 +36,7 @@ export function createBody(spec: LaunchSpec, mounts: VolumeMount[], settings: Cr
     Image: spec.image,
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    Labels: {
-      ...spec.labels,
-      [root]: 'true',
-      [`${root}.port`]: String(spec.port),
-      [`${root}.mem_reservation_mb`]: String(spec.memReservationMb),
-      ...(spec.idleTimeoutSeconds ? { [`${root}.idle_timeout_seconds`]: String(spec.idleTimeoutSeconds) } : {}),
-      ...(spec.readinessPath ? { [`${root}.readiness_path`]: spec.readinessPath } : {}),
-      ...(spec.access === 'token' ? { [`${root}.access`]: 'token' } : {}),
-      ...(spec.stripPrefix === false ? { [`${root}.strip_prefix`]: 'false' } : {}),
-    },
+    Labels: launchLabels(spec, root),
     ExposedPorts: { [portKey]: {} },
     HostConfig: {
       ...(reach.kind === 'published'

@@ -8,20 +8,13 @@ import { createBody, type VolumeMount } from './create.js'
 import { DEFAULT_ISOLATED_NETWORK, ensureIsolatedNetwork } from './network.js'
 import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './options.js'
 import { pullError, pullEvents } from './pull.js'
-import {
-  isReservedLabel,
-  type Backend,
-  type BackendEvent,
-  type LaunchSpec,
-  type LogOptions,
-  type PullEvent,
-} from '../../backend.js'
+import { assertNoReservedLabels } from '../labels.js'
+import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../../backend.js'
 import {
   BackendError,
   ConfigError,
   ContainerNotFoundError,
   ImageUnavailableError,
-  InvalidSpecError,
   NameConflictError,
 } from '../../errors.js'
 import { mapDockerError, statusOf } from './errors.js'
@@ -201,12 +194,7 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
 
     async launch(spec, launchOptions = {}) {
       // The gateway's settings live in labels under its root: a caller's label never sets one.
-      const reserved = Object.keys(spec.labels).find((key) => isReservedLabel(key, [root, DEFAULT_LABEL_ROOT]))
-      if (reserved !== undefined) {
-        throw new InvalidSpecError(
-          `labels: "${reserved}" is reserved for the gateway's own settings (keys under "${root}" and "${DEFAULT_LABEL_ROOT}"); use another key`,
-        )
-      }
+      assertNoReservedLabels(spec, root)
       if (isolatedNetwork) await ensureNetwork()
       const volumes: string[] = []
       let container: Docker.Container | undefined

@@ -4,8 +4,7 @@
  */
 import type { DockerTls } from './connection.js'
 
-/** The label namespace django_docker_engine used; kept so existing containers are recognised. */
-export const DEFAULT_LABEL_ROOT = 'io.github.refinery-project.django_docker_engine'
+export { DEFAULT_LABEL_ROOT } from '../labels.js'
 
 /** Options for the `docker()` backend. */
 export interface DockerBackendOptions {

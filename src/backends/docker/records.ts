@@ -1,4 +1,5 @@
 import type { ContainerRecord, ContainerState } from '../../backend.js'
+import { launchSettings } from '../labels.js'
 
 /** The parts of `docker inspect` a record needs. */
 export interface InspectLike {
@@ -46,18 +47,7 @@ const stateOf = (status: string) => (STATES.has(status as ContainerState) ? stat
  * `root`, so they survive a gateway restart; the upstream URL exists only while it runs.
  */
 export function recordMapper(root: string, reach: Reach) {
-  const settingsFrom = (labels: Record<string, string>) => {
-    const idle = Number(labels[`${root}.idle_timeout_seconds`])
-    const readinessPath = labels[`${root}.readiness_path`]
-    return {
-      ...(labels[`${root}.access`] === 'token' ? { access: 'token' as const } : {}),
-      ...(labels[`${root}.strip_prefix`] === 'false' ? { stripPrefix: false as const } : {}),
-      port: Number(labels[`${root}.port`]),
-      memReservationMb: Number(labels[`${root}.mem_reservation_mb`]) || 0,
-      ...(idle > 0 ? { idleTimeoutSeconds: idle } : {}),
-      ...(readinessPath ? { readinessPath } : {}),
-    }
-  }
+  const settingsFrom = (labels: Record<string, string>) => launchSettings(labels, root)
   /** The container's address on the network it is reached through, IPv6 in brackets. */
   const addressOn = (networks: NetworksLike | null | undefined) => {
     const entries =

@@ -1,0 +1,278 @@
+import { createHash, randomBytes } from 'node:crypto'
+import WebSocket from 'ws'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Backend } from '../../src/backend.js'
+import { swarm, type SwarmBackend } from '../../src/backends/swarm/index.js'
+import { testBackend } from '../backends/suite.js'
+import { ECHO_IMAGE, RUN_ID, dockerCli, dockerReady, eventually, uniqueName } from '../helpers/docker.js'
+import { SWARM_NETWORK, SWARM_NODE_IMAGE, startSwarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js'
+import { buildGatewayImage, startClusterGateway, type ClusterGateway } from '../helpers/swarm-gateway.js'
+
+const TOKEN = 'swarm-test-token-0123456789abcdef'
+const GATEWAY_IMAGE = `hde-test/swarm-gateway:${RUN_ID}`
+const LABEL_ROOT = 'io.github.hde-test.swarm'
+
+/** The Swarm suite needs the node image (`npm test` builds it as root); without it, in CI, it fails. */
+async function swarmReady(): Promise<boolean> {
+  if (!(await dockerReady('the Swarm backend on a three-node cluster'))) return false
+  const image = await dockerCli('image', 'inspect', '--format', '{{.Id}}', SWARM_NODE_IMAGE).catch(() => '')
+  if (image) return true
+  const reason = `${SWARM_NODE_IMAGE} is missing (bash test/images/build-swarm-node.sh, as root)`
+  if (process.env.CI === 'true') throw new Error(`the Swarm backend: ${reason}`)
+  console.warn(`\n!!! SKIPPING the Swarm backend on a three-node cluster: ${reason}\n`)
+  return false
+}
+
+const ready = await swarmReady()
+
+/**
+ * A backend whose engine is known only once the cluster runs (in `beforeAll`): the conformance
+ * suite is declared before that. It has exactly the Swarm backend's methods.
+ */
+function lateBackend(get: () => SwarmBackend | undefined): Backend {
+  const methods = ['launch', 'inspect', 'list', 'remove', 'logs', 'ping', 'start', 'stop', 'watch', 'close'] as const
+  const backend: Record<string, unknown> = { name: 'swarm' }
+  for (const method of methods) {
+    backend[method] = (...args: unknown[]) => {
+      const real = get()
+      if (!real) throw new Error('the cluster is not up')
+      const fn = real[method] as ((...a: unknown[]) => unknown) | undefined
+      return fn ? fn(...args) : undefined
+    }
+  }
+  return backend as unknown as Backend
+}
+
+describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
+  let cluster: SwarmCluster
+  let backend: SwarmBackend | undefined
+  let gateway: ClusterGateway
+  const auth = { authorization: `Bearer ${TOKEN}` }
+  // Every request to the cluster is bounded: a hang is a failure, never a stuck run.
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${gateway.url}${path}`, {
+      signal: AbortSignal.timeout(150_000),
+      ...init,
+      headers: { ...auth, ...(init.headers as object) },
+    })
+  const launch = (body: object) =>
+    api('/api/containers', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+  /** The first answer that is not a please-wait, within a bound. */
+  const whenServing = (name: string, path = '/') =>
+    eventually(
+      async () => {
+        const response = await fetch(`${gateway.url}/docker/${name}${path}`, { signal: AbortSignal.timeout(15_000) })
+        if (response.status === 503) {
+          await response.body?.cancel()
+          return false
+        }
+        return response
+      },
+      90_000,
+      `${name} to serve through the gateway`,
+    )
+
+  beforeAll(async () => {
+    const [started] = await Promise.all([startSwarmCluster(uniqueName('sw')), buildGatewayImage(GATEWAY_IMAGE)])
+    cluster = started
+    await cluster.load(ECHO_IMAGE)
+    backend = swarm({ host: cluster.managerHost, labelRoot: LABEL_ROOT, constraints: ['node.role==worker'] })
+    gateway = await startClusterGateway(
+      cluster,
+      GATEWAY_IMAGE,
+      {
+        listen: { hostname: '0.0.0.0', port: 8000 },
+        auth: { tokens: [TOKEN] },
+        backend: 'swarm',
+        swarm: { network: SWARM_NETWORK, constraints: ['node.role==worker'] },
+        labelRoot: LABEL_ROOT,
+        dashboard: { enabled: false },
+        dataDir: '/data',
+        upstream: { connectTimeoutMs: 2_000 },
+        idle: { checkIntervalSeconds: 1 },
+      },
+      TOKEN,
+    )
+  }, 600_000)
+
+  afterAll(async () => {
+    await cluster?.destroy()
+    await dockerCli('rmi', '-f', GATEWAY_IMAGE).catch(() => '')
+  }, 120_000)
+
+  testBackend({
+    name: 'swarm',
+    backend: lateBackend(() => backend),
+    unreachable: () => swarm({ host: 'tcp://127.0.0.1:9', apiTimeoutMs: 2_000 }),
+    skip: [
+      {
+        reason: 'a manager cannot pull on its workers: each node pulls when it starts a task',
+        tests: ['pull'],
+      },
+      {
+        reason: 'Swarm volumes are node-local, and a manager cannot remove volumes on other nodes',
+        tests: ['prune volumes'],
+      },
+    ],
+    image: ECHO_IMAGE,
+    port: 80,
+    logLine: 'echo listening on :80',
+    newName: () => uniqueName('suite'),
+  })
+
+  it('launches on a worker and proxies HTTP, a 10 MB body byte-exact, a WebSocket echo and SSE', async () => {
+    const name = uniqueName('e2e')
+    const launched = await launch({ image: ECHO_IMAGE, name })
+    expect(launched.status, await launched.clone().text()).toBe(201)
+    expect((await cluster.nodeOf(name))?.role).toBe('worker')
+    const page = await whenServing(name, '/hello?x=1')
+    expect(page.status).toBe(200)
+    expect(((await page.json()) as { path: string }).path).toBe('/hello')
+
+    const body = randomBytes(10 * 1024 * 1024)
+    const echoed = await fetch(`${gateway.url}/docker/${name}/raw/upload`, {
+      method: 'POST',
+      body,
+      signal: AbortSignal.timeout(60_000),
+    })
+    const bytes = Buffer.from(await echoed.arrayBuffer())
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'))
+
+    const socket = new WebSocket(`${gateway.url.replace('http', 'ws')}/docker/${name}/ws`)
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.once('open', () => socket.send('across the cluster'))
+      socket.once('message', (data) => resolve(String(data)))
+      socket.once('error', reject)
+      setTimeout(() => reject(new Error('no WebSocket echo within 15 s')), 15_000)
+    })
+    socket.close()
+    expect(reply).toBe('across the cluster')
+
+    const sse = await (
+      await fetch(`${gateway.url}/docker/${name}/sse?n=3&gapMs=100`, { signal: AbortSignal.timeout(30_000) })
+    ).text()
+    expect(sse.match(/^data:/gm)).toHaveLength(3)
+  })
+
+  it('gives a missing image a clear 422 with Swarm’s reason, and the same 400s as Docker for bad specs', async () => {
+    const missing = await launch({ image: 'hde-test/nowhere:1', name: uniqueName('missing') })
+    expect(missing.status).toBe(422)
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(/rejected/)
+    const reserved = await launch({ image: ECHO_IMAGE, labels: { [`${LABEL_ROOT}.port`]: '1' } })
+    expect(reserved.status).toBe(400)
+    const badPort = await launch({ image: ECHO_IMAGE, port: 70000 })
+    expect(badPort.status).toBe(400)
+    // Nothing was left behind.
+    expect(
+      await cluster.docker(cluster.manager, 'service', 'ls', '--filter', `label=${LABEL_ROOT}`, '-q'),
+    ).not.toContain('nowhere')
+  })
+
+  it('rebuilds every route from service labels after a gateway restart', async () => {
+    const name = uniqueName('restart')
+    expect((await launch({ image: ECHO_IMAGE, name, stripPrefix: false })).status).toBe(201)
+    await whenServing(name)
+    await gateway.restart()
+    const page = await whenServing(name, '/kept')
+    expect(page.status).toBe(200)
+    // The setting came back from the service's labels: the full public path reaches the container.
+    expect(((await page.json()) as { path: string }).path).toBe(`/docker/${name}/kept`)
+  })
+
+  it('scales to zero, and 50 concurrent requests wake it with exactly one scale-up', async () => {
+    const name = uniqueName('zero')
+    expect((await launch({ image: ECHO_IMAGE, name })).status).toBe(201)
+    await whenServing(name)
+    const service = await backend!.inspect(name)
+    await backend!.stop!(name)
+    const versionOf = async () =>
+      Number(await cluster.docker(cluster.manager, 'service', 'inspect', '--format', '{{.Version.Index}}', name))
+    const before = await versionOf()
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        fetch(`${gateway.url}/docker/${name}/woken`, {
+          headers: { prefer: 'wait=60' },
+          signal: AbortSignal.timeout(90_000),
+        }).then((r) => r.status),
+      ),
+    )
+    expect(answers.filter((status) => status === 200)).toHaveLength(50)
+    // One update of the service: the scale-up (a second start would have updated it again).
+    expect((await versionOf()) - before).toBe(1)
+    expect((await backend!.inspect(name))?.id).toBe(service?.id)
+  })
+
+  it('purges by label and by inactivity: services and their configs go, a foreign service stays', async () => {
+    const foreign = uniqueName('foreign')
+    await cluster.docker(
+      cluster.manager,
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      foreign,
+      '--constraint',
+      'node.role==worker',
+      '--label',
+      'purge=yes',
+      ECHO_IMAGE,
+    )
+    const labelled = uniqueName('labelled')
+    const withInput = uniqueName('input')
+    expect((await launch({ image: ECHO_IMAGE, name: labelled, labels: { purge: 'yes' } })).status).toBe(201)
+    expect((await launch({ image: ECHO_IMAGE, name: withInput, input: { a: 1 }, inputDelivery: 'file' })).status).toBe(
+      201,
+    )
+    const configsOf = (name: string) =>
+      cluster.docker(cluster.manager, 'config', 'ls', '-q', '--filter', `label=${LABEL_ROOT}.service=${name}`)
+    expect(await configsOf(withInput)).not.toBe('')
+    const purge = async (body: object) =>
+      (await (
+        await api('/api/purge', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { removed: string[] }
+    expect((await purge({ label: 'purge=yes' })).removed).toEqual([labelled])
+    const idle = await purge({ inactiveSeconds: 0 })
+    expect(idle.removed).toContain(withInput)
+    expect(await configsOf(withInput)).toBe('')
+    const services = await cluster.docker(cluster.manager, 'service', 'ls', '--format', '{{.Name}}')
+    expect(services).toContain(foreign)
+    expect(services).not.toContain(labelled)
+    expect(services).not.toContain(withInput)
+  })
+
+  it('follows a task to another worker when its node is lost: 503s meanwhile, never a hang, then served at the same URL', async () => {
+    const name = uniqueName('moved')
+    expect((await launch({ image: ECHO_IMAGE, name })).status).toBe(201)
+    await whenServing(name)
+    const first = await cluster.nodeOf(name)
+    expect(first?.role).toBe('worker')
+    await cluster.stopNode(first!)
+    const statuses = new Set<number>()
+    const served = await eventually(
+      async () => {
+        const started = Date.now()
+        const response = await fetch(`${gateway.url}/docker/${name}/after`, { signal: AbortSignal.timeout(20_000) })
+        // A client is answered promptly, whatever the state of the cluster.
+        expect(Date.now() - started).toBeLessThan(15_000)
+        statuses.add(response.status)
+        await response.body?.cancel()
+        return response.status === 200
+      },
+      120_000,
+      `${name} served again after its node was lost`,
+    )
+    expect(served).toBe(true)
+    const second = await cluster.nodeOf(name)
+    expect(second?.role).toBe('worker')
+    expect(second?.name).not.toBe(first?.name)
+    for (const status of statuses) expect([200, 502, 503, 504]).toContain(status)
+  })
+})
