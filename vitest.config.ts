@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/engine/**'],
+          exclude: ['test/engine/**', 'test/swarm/**'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -21,6 +21,17 @@ export default defineConfig({
         // Suites that stop the Docker Engine itself: after every other suite, alone.
         extends: true,
         test: { name: 'engine', include: ['test/engine/**/*.test.ts'], sequence: { groupOrder: 1 } },
+      },
+      {
+        // A three-node Swarm cluster of nested engines: last, alone, and slow on 2 cores
+        // (`npm run test:swarm`).
+        extends: true,
+        test: {
+          name: 'swarm',
+          include: process.env.HDE_TEST_SWARM === '1' ? ['test/swarm/**/*.test.ts'] : [],
+          sequence: { groupOrder: 2 },
+          testTimeout: 180_000,
+        },
       },
     ],
   },
