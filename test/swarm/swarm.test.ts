@@ -77,8 +77,14 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     )
 
   beforeAll(async () => {
-    const [started] = await Promise.all([startSwarmCluster(uniqueName('sw')), buildGatewayImage(GATEWAY_IMAGE)])
-    cluster = started
+    const [started, built] = await Promise.allSettled([
+      startSwarmCluster(uniqueName('sw')),
+      buildGatewayImage(GATEWAY_IMAGE),
+    ])
+    // A cluster that started is removed after the tests even if the image could not be built.
+    if (started.status === 'fulfilled') cluster = started.value
+    if (started.status === 'rejected') throw started.reason
+    if (built.status === 'rejected') throw built.reason
     await cluster.load(ECHO_IMAGE)
     backend = swarm({ host: cluster.managerHost, labelRoot: LABEL_ROOT, constraints: ['node.role==worker'] })
     gateway = await startClusterGateway(
@@ -93,7 +99,7 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
         dashboard: { enabled: false },
         dataDir: '/data',
         upstream: { connectTimeoutMs: 2_000 },
-        idle: { checkIntervalSeconds: 1 },
+        idle: { checkIntervalSeconds: 1, action: 'stop' },
       },
       TOKEN,
     )
@@ -152,6 +158,19 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     socket.close()
     expect(reply).toBe('across the cluster')
 
+    // Its output, followed: a request made now shows up in the open stream.
+    const logs = await api(`/api/containers/${name}/logs?follow=1&tail=1`)
+    const reader = logs.body!.pipeThrough(new TextDecoderStream()).getReader()
+    await fetch(`${gateway.url}/docker/${name}/followed`, { signal: AbortSignal.timeout(15_000) }).then((r) => r.text())
+    let followed = ''
+    while (!followed.includes('GET /followed')) {
+      const { value, done } = await reader.read()
+      if (done) break
+      followed += value
+    }
+    await reader.cancel()
+    expect(followed).toContain('echo: GET /followed')
+
     const sse = await (
       await fetch(`${gateway.url}/docker/${name}/sse?n=3&gapMs=100`, { signal: AbortSignal.timeout(30_000) })
     ).text()
@@ -183,15 +202,24 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     expect(((await page.json()) as { path: string }).path).toBe(`/docker/${name}/kept`)
   })
 
-  it('scales to zero, and 50 concurrent requests wake it with exactly one scale-up', async () => {
+  it('scales to zero when idle, and 50 concurrent requests wake it with exactly one scale-up', async () => {
     const name = uniqueName('zero')
-    expect((await launch({ image: ECHO_IMAGE, name })).status).toBe(201)
+    expect((await launch({ image: ECHO_IMAGE, name, idleTimeoutSeconds: 5 })).status).toBe(201)
     await whenServing(name)
     const service = await backend!.inspect(name)
-    await backend!.stop!(name)
-    const versionOf = async () =>
-      Number(await cluster.docker(cluster.manager, 'service', 'inspect', '--format', '{{.Version.Index}}', name))
-    const before = await versionOf()
+    // The reaper scales it to zero; Swarm shuts its task down.
+    await eventually(
+      async () => ((await (await api(`/api/containers/${name}`)).json()) as { status: string }).status === 'stopped',
+      60_000,
+      `${name} scaled to zero`,
+    )
+    expect(
+      await cluster.docker(cluster.manager, 'service', 'ps', '-q', '--filter', 'desired-state=running', name),
+    ).toBe('')
+    // Starts the gateway made (launches and wakes), from its own metrics.
+    const starts = async () =>
+      Number(/^hde_start_seconds_count (\d+)$/m.exec(await (await api('/metrics')).text())?.[1] ?? Number.NaN)
+    const before = await starts()
     const answers = await Promise.all(
       Array.from({ length: 50 }, () =>
         fetch(`${gateway.url}/docker/${name}/woken`, {
@@ -201,8 +229,18 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
       ),
     )
     expect(answers.filter((status) => status === 200)).toHaveLength(50)
-    // One update of the service: the scale-up (a second start would have updated it again).
-    expect((await versionOf()) - before).toBe(1)
+    expect((await starts()) - before).toBe(1)
+    // And Swarm was asked for one replica once: the service's last change is that scale-up.
+    expect(
+      await cluster.docker(
+        cluster.manager,
+        'service',
+        'inspect',
+        '--format',
+        '{{.Spec.Mode.Replicated.Replicas}} {{.PreviousSpec.Mode.Replicated.Replicas}}',
+        name,
+      ),
+    ).toBe('1 0')
     expect((await backend!.inspect(name))?.id).toBe(service?.id)
   })
 
@@ -244,6 +282,11 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     expect(await configsOf(withInput)).toBe('')
     const services = await cluster.docker(cluster.manager, 'service', 'ls', '--format', '{{.Name}}')
     expect(services).toContain(foreign)
+    // Never proxied or shown either: to the proxy it is a name with no container (as with Docker).
+    const proxied = await fetch(`${gateway.url}/docker/${foreign}/`, { signal: AbortSignal.timeout(15_000) })
+    expect(proxied.status).toBe(503)
+    expect(await proxied.text()).toContain(`no container named "${foreign}"`)
+    expect((await api(`/api/containers/${foreign}`)).status).toBe(404)
     expect(services).not.toContain(labelled)
     expect(services).not.toContain(withInput)
   })
