@@ -285,7 +285,8 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     // Never proxied or shown either: to the proxy it is a name with no container (as with Docker).
     const proxied = await fetch(`${gateway.url}/docker/${foreign}/`, { signal: AbortSignal.timeout(15_000) })
     expect(proxied.status).toBe(503)
-    expect(await proxied.text()).toContain(`no container named "${foreign}"`)
+    const { error } = (await proxied.json()) as { error: { message: string } }
+    expect(error.message).toContain(`no container named "${foreign}"`)
     expect((await api(`/api/containers/${foreign}`)).status).toBe(404)
     expect(services).not.toContain(labelled)
     expect(services).not.toContain(withInput)

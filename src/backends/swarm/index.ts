@@ -327,8 +327,9 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
 
     async start(name) {
       const service = await scale(name, 1)
+      const image = service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? name
       return started(
-        await whenRunning({ ...service, Spec: { ...service.Spec, Mode: { Replicated: { Replicas: 1 } } } }, ''),
+        await whenRunning({ ...service, Spec: { ...service.Spec, Mode: { Replicated: { Replicas: 1 } } } }, image),
       )
     },
 
