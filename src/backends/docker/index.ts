@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import Docker from 'dockerode'
 import { putFiles } from './archive.js'
 import { recordMapper, type Reach } from './records.js'
@@ -8,6 +8,7 @@ import { createBody, type VolumeMount } from './create.js'
 import { DEFAULT_ISOLATED_NETWORK, ensureIsolatedNetwork } from './network.js'
 import { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions } from './options.js'
 import { pullError, pullEvents } from './pull.js'
+import { demuxedLogs } from './logs.js'
 import { assertNoReservedLabels } from '../labels.js'
 import type { Backend, BackendEvent, LaunchSpec, LogOptions, PullEvent } from '../../backend.js'
 import {
@@ -294,27 +295,20 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
         timestamps: logOptions.timestamps ?? false,
         ...(logOptions.tail === undefined ? {} : { tail: logOptions.tail }),
       }
-      let source: NodeJS.ReadableStream
       try {
-        source = logOptions.follow
+        const answer = logOptions.follow
           ? ((await container.logs({
               ...base,
               follow: true,
               ...(logOptions.signal ? { abortSignal: logOptions.signal } : {}),
             })) as NodeJS.ReadableStream)
-          : Readable.from([(await container.logs({ ...base, follow: false, abortSignal: timeout() })) as Buffer])
+          : ((await container.logs({ ...base, follow: false, abortSignal: timeout() })) as Buffer)
+        return demuxedLogs(client.modem, answer)
       } catch (err) {
         // 409: "dead or marked for removal", a container on its way out: as good as gone.
         if (statusOf(err) === 404 || statusOf(err) === 409) throw new ContainerNotFoundError(name, { cause: err })
         return fail(err)
       }
-      const output = new PassThrough()
-      client.modem.demuxStream(source, output, output)
-      source.on('end', () => output.end())
-      source.on('error', (err) => output.destroy(err))
-      // When the HTTP client leaves, the web stream is cancelled: drop the engine connection too.
-      output.on('close', () => (source as Readable).destroy?.())
-      return Readable.toWeb(output) as ReadableStream<Uint8Array>
     },
 
     async start(name) {

@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import Docker from 'dockerode'
 import type { Backend, BackendEvent, ContainerRecord, LaunchSpec, LogOptions } from '../../backend.js'
 import {
@@ -10,6 +10,7 @@ import {
 } from '../../errors.js'
 import { resolveConnection, type DockerTls } from '../docker/connection.js'
 import { mapDockerError, statusOf } from '../docker/errors.js'
+import { demuxedLogs } from '../docker/logs.js'
 import { DEFAULT_CAP_DROP } from '../docker/options.js'
 import { assertNoReservedLabels, DEFAULT_LABEL_ROOT } from '../labels.js'
 import { newest, type ServiceLike, serviceRecord, type TaskLike, runningTask, taskAddress } from './records.js'
@@ -301,7 +302,6 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
     async logs(name, logOptions: LogOptions = {}) {
       const service = await findService(name)
       if (!service) throw new ContainerNotFoundError(name)
-      let source: NodeJS.ReadableStream
       try {
         const answer = (await client.getService(service.ID).logs({
           stdout: true,
@@ -311,18 +311,11 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
           ...(logOptions.tail === undefined ? {} : { tail: logOptions.tail }),
           ...(logOptions.signal ? { abortSignal: logOptions.signal } : {}),
         } as Docker.ContainerLogsOptions)) as unknown as NodeJS.ReadableStream | Buffer
-        // Without `follow`, the engine's answer arrives whole, as a buffer.
-        source = Buffer.isBuffer(answer) ? Readable.from([answer]) : answer
+        return demuxedLogs(client.modem, answer)
       } catch (err) {
         if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
         return fail(err)
       }
-      const output = new PassThrough()
-      client.modem.demuxStream(source, output, output)
-      source.on('end', () => output.end())
-      source.on('error', (err) => output.destroy(err))
-      output.on('close', () => (source as Readable).destroy?.())
-      return Readable.toWeb(output) as ReadableStream<Uint8Array>
     },
 
     async start(name) {
