@@ -16,13 +16,13 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import Docker from 'dockerode'
-import type WebSocket from 'ws'
 import { memory } from '../src/backends/memory.js'
 import { RouteTable } from '../src/containers/route-table.js'
 import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
 import { openSockets } from '../test/helpers/sockets.js'
 import { cpuPerRequest, type CpuShare } from './cpu.js'
+import { heldWebSockets, launchBurst, manyContainers } from './loads.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
@@ -290,37 +290,6 @@ async function uploadRss(gateway: GatewayProcess, url: string): Promise<number> 
 /** How long the gateway is watched at rest (`bench/at-rest.ts`). */
 const AT_REST_SECONDS = Number(process.env.BENCH_AT_REST_SECONDS ?? 60)
 
-/** Sockets held open for the WebSocket memory figure. */
-const HELD_SOCKETS = 2_000
-
-/**
- * Resident memory a gateway holds per open WebSocket: its RSS with {@link HELD_SOCKETS} sockets open
- * (each has echoed one message), less its RSS before, in KB per socket. Every socket must echo.
- */
-async function wsRssPerSocket(gateway: GatewayProcess, url: string): Promise<number> {
-  const rss = async () => {
-    const { readFile } = await import('node:fs/promises')
-    return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${gateway.pid}/status`, 'utf8'))![1])
-  }
-  const before = await rss()
-  const sockets: WebSocket[] = []
-  try {
-    await openSockets(url, HELD_SOCKETS, sockets)
-    await Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((done) => {
-            ws.once('message', () => done())
-            ws.send('held')
-          }),
-      ),
-    )
-    return Math.round((await rss()) - before) / HELD_SOCKETS
-  } finally {
-    for (const ws of sockets) ws.terminate()
-  }
-}
-
 function lookupNs(count: number): number {
   const table = new RouteTable(memory())
   const record = {
@@ -427,7 +396,10 @@ try {
     ).stdout,
   ) as { containers: number; seconds: number; corePercent: number; rssMb: number }
   const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
-  const wsHeld = { node: await wsRssPerSocket(gwNode, wsUrl(gwNode)), bun: await wsRssPerSocket(gwBun, wsUrl(gwBun)) }
+  console.error('measuring open WebSockets, a launch burst and many containers…')
+  const wsHeld = { node: await heldWebSockets(gwNode, wsUrl(gwNode)), bun: await heldWebSockets(gwBun, wsUrl(gwBun)) }
+  const burst = { node: await launchBurst(gwNode, docker), bun: await launchBurst(gwBun, docker) }
+  const many = await manyContainers(gwNode)
 
   // Report.
   const workloads = Object.keys(results.direct!)
@@ -469,7 +441,9 @@ try {
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
     `At rest (${atRest.containers} managed containers on the in-memory engine, all ready, idle reaping on, no traffic, ${atRest.seconds} s): ${atRest.corePercent}% of one core (target ≤ 1%), ${atRest.rssMb} MB resident.`,
-    `Resident memory per open WebSocket (${HELD_SOCKETS} held open, each echoed once): Node ${wsHeld.node.toFixed(1)} KB, Bun ${wsHeld.bun.toFixed(1)} KB.`,
+    `Open WebSockets (${wsHeld.node.sockets} through the gateway to one container, held ${wsHeld.node.seconds} s, a ping every 5 s each): Node ${wsHeld.node.answered}/${wsHeld.node.pings} pings answered, ${wsHeld.node.dropped} dropped, p50 ${wsHeld.node.p50Ms} ms, p99 ${wsHeld.node.p99Ms} ms, ${wsHeld.node.rssKbPerSocket} KB resident per socket; Bun ${wsHeld.bun.answered}/${wsHeld.bun.pings} answered, ${wsHeld.bun.dropped} dropped, p50 ${wsHeld.bun.p50Ms} ms, p99 ${wsHeld.bun.p99Ms} ms, ${wsHeld.bun.rssKbPerSocket} KB per socket (target ≤ 20 KB).`,
+    `Launch burst (${burst.node.launches} launches of ${STATIC_IMAGE} at once, each to its first 200 through the proxy): Node ${burst.node.gatewayMs} ms, Bun ${burst.bun.gatewayMs} ms; the same done directly on the engine in parallel: ${burst.node.directMs} / ${burst.bun.directMs} ms (${ratio(burst.node.gatewayMs, burst.node.directMs)}× / ${ratio(burst.bun.gatewayMs, burst.bun.directMs)}×, target ≤ 1.2×).`,
+    `Many containers (Node): with ${many.few} running, list API p99 ${many.listP99Ms.few} ms and proxied GET p99 ${many.proxyP99Ms.few} ms; with ${many.many}, ${many.listP99Ms.many} ms (${ratio(many.listP99Ms.many, many.listP99Ms.few)}×) and ${many.proxyP99Ms.many} ms (${ratio(many.proxyP99Ms.many, many.proxyP99Ms.few)}×) (target ≤ 1.2×); ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
     ...(baseline
       ? [
@@ -495,6 +469,8 @@ try {
         rss,
         lookup,
         wsHeld,
+        burst,
+        many,
         machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
       },
       null,

@@ -1,0 +1,244 @@
+/**
+ * The loads a platform puts on its gateway, beside the request benchmarks of `bench/run.ts`:
+ *   - open WebSockets: many notebooks open at once, each pinging now and then;
+ *   - a launch burst: a class of users opening their tools at the same minute;
+ *   - many containers: the list API and proxied requests with hundreds of containers running.
+ * Each function drives one running gateway (a CLI process) and the Docker Engine; the benchmark
+ * reports what they return.
+ */
+import { readFile } from 'node:fs/promises'
+import type Docker from 'dockerode'
+import type WebSocket from 'ws'
+import { STATIC_IMAGE, eventually, uniqueName } from '../test/helpers/docker.js'
+import type { GatewayProcess } from '../test/helpers/gateway-process.js'
+import { openSockets } from '../test/helpers/sockets.js'
+
+/** Resident memory of a process, in KB. */
+async function rssKb(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1])
+}
+
+/** The `q` quantile of sorted values, rounded to 0.01. */
+const quantile = (sorted: number[], q: number) =>
+  Math.round((sorted[Math.floor(q * (sorted.length - 1))] ?? Number.NaN) * 100) / 100
+
+/** What {@link heldWebSockets} measured. */
+export interface HeldSockets {
+  sockets: number
+  seconds: number
+  pings: number
+  answered: number
+  dropped: number
+  p50Ms: number
+  p99Ms: number
+  /** Growth of the gateway's resident memory per open socket, in KB. */
+  rssKbPerSocket: number
+}
+
+/**
+ * `count` WebSockets through the gateway to one container, held for `seconds`, each sending a ping
+ * every `everyMs` (spread evenly, as real clients drift apart). Every ping must be answered; a
+ * socket that closes counts as dropped.
+ */
+export async function heldWebSockets(
+  gateway: GatewayProcess,
+  url: string,
+  count = 2_000,
+  seconds = 60,
+  everyMs = 5_000,
+): Promise<HeldSockets> {
+  const before = await rssKb(gateway.pid)
+  const sockets: WebSocket[] = []
+  const latencies: number[] = []
+  let pings = 0
+  let dropped = 0
+  try {
+    await openSockets(url, count, sockets)
+    const grown = (await rssKb(gateway.pid)) - before
+    const deadline = Date.now() + seconds * 1000
+    await Promise.all(
+      sockets.map(async (ws, i) => {
+        let open = true
+        ws.once('close', () => {
+          open = false
+          dropped++
+        })
+        // Spread the first pings over one period, then one per period each.
+        await new Promise((r) => setTimeout(r, (i * everyMs) / count))
+        while (open && Date.now() < deadline) {
+          const sent = performance.now()
+          pings++
+          const answered = await new Promise<boolean>((done) => {
+            const timer = setTimeout(() => done(false), everyMs)
+            ws.once('message', () => {
+              clearTimeout(timer)
+              done(true)
+            })
+            ws.send('ping')
+          })
+          if (answered) latencies.push(performance.now() - sent)
+          await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (performance.now() - sent))))
+        }
+      }),
+    )
+    latencies.sort((a, b) => a - b)
+    return {
+      sockets: count,
+      seconds,
+      pings,
+      answered: latencies.length,
+      dropped,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      rssKbPerSocket: Math.round((grown / count) * 10) / 10,
+    }
+  } finally {
+    for (const ws of sockets) {
+      ws.removeAllListeners('close')
+      ws.terminate()
+    }
+  }
+}
+
+/** What {@link launchBurst} measured. */
+export interface LaunchBurst {
+  launches: number
+  /** From the first request to the last container's first `200` through the gateway. */
+  gatewayMs: number
+  /** The same launches done directly: create + start + first `200`, all in parallel. */
+  directMs: number
+}
+
+/** Poll until `url` answers 200. */
+const firstOk = (url: string, what: string) =>
+  eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 60_000, what)
+
+/**
+ * `count` launches of a small image at once, each until its first `200` through the proxy, against
+ * the same work done directly on the engine in parallel (each container's port published on
+ * loopback, so the benchmark, like the tests, talks to loopback only).
+ */
+export async function launchBurst(gateway: GatewayProcess, docker: Docker, count = 30): Promise<LaunchBurst> {
+  const names = Array.from({ length: count }, () => uniqueName('burst'))
+  let started = performance.now()
+  await Promise.all(
+    names.map(async (name) => {
+      const launched = await fetch(`${gateway.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: STATIC_IMAGE, name }),
+      })
+      if (launched.status !== 201) throw new Error(`burst launch: ${launched.status} ${await launched.text()}`)
+      await firstOk(`${gateway.url}/docker/${name}/`, `${name} through the gateway`)
+    }),
+  )
+  const gatewayMs = Math.round(performance.now() - started)
+  await Promise.all(names.map((name) => fetch(`${gateway.url}/api/containers/${name}`, { method: 'DELETE' })))
+
+  const direct = Array.from({ length: count }, () => uniqueName('burstref'))
+  started = performance.now()
+  await Promise.all(
+    direct.map(async (name) => {
+      const container = await docker.createContainer({
+        name,
+        Image: STATIC_IMAGE,
+        ExposedPorts: { '80/tcp': {} },
+        HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+      })
+      await container.start()
+      const port = (await container.inspect()).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort
+      await firstOk(`http://127.0.0.1:${port}/`, `${name} directly`)
+    }),
+  )
+  const directMs = Math.round(performance.now() - started)
+  await Promise.all(
+    direct.map((name) =>
+      docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  )
+  return { launches: count, gatewayMs, directMs }
+}
+
+/** What {@link manyContainers} measured, at a few containers and at many. */
+export interface ManyContainers {
+  few: number
+  many: number
+  /** p99 of `GET /api/containers`, in ms. */
+  listP99Ms: { few: number; many: number }
+  /** p99 of a proxied GET, in ms. */
+  proxyP99Ms: { few: number; many: number }
+  /** Growth of the gateway's resident memory per managed container, in KB. */
+  rssKbPerContainer: number
+}
+
+/**
+ * The list API's and a proxied GET's p99 with `few` running containers and with `many`, and the
+ * gateway's memory per container. Containers are launched through the gateway, `batch` at a time.
+ */
+export async function manyContainers(
+  gateway: GatewayProcess,
+  few = 5,
+  many = 200,
+  batch = 10,
+): Promise<ManyContainers> {
+  const names: string[] = []
+  const launch = async (upTo: number) => {
+    while (names.length < upTo) {
+      const next = Array.from({ length: Math.min(batch, upTo - names.length) }, () => uniqueName('many'))
+      await Promise.all(
+        next.map(async (name) => {
+          const launched = await fetch(`${gateway.url}/api/containers`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', prefer: 'wait=60' },
+            body: JSON.stringify({ image: STATIC_IMAGE, name, cpus: 0.1 }),
+          })
+          if (launched.status !== 201) throw new Error(`many: ${launched.status} ${await launched.text()}`)
+          await firstOk(`${gateway.url}/docker/${name}/`, name)
+        }),
+      )
+      names.push(...next)
+    }
+  }
+  /** p99 of `rounds` sequential requests made by `request`. */
+  const p99 = async (rounds: number, request: (i: number) => Promise<Response>) => {
+    const times: number[] = []
+    for (let i = 0; i < rounds; i++) {
+      const started = performance.now()
+      const response = await request(i)
+      await response.arrayBuffer()
+      if (response.status !== 200) throw new Error(`many: answered ${response.status}`)
+      times.push(performance.now() - started)
+    }
+    return quantile(
+      times.sort((a, b) => a - b),
+      0.99,
+    )
+  }
+  const measure = async () => ({
+    list: await p99(200, () => fetch(`${gateway.url}/api/containers`)),
+    proxy: await p99(2_000, (i) => fetch(`${gateway.url}/docker/${names[i % names.length]}/`)),
+  })
+  try {
+    await launch(few)
+    const atFew = await measure()
+    const rssFew = await rssKb(gateway.pid)
+    await launch(many)
+    const atMany = await measure()
+    const rssMany = await rssKb(gateway.pid)
+    return {
+      few,
+      many,
+      listP99Ms: { few: atFew.list, many: atMany.list },
+      proxyP99Ms: { few: atFew.proxy, many: atMany.proxy },
+      rssKbPerContainer: Math.round(((rssMany - rssFew) / (many - few)) * 10) / 10,
+    }
+  } finally {
+    for (let i = 0; i < names.length; i += 20)
+      await Promise.all(
+        names.slice(i, i + 20).map((name) => fetch(`${gateway.url}/api/containers/${name}`, { method: 'DELETE' })),
+      )
+  }
+}
