@@ -103,6 +103,8 @@ export async function heldWebSockets(
 /** What {@link launchBurst} measured. */
 export interface LaunchBurst {
   launches: number
+  /** Launches that did not reach a first `200` (with why), through the gateway and directly. */
+  failed: { gateway: string[]; direct: string[] }
   /** From the first request to the last container's first `200` through the gateway. */
   gatewayMs: number
   /** The same launches done directly: create + start + first `200`, all in parallel. */
@@ -120,24 +122,31 @@ const firstOk = (url: string, what: string) =>
  */
 export async function launchBurst(gateway: GatewayProcess, docker: Docker, count = 30): Promise<LaunchBurst> {
   const names = Array.from({ length: count }, () => uniqueName('burst'))
+  const failed: LaunchBurst['failed'] = { gateway: [], direct: [] }
+  /** Each launch to its end; a failure is reported, not thrown, so one engine hiccup does not void the figure. */
+  const settle = (attempts: Promise<unknown>[], into: string[]) =>
+    Promise.allSettled(attempts).then((outcomes) => {
+      for (const outcome of outcomes) if (outcome.status === 'rejected') into.push(String(outcome.reason))
+    })
   let started = performance.now()
-  await Promise.all(
+  await settle(
     names.map(async (name) => {
       const launched = await fetch(`${gateway.url}/api/containers`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ image: STATIC_IMAGE, name }),
       })
-      if (launched.status !== 201) throw new Error(`burst launch: ${launched.status} ${await launched.text()}`)
+      if (launched.status !== 201) throw new Error(`${launched.status} ${await launched.text()}`)
       await firstOk(`${gateway.url}/docker/${name}/`, `${name} through the gateway`)
     }),
+    failed.gateway,
   )
   const gatewayMs = Math.round(performance.now() - started)
   await Promise.all(names.map((name) => fetch(`${gateway.url}/api/containers/${name}`, { method: 'DELETE' })))
 
   const direct = Array.from({ length: count }, () => uniqueName('burstref'))
   started = performance.now()
-  await Promise.all(
+  await settle(
     direct.map(async (name) => {
       const container = await docker.createContainer({
         name,
@@ -149,6 +158,7 @@ export async function launchBurst(gateway: GatewayProcess, docker: Docker, count
       const port = (await container.inspect()).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort
       await firstOk(`http://127.0.0.1:${port}/`, `${name} directly`)
     }),
+    failed.direct,
   )
   const directMs = Math.round(performance.now() - started)
   await Promise.all(
@@ -159,7 +169,7 @@ export async function launchBurst(gateway: GatewayProcess, docker: Docker, count
         .catch(() => {}),
     ),
   )
-  return { launches: count, gatewayMs, directMs }
+  return { launches: count, failed, gatewayMs, directMs }
 }
 
 /** What {@link manyContainers} measured, at a few containers and at many. */

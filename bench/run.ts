@@ -442,7 +442,13 @@ try {
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
     `At rest (${atRest.containers} managed containers on the in-memory engine, all ready, idle reaping on, no traffic, ${atRest.seconds} s): ${atRest.corePercent}% of one core (target ≤ 1%), ${atRest.rssMb} MB resident.`,
     `Open WebSockets (${wsHeld.node.sockets} through the gateway to one container, held ${wsHeld.node.seconds} s, a ping every 5 s each): Node ${wsHeld.node.answered}/${wsHeld.node.pings} pings answered, ${wsHeld.node.dropped} dropped, p50 ${wsHeld.node.p50Ms} ms, p99 ${wsHeld.node.p99Ms} ms, ${wsHeld.node.rssKbPerSocket} KB resident per socket; Bun ${wsHeld.bun.answered}/${wsHeld.bun.pings} answered, ${wsHeld.bun.dropped} dropped, p50 ${wsHeld.bun.p50Ms} ms, p99 ${wsHeld.bun.p99Ms} ms, ${wsHeld.bun.rssKbPerSocket} KB per socket (target ≤ 20 KB).`,
-    `Launch burst (${burst.node.launches} launches of ${STATIC_IMAGE} at once, each to its first 200 through the proxy): Node ${burst.node.gatewayMs} ms, Bun ${burst.bun.gatewayMs} ms; the same done directly on the engine in parallel: ${burst.node.directMs} / ${burst.bun.directMs} ms (${ratio(burst.node.gatewayMs, burst.node.directMs)}× / ${ratio(burst.bun.gatewayMs, burst.bun.directMs)}×, target ≤ 1.2×).`,
+    `Launch burst (${burst.node.launches} launches of ${STATIC_IMAGE} at once, each to its first 200 through the proxy): Node ${burst.node.gatewayMs} ms, Bun ${burst.bun.gatewayMs} ms; the same done directly on the engine in parallel: ${burst.node.directMs} / ${burst.bun.directMs} ms (${ratio(burst.node.gatewayMs, burst.node.directMs)}× / ${ratio(burst.bun.gatewayMs, burst.bun.directMs)}×, target ≤ 1.2×). Failed: Node ${burst.node.failed.gateway.length}, Bun ${burst.bun.failed.gateway.length}, direct ${burst.node.failed.direct.length + burst.bun.failed.direct.length}${[
+      ...burst.node.failed.gateway,
+      ...burst.bun.failed.gateway,
+    ]
+      .slice(0, 1)
+      .map((why) => ` (${why.slice(0, 160)})`)
+      .join('')}.`,
     `Many containers (Node): with ${many.few} running, list API p99 ${many.listP99Ms.few} ms and proxied GET p99 ${many.proxyP99Ms.few} ms; with ${many.many}, ${many.listP99Ms.many} ms (${ratio(many.listP99Ms.many, many.listP99Ms.few)}×) and ${many.proxyP99Ms.many} ms (${ratio(many.proxyP99Ms.many, many.proxyP99Ms.few)}×) (target ≤ 1.2×); ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
     ...(baseline

@@ -90,6 +90,15 @@ export function upstreamFailure(
 
 /** The upstream refused or dropped the connection: re-read the container to explain why. */
 export async function afterConnectFailure(request: RequestHints, name: string, deps: ProxyDeps): Promise<Answer> {
+  const cached = deps.manager.cachedRoute(name)
+  // (One the gateway is stopping is re-read, so that the client learns that it starts again.)
+  if (cached && isStarting(cached, deps) && !(await deps.manager.isStoppedByGateway(cached.id))) {
+    // Not ready yet: a closed port is what starting looks like. Its readiness probe goes on, and
+    // the engine's events report an exit, so clients polling a burst of new containers cost the
+    // engine nothing.
+    deps.manager.probe(cached)
+    return unavailable(request, cached, name, deps)
+  }
   let record: ContainerRecord | undefined
   try {
     record = await deps.manager.refreshRoute(name)
@@ -113,4 +122,16 @@ export async function afterConnectFailure(request: RequestHints, name: string, d
     deps.manager.probe(record)
   }
   return unavailable(request, record, name, deps)
+}
+
+/** A running container the gateway has not yet seen ready, and that has not failed or gone quiet. */
+function isStarting(record: ContainerRecord, deps: ProxyDeps): boolean {
+  const { manager } = deps
+  return (
+    record.state === 'running' &&
+    !manager.isReady(record.id) &&
+    !manager.readinessFailure(record.id) &&
+    !manager.unreachable(record.id) &&
+    manager.reportsEngineEvents
+  )
 }
