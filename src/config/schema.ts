@@ -100,6 +100,8 @@ export const ConfigSchema = v.strictObject({
         ),
         /** Upper bound for one Docker API call (not for log streams). */
         apiTimeoutMs: v.optional(PositiveIntSchema, 10_000),
+        /** Upper bound of the engine calls that create and start a container (a burst queues them in the engine). */
+        launchTimeoutMs: v.optional(PositiveIntSchema, 120_000),
         /**
          * How the gateway reaches containers: `network` at the container's address on a Docker
          * network (no host port, no docker-proxy hop; the gateway must run on the Docker host or in

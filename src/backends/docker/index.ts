@@ -86,6 +86,12 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
   const fail = (err: unknown): never => {
     throw mapDockerError(err, apiTimeoutMs)
   }
+  const launchTimeoutMs = options.launchTimeoutMs ?? 120_000
+  /** For the calls that create and start containers: the engine queues them under a burst. */
+  const launchTimeout = () => AbortSignal.timeout(launchTimeoutMs)
+  const failLaunch = (err: unknown): never => {
+    throw mapDockerError(err, launchTimeoutMs)
+  }
 
   let mapping: ReturnType<typeof recordMapper> | undefined
   /** Records from the engine's views, by the reach in force. */
@@ -181,7 +187,7 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
     }
     return client.createContainer({
       ...createBody(spec, mounts, creation),
-      abortSignal: timeout(),
+      abortSignal: launchTimeout(),
     } as Docker.ContainerCreateOptions)
   }
 
@@ -219,7 +225,7 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
           container = await create(spec, mounts)
         } catch (err) {
           if (statusOf(err) === 409) throw new NameConflictError(spec.name, { cause: err })
-          if (statusOf(err) !== 404) return fail(err)
+          if (statusOf(err) !== 404) return failLaunch(err)
           if (spec.pull === 'never')
             throw new ImageUnavailableError(spec.image, 'it is not present and the pull policy is "never"', {
               cause: err,
@@ -227,12 +233,12 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
           await pullAll(spec.image, launchOptions.onProgress)
           container = await create(spec, mounts).catch((retryErr: unknown) => {
             if (statusOf(retryErr) === 409) throw new NameConflictError(spec.name, { cause: retryErr })
-            return fail(retryErr)
+            return failLaunch(retryErr)
           })
         }
         if (spec.files?.length) await putFiles(container, spec.files, timeout).catch(fail)
-        await container.start({ abortSignal: timeout() }).catch(fail)
-        const info = await container.inspect({ abortSignal: timeout() }).catch(fail)
+        await container.start({ abortSignal: launchTimeout() }).catch(failLaunch)
+        const info = await container.inspect({ abortSignal: launchTimeout() }).catch(failLaunch)
         const record = await toRecord(info)
         if (!record) throw new BackendError(`Container "${spec.name}" lost its ownership label`)
         return record
@@ -316,11 +322,11 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
       if (!info) throw new ContainerNotFoundError(name)
       const container = client.getContainer(info.Id)
       try {
-        await container.start({ abortSignal: timeout() })
+        await container.start({ abortSignal: launchTimeout() })
       } catch (err) {
         // 304: already running, which is what the caller wants.
         if (statusOf(err) === 404) throw new ContainerNotFoundError(name, { cause: err })
-        if (statusOf(err) !== 304) return fail(err)
+        if (statusOf(err) !== 304) return failLaunch(err)
       }
       const record = await toRecord(await container.inspect({ abortSignal: timeout() }).catch(fail))
       if (!record) throw new ContainerNotFoundError(name)

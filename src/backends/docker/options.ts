@@ -46,6 +46,12 @@ export interface DockerBackendOptions {
   upstreamHost?: string
   /** Upper bound for one engine call (log streams and pulls excepted). */
   apiTimeoutMs?: number
+  /**
+   * Upper bound of the engine calls that create and start a container (default 120 s). A burst of
+   * launches queues them inside the engine: 30 at once took 14 s each on a 2-core machine, well
+   * past \`apiTimeoutMs\`, and an abandoned create can still leave a container behind.
+   */
+  launchTimeoutMs?: number
   /** Upper bound for pulling a missing image during a launch. */
   pullTimeoutMs?: number
   /** Seconds a stopping container gets between SIGTERM and SIGKILL. */
