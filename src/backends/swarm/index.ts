@@ -120,10 +120,9 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
   const recordOf = async (service: ServiceLike) => serviceRecord(service, await tasksOf(service.ID), root, network)
 
   /** Watchers of this backend: told at once of the starts it made itself (see `watch`). */
-  const watchers = new Set<(event: BackendEvent) => void>()
+  const watchers = new Set<(record: ContainerRecord) => void>()
   const started = (record: ContainerRecord) => {
-    const time = Date.parse(record.startedAt ?? '') || Date.now()
-    for (const watcher of watchers) watcher({ action: 'start', id: record.id, name: record.name, time })
+    for (const watcher of watchers) watcher(record)
     return record
   }
 
@@ -386,7 +385,7 @@ interface ServiceWatchSources {
   ): void
   pollMs: number
   /** Starts this backend made itself, reported at once. */
-  ownStarts(listener: (event: BackendEvent) => void): () => void
+  ownStarts(listener: (record: ContainerRecord) => void): () => void
 }
 
 /**
@@ -408,7 +407,7 @@ async function watchServices(
       seen.add(record.id)
       const before = where.get(record.id)
       if (!initial && before?.upstream !== record.upstream) {
-        const time = record.upstream ? Date.parse(record.startedAt ?? '') || Date.now() : Date.now()
+        const time = record.upstream ? startTime(record) : Date.now()
         if (record.upstream || before)
           onEvent({ action: record.upstream ? 'start' : 'die', id: record.id, name: record.name, time })
       }
@@ -421,9 +420,9 @@ async function watchServices(
     }
   }
   await poll(true)
-  const ownStarts = sources.ownStarts((event) => {
-    where.set(event.id, { name: event.name, upstream: 'started' })
-    onEvent(event)
+  const ownStarts = sources.ownStarts((record) => {
+    where.set(record.id, { name: record.name, upstream: record.upstream })
+    onEvent({ action: 'start', id: record.id, name: record.name, time: startTime(record) })
   })
   let stream: NodeJS.ReadableStream | undefined
   // Removed when this watch ends: a follower that watches again with the same signal adds no more.
@@ -456,4 +455,9 @@ async function watchServices(
     ownStarts()
     signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** When a record's task started, by the engine's clock (now, if it does not say). */
+function startTime(record: ContainerRecord): number {
+  return Date.parse(record.startedAt ?? '') || Date.now()
 }
