@@ -223,7 +223,7 @@ export class ContainerManager extends ContainerView {
 
   /** Every managed container; running ones not yet known ready are probed. */
   async list(): Promise<ContainerRecord[]> {
-    const records = await this.backend.list()
+    const records = await this.records()
     for (const record of records) this.readiness.watch(record)
     return records
   }

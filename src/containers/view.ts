@@ -8,6 +8,7 @@ import { ChangeFeed, type ChangeListener } from './changes.js'
 import { EngineRestarts } from './engine-restarts.js'
 import { Activity } from './activity.js'
 import { HistoryRecorder } from './history.js'
+import { Listing } from './listing.js'
 import { Readiness } from './readiness.js'
 import { RouteTable } from './route-table.js'
 
@@ -40,10 +41,15 @@ export class ContainerView {
   protected readonly engine: EngineRestarts
   /** Tells listeners (the dashboard's live list) that something changed. */
   protected readonly changes = new ChangeFeed()
+  /** The engine's list of managed containers, kept between changes. */
+  protected readonly listing: Listing
 
   constructor(options: ContainerViewOptions) {
     this.backend = options.backend
     this.routes = new RouteTable(options.backend)
+    this.listing = new Listing(() => this.backend.list())
+    // Every change the gateway makes or hears of may change what the engine lists.
+    this.changes.subscribe(() => this.listing.changed())
     this.readiness = new Readiness({
       fetch: options.fetch,
       startTimeoutMs: options.config.readiness.startTimeoutSeconds * 1000,
@@ -173,9 +179,25 @@ export class ContainerView {
     return this.access.check(id, session)
   }
 
-  /** Every managed container as the engine reports it, with no side effect. */
+  /**
+   * Every managed container as the engine reports it, with no side effect. Kept between changes
+   * while the engine's events are followed (see {@link followingEvents}).
+   */
   records(): Promise<ContainerRecord[]> {
-    return this.backend.list()
+    return this.listing.records()
+  }
+
+  /**
+   * Whether the engine's events are followed now, so that a kept listing learns of every change.
+   * Called by the background work as its event stream connects and ends.
+   */
+  followingEvents(yes: boolean): void {
+    this.listing.following(yes)
+  }
+
+  /** The engine reported an event: whatever it was, the next listing asks the engine. */
+  engineChanged(): void {
+    this.listing.changed()
   }
 
   /** Whether the engine can stop and start containers (scale to zero). */

@@ -7,6 +7,8 @@ import { sleep } from '../util/sleep.js'
 /** What background work needs of the gateway's container manager. */
 export interface BackgroundHost extends ReapingHost, EngineEventsHost {
   readonly reportsEngineEvents: boolean
+  /** Whether the engine's events are followed now (connected and re-listed), or no longer. */
+  followingEvents(yes: boolean): void
   watchEngine(onEvent: (event: BackendEvent) => void, signal: AbortSignal): Promise<void> | undefined
   reconcile(): Promise<void>
   /** Ask the engine whether it restarted (never rejects). */
@@ -63,6 +65,7 @@ async function followEvents(manager: BackgroundHost, logger: Logger, signal: Abo
     )
     try {
       await manager.reconcile()
+      manager.followingEvents(true)
       if (failures > 0) logger.info('engine events resumed', { afterFailures: failures })
       failures = 0
     } catch (err) {
@@ -70,6 +73,7 @@ async function followEvents(manager: BackgroundHost, logger: Logger, signal: Abo
       if (!signal.aborted) logger.warn('re-list after (re)connecting failed', { error: String(err) })
     }
     const ended = await watching
+    manager.followingEvents(false)
     if (signal.aborted) return
     failures++
     logger.warn('engine event stream ended; reconnecting', { error: ended ? String(ended) : undefined, inMs: delay })

@@ -2,12 +2,10 @@ import type { BackendEvent } from '../backend.js'
 import type { ContainerRecord } from '../backend.js'
 import type { Logger } from '../logger.js'
 
-/**
- * Apply one engine event to the gateway's view: routes of containers that stopped, started or
- * vanished are re-read on their next request, and state of removed containers is dropped.
- */
 /** What engine events change in the gateway's container manager. */
 export interface EngineEventsHost {
+  /** Any event: the kept listing of containers is out of date. */
+  engineChanged(): void
   forgetRoute(name?: string): void
   cachedRoute(name: string): ContainerRecord | undefined
   resetReadiness(id: string): void
@@ -15,7 +13,13 @@ export interface EngineEventsHost {
   forget(id: string): Promise<void>
 }
 
+/**
+ * Apply one engine event to the gateway's view: the listing is read again, routes of containers
+ * that stopped, started or vanished are re-read on their next request, and state of removed
+ * containers is dropped.
+ */
 export function applyEngineEvent(manager: EngineEventsHost, event: BackendEvent, logger: Logger): void {
+  manager.engineChanged()
   switch (event.action) {
     case 'destroy':
       manager.forgetRoute(event.name)
