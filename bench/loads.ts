@@ -178,6 +178,10 @@ export interface ManyContainers {
   many: number
   /** p99 of `GET /api/containers`, in ms. */
   listP99Ms: { few: number; many: number }
+  /** p50 of `GET /api/containers`, in ms. */
+  listP50Ms: { few: number; many: number }
+  /** Bytes of the list API's answer. */
+  listBytes: { few: number; many: number }
   /** p99 of a proxied GET, in ms. */
   proxyP99Ms: { few: number; many: number }
   /** Growth of the gateway's resident memory per managed container, in KB. */
@@ -212,24 +216,23 @@ export async function manyContainers(
       names.push(...next)
     }
   }
-  /** p99 of `rounds` sequential requests made by `request`. */
-  const p99 = async (rounds: number, request: (i: number) => Promise<Response>) => {
+  /** p50 and p99 of `rounds` sequential requests made by `request`, and the size of the last answer. */
+  const timed = async (rounds: number, request: (i: number) => Promise<Response>) => {
     const times: number[] = []
+    let bytes = 0
     for (let i = 0; i < rounds; i++) {
       const started = performance.now()
       const response = await request(i)
-      await response.arrayBuffer()
+      bytes = (await response.arrayBuffer()).byteLength
       if (response.status !== 200) throw new Error(`many: answered ${response.status}`)
       times.push(performance.now() - started)
     }
-    return quantile(
-      times.sort((a, b) => a - b),
-      0.99,
-    )
+    times.sort((a, b) => a - b)
+    return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), bytes }
   }
   const measure = async () => ({
-    list: await p99(200, () => fetch(`${gateway.url}/api/containers`)),
-    proxy: await p99(2_000, (i) => fetch(`${gateway.url}/docker/${names[i % names.length]}/`)),
+    list: await timed(200, () => fetch(`${gateway.url}/api/containers`)),
+    proxy: await timed(2_000, (i) => fetch(`${gateway.url}/docker/${names[i % names.length]}/`)),
   })
   try {
     await launch(few)
@@ -241,8 +244,10 @@ export async function manyContainers(
     return {
       few,
       many,
-      listP99Ms: { few: atFew.list, many: atMany.list },
-      proxyP99Ms: { few: atFew.proxy, many: atMany.proxy },
+      listP99Ms: { few: atFew.list.p99, many: atMany.list.p99 },
+      listP50Ms: { few: atFew.list.p50, many: atMany.list.p50 },
+      listBytes: { few: atFew.list.bytes, many: atMany.list.bytes },
+      proxyP99Ms: { few: atFew.proxy.p99, many: atMany.proxy.p99 },
       rssKbPerContainer: Math.round(((rssMany - rssFew) / (many - few)) * 10) / 10,
     }
   } finally {

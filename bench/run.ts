@@ -449,7 +449,7 @@ try {
       .slice(0, 1)
       .map((why) => ` (${why.slice(0, 160)})`)
       .join('')}.`,
-    `Many containers (Node): with ${many.few} running, list API p99 ${many.listP99Ms.few} ms and proxied GET p99 ${many.proxyP99Ms.few} ms; with ${many.many}, ${many.listP99Ms.many} ms (${ratio(many.listP99Ms.many, many.listP99Ms.few)}×) and ${many.proxyP99Ms.many} ms (${ratio(many.proxyP99Ms.many, many.proxyP99Ms.few)}×) (target ≤ 1.2×); ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
+    `Many containers (Node): with ${many.few} running, list API p99 ${many.listP99Ms.few} ms and proxied GET p99 ${many.proxyP99Ms.few} ms; with ${many.many}, ${many.listP99Ms.many} ms (${ratio(many.listP99Ms.many, many.listP99Ms.few)}×) and ${many.proxyP99Ms.many} ms (${ratio(many.proxyP99Ms.many, many.proxyP99Ms.few)}×) (target ≤ 1.2×). The list's p50 is ${many.listP50Ms.few} and ${many.listP50Ms.many} ms, for answers of ${Math.round(many.listBytes.few / 1024)} and ${Math.round(many.listBytes.many / 1024)} KB; ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
     ...(baseline
       ? [
