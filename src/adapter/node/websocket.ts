@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { pipeline, Readable, type Duplex } from 'node:stream'
 import { isValidHost } from '../../http/host.js'
 import { toUpstreamError } from '../../proxy/upstream.js'
-import { isWebSocketHandshake, type WebSocketProxy } from '../../proxy/websocket.js'
+import { isWebSocketHandshake, type WebSocketProxy, type WebSocketTarget } from '../../proxy/websocket.js'
 import { errorAnswer, toResponse, NULL_BODY_STATUSES } from '../../http/answer.js'
 
 const UPGRADE = Symbol.for('hono-docker-engine.upgrade')
@@ -41,7 +41,7 @@ export function handleUpgrades(server: UpgradeEmitter, fetch: FetchLike): void {
       replayWithoutUpgrade(server, incoming, socket, head)
       return
     }
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroyOnError)
     const slot: UpgradeSlot = { socket, head, tunnelled: false }
     const host = incoming.headers.host
     if (!host || !isValidHost(host)) {
@@ -147,21 +147,26 @@ function headersOf(raw: string[]): Headers {
  * subprotocol, extensions) goes back verbatim, then both sockets are piped, so frames, pings and
  * close codes pass through untouched and backpressure is TCP's own.
  */
-export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
-  new Promise((resolve, reject) => {
-    const slot = (c.env as Record<symbol, UpgradeSlot | undefined> | undefined)?.[UPGRADE]
-    if (!slot) {
-      resolve(
-        toResponse(
-          errorAnswer(
-            501,
-            'websocket_unsupported',
-            'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets',
-          ),
+export const nodeWebSocketProxy: WebSocketProxy = (c, target) => {
+  const slot = (c.env as Record<symbol, UpgradeSlot | undefined> | undefined)?.[UPGRADE]
+  if (!slot) {
+    return Promise.resolve(
+      toResponse(
+        errorAnswer(
+          501,
+          'websocket_unsupported',
+          'Attach the gateway with handleUpgrades(server, app.fetch) to proxy WebSockets',
         ),
-      )
-      return
-    }
+      ),
+    )
+  }
+  // Nothing of the request's context is in scope from here: an open tunnel keeps only its sockets.
+  return handshake(slot, target)
+}
+
+/** Open the container's side of the tunnel and answer the client with the container's answer. */
+function handshake(slot: UpgradeSlot, target: WebSocketTarget): Promise<Response> {
+  return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {}
     target.headers.forEach((value, key) => {
       headers[key] = value
@@ -169,8 +174,11 @@ export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
     headers.connection = 'Upgrade'
     headers.upgrade = 'websocket'
     const upstream = httpRequest(target.url, { method: 'GET', headers, agent: false })
+    const abandon = () => upstream.destroy()
+    slot.socket.once('close', abandon)
 
     upstream.on('upgrade', (res: IncomingMessage, upstreamSocket: Socket, upstreamHead: Buffer) => {
+      slot.socket.off('close', abandon)
       slot.tunnelled = true
       const client = slot.socket
       // The container's handshake answer, by the same header policy as every HTTP answer.
@@ -183,28 +191,13 @@ export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
       client.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
       if (upstreamHead.length) client.write(upstreamHead)
       if (slot.head.length) upstreamSocket.write(slot.head)
-      upstreamSocket.setNoDelay(true)
-      ;(client as Socket).setNoDelay?.(true)
-      // A tunnel lives as long as its peers: no idle timeout on the client socket.
-      ;(client as Socket).setTimeout?.(0)
       target.onOpen()
-      let closed = 0
-      const onSideClosed = (other: Duplex) => () => {
-        // Let the other side flush (e.g. a close frame), then make sure it goes too.
-        other.end()
-        setTimeout(() => other.destroy(), 5_000).unref()
-        if (++closed === 2) target.onClose()
-      }
-      client.once('close', onSideClosed(upstreamSocket))
-      upstreamSocket.once('close', onSideClosed(client))
-      client.on('error', () => client.destroy())
-      upstreamSocket.on('error', () => upstreamSocket.destroy())
-      upstreamSocket.pipe(client)
-      client.pipe(upstreamSocket)
+      join(client, upstreamSocket, target.onClose)
       resolve(new Response(null, { status: 204 }))
     })
 
     upstream.on('response', (res: IncomingMessage) => {
+      slot.socket.off('close', abandon)
       // The container declined the upgrade: pass its answer through, streamed, by the header policy.
       const status = res.statusCode ?? 502
       const body = NULL_BODY_STATUSES.has(status) ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>)
@@ -212,6 +205,69 @@ export const nodeWebSocketProxy: WebSocketProxy = (c, target) =>
       resolve(new Response(body, { status, headers: target.answerHeaders(headersOf(res.rawHeaders)) }))
     })
     upstream.on('error', (err) => reject(toUpstreamError(err)))
-    slot.socket.once('close', () => upstream.destroy())
     upstream.end()
   })
+}
+
+/** The other socket of a tunnel, and the tunnel's shared state, kept on each of its two sockets. */
+const PEER = Symbol('peer')
+const TUNNEL = Symbol('tunnel')
+type TunnelSocket = Duplex & { [PEER]?: TunnelSocket; [TUNNEL]?: { closed: number; onClose: () => void } }
+
+/**
+ * Relay two sockets both ways, with backpressure, until both have closed; then call `onClose`
+ * once. The listeners are shared by every tunnel and find their peer on the socket, so an open
+ * tunnel costs its two sockets and little else (thousands of idle notebooks stay cheap).
+ */
+function join(client: TunnelSocket, upstream: Socket & TunnelSocket, onClose: () => void): void {
+  upstream.setNoDelay(true)
+  ;(client as Socket).setNoDelay?.(true)
+  // A tunnel lives as long as its peers: no idle timeout on the client socket.
+  ;(client as Socket).setTimeout?.(0)
+  const tunnel = { closed: 0, onClose }
+  for (const [from, to] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
+    from[PEER] = to
+    from[TUNNEL] = tunnel
+    from.on('error', destroyOnError)
+    from.once('close', closePeer)
+    from.on('end', endPeer)
+    from.on('drain', resumePeer)
+    from.on('data', forward)
+  }
+}
+
+/** A chunk from one side goes to the other; a full peer pauses this side until it drains. */
+function forward(this: TunnelSocket, chunk: Buffer): void {
+  if (!this[PEER]!.write(chunk)) this.pause()
+}
+
+/** This side can take more: the peer flows again. */
+function resumePeer(this: TunnelSocket): void {
+  this[PEER]!.resume()
+}
+
+/** This side ended: so does the peer's writing. */
+function endPeer(this: TunnelSocket): void {
+  this[PEER]!.end()
+}
+
+/** This side closed: let the peer flush (e.g. a close frame), then make sure it goes too. */
+function closePeer(this: TunnelSocket): void {
+  const peer = this[PEER]!
+  peer.end()
+  setTimeout(destroy, 5_000, peer).unref()
+  const tunnel = this[TUNNEL]!
+  if (++tunnel.closed === 2) tunnel.onClose()
+}
+
+function destroy(socket: Duplex): void {
+  socket.destroy()
+}
+
+/** A socket's `error` listener: it goes, and its `close` does the rest. */
+function destroyOnError(this: Duplex): void {
+  this.destroy()
+}
