@@ -3,9 +3,11 @@
  * the same load generator (wrk, one thread) and the same machine, all on loopback.
  *   direct   — the container's own address on the Docker bridge (the limit)
  *   nginx    — Debian nginx-light as a reverse proxy with upstream keep-alive
+ *   caddy    — Debian caddy, `reverse_proxy` with its defaults
  *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
  *   node/bun — this gateway on Node and on Bun
- *   bun-bare — for small GETs only: Bun.serve + fetch with no gateway logic, Bun's own floor
+ *   bun-bare, node-bare — for small GETs only: each runtime's floor, a proxy with no gateway logic
+ * Contestants are measured in turn, round after round (BENCH_ROUNDS, 3); each figure is the median.
  * Every proxy reaches the container at the same address: the gateways run with
  * `docker.reach: "network"`, and nginx and configurable-http-proxy point at the same bridge address.
  * Load loops are bounded in time. Results: bench/results/<time>.json and bench/results/latest.md.
@@ -25,7 +27,9 @@ import { cpuPerRequest, type CpuShare } from './cpu.js'
 import { heldWebSockets, launchBurst, manyContainers } from './loads.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
+/** Interleaved rounds: each figure reported is the median of this many (odd, so a median is a measurement). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = 50
 const LABEL_ROOT = 'io.github.hde-bench'
 /** A built checkout of another commit (with its node_modules) to run beside this one: `BENCH_BASELINE=/path`. */
@@ -310,9 +314,42 @@ function lookupNs(count: number): number {
   return Number(process.hrtime.bigint() - started) / rounds
 }
 
-const results: Record<string, Record<string, Result>> = {}
-/** CPU per request of each contestant for small GETs. */
-const cpu: Record<string, CpuShare> = {}
+/** The median of each figure over the rounds, per contestant and workload. */
+function medianResults(all: Record<string, Record<string, Result>>[]): Record<string, Record<string, Result>> {
+  const out: Record<string, Record<string, Result>> = {}
+  for (const [name, workloads] of Object.entries(all[0]!)) {
+    out[name] = {}
+    for (const workload of Object.keys(workloads)) {
+      const each = all.map((round) => round[name]![workload]!)
+      out[name]![workload] = {
+        requests: median(each.map((r) => r.requests)),
+        rps: median(each.map((r) => r.rps)),
+        p50: median(each.map((r) => r.p50)),
+        p99: median(each.map((r) => r.p99)),
+        errors: each.reduce((sum, r) => sum + r.errors, 0),
+      }
+    }
+  }
+  return out
+}
+
+/** The median of each CPU figure over the rounds, per contestant. */
+function medianShares(all: Record<string, CpuShare>[]): Record<string, CpuShare> {
+  const out: Record<string, CpuShare> = {}
+  for (const name of Object.keys(all[0]!)) {
+    const each = all.map((round) => round[name]!)
+    out[name] = {
+      proxyUs: median(each.map((s) => s.proxyUs)),
+      containerUs: median(each.map((s) => s.containerUs)),
+      machineUs: median(each.map((s) => s.machineUs)),
+      busyPercent: median(each.map((s) => s.busyPercent)),
+    }
+  }
+  return out
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
 const docker = new Docker()
 try {
   // Node runs the compiled package, as in production (no TypeScript loader in the request path).
@@ -351,25 +388,37 @@ try {
       : []),
   ]
   const container = docker.getContainer('bench')
-  const smallGet = async (c: Contestant) => {
-    await load(`${c.base}/`) // warm-up, not reported
-    const { result, cpu: share } = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
-    cpu[c.name] = share
-    return result
-  }
+  const floors: Contestant[] = [await startBareBun(upstream), await startBareNode(upstream)]
   const post = Buffer.alloc(64 * 1024, 97)
-  for (const c of contestants) {
-    console.error(`measuring ${c.name}…`)
-    results[c.name] = {
-      'small GET': await smallGet(c),
-      '1 MB GET': await load(`${c.base}/bytes?n=1048576`),
-      '64 KB POST echo': await load(`${c.base}/raw/echo`, { method: 'POST', body: post }),
-      'WebSocket echo': await wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`),
+  /** Every figure is the median of ROUNDS rounds; each round measures every contestant in turn. */
+  const rounds: {
+    results: Record<string, Record<string, Result>>
+    cpu: Record<string, CpuShare>
+    wsCpu: Record<string, CpuShare>
+  }[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const measured: (typeof rounds)[number] = { results: {}, cpu: {}, wsCpu: {} }
+    for (const c of [...contestants, ...floors]) {
+      console.error(`round ${round + 1}/${ROUNDS}: measuring ${c.name}…`)
+      if (round === 0) await load(`${c.base}/`) // warm-up, not reported
+      const small = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
+      measured.cpu[c.name] = small.cpu
+      measured.results[c.name] = { 'small GET': small.result }
+      // The floors are references for small GETs only.
+      if (floors.includes(c)) continue
+      measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
+      measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, { method: 'POST', body: post })
+      const ws = await cpuPerRequest(c.pid, container, () => wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`))
+      measured.results[c.name]!['WebSocket echo'] = ws.result
+      measured.wsCpu[c.name] = ws.cpu
     }
+    rounds.push(measured)
   }
-  console.error('measuring bun-bare and node-bare…')
-  const floor = await smallGet(await startBareBun(upstream))
-  const nodeFloor = await smallGet(await startBareNode(upstream))
+  const results = medianResults(rounds.map((r) => r.results))
+  const cpu = medianShares(rounds.map((r) => r.cpu))
+  const wsCpu = medianShares(rounds.map((r) => r.wsCpu))
+  const floor = results['bun-bare']!['small GET']!
+  const nodeFloor = results['node-bare']!['small GET']!
   const cold = await coldStart(gwNode, docker)
   // An upload answered with a short summary, then an echo: 1 GB up and the same 1 GB back down at once.
   const rss = {
@@ -405,7 +454,7 @@ try {
   const workloads = Object.keys(results.direct!)
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
   const lines = [
-    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, each figure the median of ${ROUNDS} interleaved rounds, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
     '',
     '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -435,6 +484,18 @@ try {
   }
   lines.push(
     '',
+    'CPU per WebSocket echo (one message there and back), in µs, as above.',
+    '',
+    '| contestant | messages/s | proxy µs | container µs | machine µs | machine busy |',
+    '|---|---:|---:|---:|---:|---:|',
+  )
+  for (const [name, share] of Object.entries(wsCpu)) {
+    lines.push(
+      `| ${name} | ${results[name]!['WebSocket echo']!.rps} | ${share.proxyUs} | ${share.containerUs} | ${share.machineUs} | ${share.busyPercent}% |`,
+    )
+  }
+  lines.push(
+    '',
     `bun-bare is Bun.serve handing each request to fetch with no gateway logic (bench/bare-bun.ts): the least a Bun proxy costs here. Small GET ${floor.rps} req/s, p99 ${floor.p99} ms, ${ratio(floor.rps, results.nginx!['small GET']!.rps)}× nginx.`,
     `node-bare is Node's http server handing each request to undici's keep-alive pool with no gateway logic (bench/bare-node.ts), Node's floor, a reference and not a product path. Small GET ${nodeFloor.rps} req/s, p99 ${nodeFloor.p99} ms.`,
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
@@ -456,7 +517,7 @@ try {
           `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
         ]
       : []),
-    `Targets: Bun small GET ≥ nginx → ${ratio(results.bun!['small GET']!.rps, results.nginx!['small GET']!.rps)}× (p99 ${results.bun!['small GET']!.p99} vs ${results.nginx!['small GET']!.p99} ms); Node ≥ 2× CHP → ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}×; Bun ≥ Caddy → ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}×; proxy CPU per small GET vs the runtime's floor: Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare (target ≤ 1.15×).`,
+    `Targets: proxy CPU per small GET vs the runtime's floor (≤ 1.15×): Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare. Small GET throughput: Node ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}× CHP (≥ 2.5×), Bun ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}× Caddy (≥ 1×). WebSocket echo vs nginx (≥ 0.95×): Node ${ratio(results.node!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, Bun ${ratio(results.bun!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×; direct is ${ratio(results.direct!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× nginx${results.direct!['WebSocket echo']!.rps > 1.2 * results.nginx!['WebSocket echo']!.rps ? ', so the load generator is not the ceiling' : ': the load generator may be the ceiling'}.`,
   )
   const report = lines.join('\n')
   console.log(report)
@@ -466,8 +527,10 @@ try {
     join(ROOT, `bench/results/${stamp}.json`),
     JSON.stringify(
       {
+        rounds,
         results,
         cpu,
+        wsCpu,
         floor,
         nodeFloor,
         atRest,
