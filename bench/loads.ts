@@ -12,6 +12,10 @@ import type WebSocket from 'ws'
 import { STATIC_IMAGE, eventually, uniqueName } from '../test/helpers/docker.js'
 import type { GatewayProcess } from '../test/helpers/gateway-process.js'
 import { openSockets } from '../test/helpers/sockets.js'
+import { launchSpec } from '../test/helpers/launch-spec.js'
+import { createBody } from '../src/backends/docker/create.js'
+import { DEFAULT_ISOLATED_NETWORK } from '../src/backends/docker/network.js'
+import { DEFAULT_CAP_DROP } from '../src/backends/docker/options.js'
 
 /** Resident memory of a process, in KB. */
 async function rssKb(pid: number): Promise<number> {
@@ -109,6 +113,12 @@ export interface LaunchBurst {
   gatewayMs: number
   /** The same launches done directly: create + start + first `200`, all in parallel. */
   directMs: number
+  /**
+   * The same again with the containers the gateway creates (its create body: the isolated
+   * network, an init, dropped capabilities, limits), published on loopback like the plain ones:
+   * what the engine itself takes for them, so that the gateway's own share shows.
+   */
+  sameSettingsMs: number
 }
 
 /** Poll until `url` answers 200. */
@@ -161,16 +171,44 @@ export async function launchBurst(gateway: GatewayProcess, docker: Docker, count
     failed.direct,
   )
   const directMs = Math.round(performance.now() - started)
-  await Promise.all(
-    direct.map((name) =>
+  await removeAll(docker, direct)
+
+  const same = Array.from({ length: count }, () => uniqueName('burstsame'))
+  started = performance.now()
+  await settle(
+    same.map(async (name) => {
+      // The gateway's own create body, under a label root no gateway of this run manages.
+      const body = createBody(launchSpec(name, { image: STATIC_IMAGE, pidsLimit: 512 }), [], {
+        root: 'io.github.hde-bench-reference',
+        reach: { kind: 'published', host: '127.0.0.1' },
+        publishHost: '127.0.0.1',
+        network: DEFAULT_ISOLATED_NETWORK,
+        capDrop: DEFAULT_CAP_DROP,
+        noNewPrivileges: true,
+        stopTimeoutSeconds: 10,
+      })
+      const container = await docker.createContainer(body as Docker.ContainerCreateOptions)
+      await container.start()
+      const port = (await container.inspect()).NetworkSettings.Ports['80/tcp']?.[0]?.HostPort
+      await firstOk(`http://127.0.0.1:${port}/`, `${name} as the gateway makes it`)
+    }),
+    failed.direct,
+  )
+  const sameSettingsMs = Math.round(performance.now() - started)
+  await removeAll(docker, same)
+  return { launches: count, failed, gatewayMs, directMs, sameSettingsMs }
+}
+
+/** Remove containers made directly on the engine, whatever state they are in. */
+const removeAll = (docker: Docker, names: string[]) =>
+  Promise.all(
+    names.map((name) =>
       docker
         .getContainer(name)
         .remove({ force: true })
         .catch(() => {}),
     ),
   )
-  return { launches: count, failed, gatewayMs, directMs }
-}
 
 /** What {@link manyContainers} measured, at a few containers and at many. */
 export interface ManyContainers {
