@@ -156,6 +156,31 @@ describe('the list API with a kept listing', () => {
     expect(backend.calls.list).toBe(before + 1)
   })
 
+  it('answers exactly as a gateway that asks the engine every time', async () => {
+    const kept = setup({}, { background: true })
+    const fresh = setup({}, { backend: kept.backend })
+    await following(kept.backend)
+    const body = async (app: typeof kept.app) => {
+      const { containers } = (await (await app.request('/api/containers')).json()) as {
+        containers: { status: string }[]
+      }
+      // Each gateway probes readiness on its own: a running container may be ready in one a moment earlier.
+      return containers.map((c) => ({
+        ...c,
+        lastActivity: undefined,
+        status: c.status === 'exited' ? 'exited' : 'running',
+      }))
+    }
+    await kept.launch({ name: 'same-a' })
+    await kept.launch({ name: 'same-b', labels: { team: 'x' } })
+    expect(await body(kept.app)).toEqual(await body(fresh.app))
+    kept.backend.setState('same-a', 'exited', 1)
+    expect(await body(kept.app)).toEqual(await body(fresh.app))
+    await fresh.app.request('/api/containers/same-b', { method: 'DELETE' })
+    expect(await body(kept.app)).toEqual(await body(fresh.app))
+    expect((await body(kept.app)).length).toBe(1)
+  })
+
   it('asks the engine on every list once the event stream broke', async () => {
     const { app, backend, launch } = setup({}, { background: true })
     await following(backend)
