@@ -128,9 +128,14 @@ describe('the list API with a kept listing', () => {
   }
 
   it('answers from the kept listing, and shows every change made by the gateway or reported by the engine', async () => {
-    const { app, backend, launch } = setup({}, { background: true })
+    const { app, backend, launch, show } = setup({}, { background: true })
+    /** A readiness change re-reads the listing too: let it happen before counting engine calls. */
+    const ready = async (name: string) => {
+      for (let i = 0; i < 200 && (await show(name)).status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 10))
+    }
     await following(backend)
     expect((await launch({ name: 'one' })).status).toBe(201)
+    await ready('one')
     await names(app)
     const reads = backend.calls.list ?? 0
     expect(await names(app)).toEqual(['one'])
@@ -139,6 +144,7 @@ describe('the list API with a kept listing', () => {
     // Made by the gateway: seen at once.
     expect((await launch({ name: 'two' })).status).toBe(201)
     expect(await names(app)).toEqual(['one', 'two'])
+    await ready('two')
     expect((await app.request('/api/containers/one', { method: 'DELETE' })).status).toBe(204)
     expect(await names(app)).toEqual(['two'])
 
