@@ -124,6 +124,12 @@ interface JupyterWindow {
   }
 }
 
+/**
+ * A notebook's steps wait up to 30 s (the page), 60 s (the kernel) and 60 s (the output): the test
+ * may take as long as its steps allow, which a loaded 2-core machine starting a kernel sometimes needs.
+ */
+const APP_TEST = { timeout: 180_000 }
+
 function realApps(runtime: Runtime) {
   describe.runIf(ready)(`real applications through the gateway on ${runtime}, in Chromium`, () => {
     const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
@@ -149,16 +155,16 @@ function realApps(runtime: Runtime) {
       await browser?.close()
     })
 
-    it('Jupyter under /docker/<name>/ (stripPrefix: false, base URL from PUBLIC_PREFIX)', async () => {
+    it('Jupyter under /docker/<name>/ (stripPrefix: false, base URL from PUBLIC_PREFIX)', APP_TEST, async () => {
       await useJupyter(browser, `${fixture.gw.url}/docker/${names.notebook}/`)
     })
 
-    it('Jupyter at the root of its own host (hostname routing)', async () => {
+    it('Jupyter at the root of its own host (hostname routing)', APP_TEST, async () => {
       const port = new URL(fixture.gw.url).port
       await useJupyter(browser, `http://${names.hostNotebook}.docker.localhost:${port}/`)
     })
 
-    it('Shiny: changing an input updates an output, over a WebSocket', async () => {
+    it('Shiny: changing an input updates an output, over a WebSocket', APP_TEST, async () => {
       await withPage(browser, async (page, { failures, sockets }) => {
         const base = `${fixture.gw.url}/docker/${names.shiny}/`
         await page.goto(base)
