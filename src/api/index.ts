@@ -12,11 +12,13 @@ import { allowedHostsGuard, hostGuard } from '../http/host.js'
 import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { readJson } from '../http/json-body.js'
 import { launchStream } from './launch-stream.js'
+import { listPage, listQueryInput } from './list.js'
 import { containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
 import {
   ContainerNameSchema,
   LaunchBodySchema,
+  ListQuerySchema,
   LogsQuerySchema,
   PullBodySchema,
   PurgeBodySchema,
@@ -125,9 +127,12 @@ export function createApi(deps: ApiDeps): Hono {
   })
 
   app.get(`${p}/containers`, async (c) => {
+    const query = v.safeParse(ListQuerySchema, listQueryInput(c.req.queries()))
+    if (!query.success) throw validationError(query.issues, 'list query')
     const mount = deps.mountBase(c)
-    const records = await manager.list()
-    return c.json({ containers: await Promise.all(records.map((r) => view(r, mount))) })
+    const page = listPage(await manager.list(), query.output)
+    const containers = await Promise.all(page.records.map((r) => view(r, mount)))
+    return c.json(page.next === undefined ? { containers } : { containers, next: page.next })
   })
 
   app.get(`${p}/containers/:name`, async (c) => {

@@ -2,6 +2,7 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
 import {
   ContainerListSchema,
+  ListQuerySchema,
   ContainerNameSchema,
   LogsQuerySchema,
   ContainerViewSchema,
@@ -96,8 +97,12 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
         get: {
           ...secured,
           summary: 'Managed containers',
+          description:
+            "In name order. `label` (repeatable) keeps the containers carrying every given label; `limit` pages the list, and the answer's `next` is the `after` of the next page.",
+          parameters: queryParameters(ListQuerySchema),
           responses: {
-            200: { description: 'Every container this gateway manages', content: json(ContainerListSchema) },
+            200: { description: 'The managed containers the query selects', content: json(ContainerListSchema) },
+            400: error('Invalid query'),
             401: error('Missing or wrong token'),
           },
         },

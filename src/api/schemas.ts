@@ -160,13 +160,37 @@ export function withDefaultTag(image: string): string {
   return lastSegment.includes(':') ? image : `${image}:latest`
 }
 
+/** A label selector: `key=value`, or `key` for any value (see `containers/label-selector.ts`). */
+const LabelSelectorSchema = v.pipe(v.string(), v.nonEmpty(), v.regex(/^[^=]+(=.*)?$/, 'must be "key" or "key=value"'))
+
+/** Most containers one page of `GET /api/containers` holds. */
+export const MAX_PAGE = 1000
+
+/** Query of `GET /api/containers`; every parameter is optional, and without any the list is whole. */
+export const ListQuerySchema = v.strictObject({
+  /** Only containers carrying every one of these labels (the parameter may repeat). */
+  label: v.optional(v.array(LabelSelectorSchema), []),
+  /** At most this many containers, in name order; the answer's `next` continues the list. */
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,7}$/, 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(1),
+      v.maxValue(MAX_PAGE),
+    ),
+  ),
+  /** Start after this container name: the `next` of the previous page. */
+  after: v.optional(ContainerNameSchema),
+})
+
 /** Body of `POST /api/purge`: at least one criterion. */
 export const PurgeBodySchema = v.pipe(
   v.strictObject({
     /** Remove containers idle for at least this many seconds (0: regardless of activity). */
     inactiveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     /** Remove containers with this label: `key=value`, or `key` for any value. */
-    label: v.optional(v.pipe(v.string(), v.nonEmpty(), v.regex(/^[^=]+(=.*)?$/, 'must be "key" or "key=value"'))),
+    label: v.optional(LabelSelectorSchema),
   }),
   v.check(
     (body) => body.inactiveSeconds !== undefined || body.label !== undefined,
@@ -241,7 +265,12 @@ export const HistorySchema = v.object({
 })
 
 /** `GET /api/containers`. */
-export const ContainerListSchema = v.object({ containers: v.array(ContainerViewSchema) })
+export const ContainerListSchema = v.object({
+  /** In name order. */
+  containers: v.array(ContainerViewSchema),
+  /** Present when a `limit` left containers out: pass it as `after` for the next page. */
+  next: v.optional(ContainerNameSchema),
+})
 
 /** `POST /api/purge`. */
 export const PurgeResultSchema = v.object({ removed: v.array(v.string()) })

@@ -125,12 +125,14 @@ Launch a container and wait until it is ready; prints its URL.
   },
 
   ls: {
-    usage: `Usage: hono-docker-engine ls [--json]
+    usage: `Usage: hono-docker-engine ls [--label KEY[=VALUE]]… [--json]
 
-List the containers the gateway manages.`,
-    options: { json },
+List the containers the gateway manages, or those carrying every given label.`,
+    options: { label: { type: 'string', multiple: true }, json },
     async run(values, _args, client) {
-      const { containers } = (await (await call(client, '/api/containers')).json()) as {
+      const query = new URLSearchParams(((values.label as string[] | undefined) ?? []).map((label) => ['label', label]))
+      const path = query.size ? `/api/containers?${query}` : '/api/containers'
+      const { containers } = (await (await call(client, path)).json()) as {
         containers: Record<string, string>[]
       }
       if (values.json) return print(containers)

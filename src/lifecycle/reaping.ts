@@ -1,6 +1,7 @@
 import type { ContainerRecord } from '../backend.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../logger.js'
+import { labelTest } from '../containers/label-selector.js'
 
 /** Which containers a purge removes. */
 export interface PurgeCriteria {
@@ -10,10 +11,6 @@ export interface PurgeCriteria {
   label?: string
 }
 
-/**
- * Remove the managed containers matching every given criterion (the original's
- * `purge_inactive` and `purge_by_label`, limited to managed containers). Resolves the names.
- */
 /** What purging and reaping need of the gateway's container manager. */
 export interface ReapingHost {
   readonly config: Pick<Config, 'idle'>
@@ -24,12 +21,16 @@ export interface ReapingHost {
   scaleToZero(record: ContainerRecord): Promise<void>
 }
 
+/**
+ * Remove the managed containers matching every given criterion (the original's
+ * `purge_inactive` and `purge_by_label`, limited to managed containers). Resolves the names.
+ */
 export async function purge(manager: ReapingHost, criteria: PurgeCriteria, reason = 'purge'): Promise<string[]> {
-  const [key, value] = splitLabel(criteria.label)
+  const selected = labelTest(criteria.label === undefined ? [] : [criteria.label])
   const now = Date.now()
   const removed: string[] = []
   for (const record of await manager.records()) {
-    if (key !== undefined && (value === undefined ? !(key in record.labels) : record.labels[key] !== value)) continue
+    if (!selected(record.labels)) continue
     if (criteria.inactiveSeconds) {
       const idleMs = now - (await manager.lastActivity(record))
       if (idleMs < criteria.inactiveSeconds * 1000) continue
@@ -61,10 +62,4 @@ export async function reap(manager: ReapingHost, logger: Logger): Promise<string
     }
   }
   return reaped
-}
-
-function splitLabel(label: string | undefined): [string | undefined, string | undefined] {
-  if (label === undefined) return [undefined, undefined]
-  const at = label.indexOf('=')
-  return at === -1 ? [label, undefined] : [label.slice(0, at), label.slice(at + 1)]
 }
