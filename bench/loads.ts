@@ -210,42 +210,58 @@ const removeAll = (docker: Docker, names: string[]) =>
     ),
   )
 
+/** p50 and p99 of a series of requests, in ms, and the size of the last answer in bytes. */
+export interface Timing {
+  p50: number
+  p99: number
+  bytes: number
+}
+
 /** What {@link manyContainers} measured, at a few containers and at many. */
 export interface ManyContainers {
   few: number
   many: number
-  /** p99 of `GET /api/containers`, in ms. */
-  listP99Ms: { few: number; many: number }
-  /** p50 of `GET /api/containers`, in ms. */
-  listP50Ms: { few: number; many: number }
-  /** Bytes of the list API's answer. */
-  listBytes: { few: number; many: number }
-  /** p99 of a proxied GET, in ms. */
-  proxyP99Ms: { few: number; many: number }
+  /** `GET /api/containers`: every container, an answer that grows with their number. */
+  list: { few: Timing; many: Timing }
+  /** `GET /api/containers?label=owner=…`: one user's two containers, as a platform's page for that user asks. */
+  userList: { few: Timing; many: Timing }
+  /** A proxied GET. */
+  proxy: { few: Timing; many: Timing }
   /** Growth of the gateway's resident memory per managed container, in KB. */
   rssKbPerContainer: number
 }
 
+/** Containers per user in {@link manyContainers}. */
+const PER_USER = 2
+
 /**
- * The list API's and a proxied GET's p99 with `few` running containers and with `many`, and the
- * gateway's memory per container. Containers are launched through the gateway, `batch` at a time.
+ * The list API's and a proxied GET's p50 and p99 with `few` running containers and with `many`,
+ * and the gateway's memory per container. Containers are launched through the gateway, `batch` at
+ * a time, two per user (label `owner`). Each series starts after unmeasured requests, so that it
+ * measures the steady state rather than the one re-read of the engine that the launches caused.
  */
 export async function manyContainers(
   gateway: GatewayProcess,
-  few = 5,
+  few = 6,
   many = 200,
   batch = 10,
 ): Promise<ManyContainers> {
   const names: string[] = []
+  const ownerOf = (index: number) => `user-${Math.floor(index / PER_USER)}`
   const launch = async (upTo: number) => {
     while (names.length < upTo) {
       const next = Array.from({ length: Math.min(batch, upTo - names.length) }, () => uniqueName('many'))
       await Promise.all(
-        next.map(async (name) => {
+        next.map(async (name, i) => {
           const launched = await fetch(`${gateway.url}/api/containers`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', prefer: 'wait=60' },
-            body: JSON.stringify({ image: STATIC_IMAGE, name, cpus: 0.1 }),
+            body: JSON.stringify({
+              image: STATIC_IMAGE,
+              name,
+              cpus: 0.1,
+              labels: { owner: ownerOf(names.length + i) },
+            }),
           })
           if (launched.status !== 201) throw new Error(`many: ${launched.status} ${await launched.text()}`)
           await firstOk(`${gateway.url}/docker/${name}/`, name)
@@ -254,23 +270,28 @@ export async function manyContainers(
       names.push(...next)
     }
   }
-  /** p50 and p99 of `rounds` sequential requests made by `request`, and the size of the last answer. */
-  const timed = async (rounds: number, request: (i: number) => Promise<Response>) => {
+  /** {@link Timing} of `rounds` sequential requests made by `request`, after `warmUp` unmeasured ones. */
+  const timed = async (rounds: number, request: (i: number) => Promise<Response>, warmUp = 50): Promise<Timing> => {
     const times: number[] = []
     let bytes = 0
-    for (let i = 0; i < rounds; i++) {
+    for (let i = -warmUp; i < rounds; i++) {
       const started = performance.now()
       const response = await request(i)
       bytes = (await response.arrayBuffer()).byteLength
       if (response.status !== 200) throw new Error(`many: answered ${response.status}`)
-      times.push(performance.now() - started)
+      if (i >= 0) times.push(performance.now() - started)
     }
     times.sort((a, b) => a - b)
     return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), bytes }
   }
+  /** The users of the first `few` containers, the same at both sizes. */
+  const users = Array.from({ length: few / PER_USER }, (_, i) => ownerOf(i * PER_USER))
   const measure = async () => ({
-    list: await timed(200, () => fetch(`${gateway.url}/api/containers`)),
-    proxy: await timed(2_000, (i) => fetch(`${gateway.url}/docker/${names[i % names.length]}/`)),
+    list: await timed(1_000, () => fetch(`${gateway.url}/api/containers`)),
+    userList: await timed(1_000, (i) =>
+      fetch(`${gateway.url}/api/containers?label=owner=${users[Math.abs(i) % users.length]}`),
+    ),
+    proxy: await timed(2_000, (i) => fetch(`${gateway.url}/docker/${names[Math.abs(i) % names.length]}/`)),
   })
   try {
     await launch(few)
@@ -282,10 +303,9 @@ export async function manyContainers(
     return {
       few,
       many,
-      listP99Ms: { few: atFew.list.p99, many: atMany.list.p99 },
-      listP50Ms: { few: atFew.list.p50, many: atMany.list.p50 },
-      listBytes: { few: atFew.list.bytes, many: atMany.list.bytes },
-      proxyP99Ms: { few: atFew.proxy.p99, many: atMany.proxy.p99 },
+      list: { few: atFew.list, many: atMany.list },
+      userList: { few: atFew.userList, many: atMany.userList },
+      proxy: { few: atFew.proxy, many: atMany.proxy },
       rssKbPerContainer: Math.round(((rssMany - rssFew) / (many - few)) * 10) / 10,
     }
   } finally {

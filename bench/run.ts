@@ -453,6 +453,7 @@ try {
   // Report.
   const workloads = Object.keys(results.direct!)
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
+  const kb = (bytes: number) => (bytes / 1024).toFixed(1)
   const lines = [
     `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, each figure the median of ${ROUNDS} interleaved rounds, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
     '',
@@ -512,7 +513,7 @@ try {
       .slice(0, 1)
       .map((why) => ` (${why.slice(0, 160)})`)
       .join('')}.`,
-    `Many containers (Node): with ${many.few} running, list API p99 ${many.listP99Ms.few} ms and proxied GET p99 ${many.proxyP99Ms.few} ms; with ${many.many}, ${many.listP99Ms.many} ms (${ratio(many.listP99Ms.many, many.listP99Ms.few)}×) and ${many.proxyP99Ms.many} ms (${ratio(many.proxyP99Ms.many, many.proxyP99Ms.few)}×) (target ≤ 1.2×). The list's p50 is ${many.listP50Ms.few} and ${many.listP50Ms.many} ms, for answers of ${Math.round(many.listBytes.few / 1024)} and ${Math.round(many.listBytes.many / 1024)} KB; ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
+    `Many containers (Node, after 50 unmeasured requests per series): with ${many.few} running and with ${many.many}, p99 ${many.few} → ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×), p50 ${many.list.few.p50} → ${many.list.many.p50} ms, for answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB. ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
     ...(baseline
       ? [
