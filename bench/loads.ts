@@ -227,6 +227,8 @@ export interface ManyContainers {
   userList: { few: Timing; many: Timing }
   /** A proxied GET. */
   proxy: { few: Timing; many: Timing }
+  /** The same GET sent straight to the container's address: the machine's own noise, with no gateway. */
+  direct: { few: Timing; many: Timing }
   /** Growth of the gateway's resident memory per managed container, in KB. */
   rssKbPerContainer: number
 }
@@ -236,22 +238,26 @@ const PER_USER = 2
 
 /**
  * The list API's and a proxied GET's p50 and p99 with `few` running containers and with `many`,
- * and the gateway's memory per container. Containers are launched through the gateway, `batch` at
- * a time, two per user (label `owner`). Each series starts after unmeasured requests, so that it
- * measures the steady state rather than the one re-read of the engine that the launches caused.
+ * and the gateway's memory per container; the same GET sent straight to the containers is the
+ * control. Containers are launched through the gateway, `batch` at a time, two per user (label
+ * `owner`). The series are interleaved in slices, so that whatever else the machine does at a
+ * moment weighs on each alike, and each starts after unmeasured requests, so that it measures the
+ * steady state rather than the one re-read of the engine that the launches caused.
  */
 export async function manyContainers(
   gateway: GatewayProcess,
+  docker: Docker,
   few = 6,
   many = 200,
   batch = 10,
 ): Promise<ManyContainers> {
   const names: string[] = []
+  const addresses: string[] = []
   const ownerOf = (index: number) => `user-${Math.floor(index / PER_USER)}`
   const launch = async (upTo: number) => {
     while (names.length < upTo) {
       const next = Array.from({ length: Math.min(batch, upTo - names.length) }, () => uniqueName('many'))
-      await Promise.all(
+      const started = await Promise.all(
         next.map(async (name, i) => {
           const launched = await fetch(`${gateway.url}/api/containers`, {
             method: 'POST',
@@ -265,34 +271,43 @@ export async function manyContainers(
           })
           if (launched.status !== 201) throw new Error(`many: ${launched.status} ${await launched.text()}`)
           await firstOk(`${gateway.url}/docker/${name}/`, name)
+          const info = await docker.getContainer(name).inspect()
+          return Object.values(info.NetworkSettings.Networks)[0]!.IPAddress
         }),
       )
       names.push(...next)
+      addresses.push(...started)
     }
-  }
-  /** {@link Timing} of `rounds` sequential requests made by `request`, after `warmUp` unmeasured ones. */
-  const timed = async (rounds: number, request: (i: number) => Promise<Response>, warmUp = 50): Promise<Timing> => {
-    const times: number[] = []
-    let bytes = 0
-    for (let i = -warmUp; i < rounds; i++) {
-      const started = performance.now()
-      const response = await request(i)
-      bytes = (await response.arrayBuffer()).byteLength
-      if (response.status !== 200) throw new Error(`many: answered ${response.status}`)
-      if (i >= 0) times.push(performance.now() - started)
-    }
-    times.sort((a, b) => a - b)
-    return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), bytes }
   }
   /** The users of the first `few` containers, the same at both sizes. */
   const users = Array.from({ length: few / PER_USER }, (_, i) => ownerOf(i * PER_USER))
-  const measure = async () => ({
-    list: await timed(1_000, () => fetch(`${gateway.url}/api/containers`)),
-    userList: await timed(1_000, (i) =>
-      fetch(`${gateway.url}/api/containers?label=owner=${users[Math.abs(i) % users.length]}`),
-    ),
-    proxy: await timed(2_000, (i) => fetch(`${gateway.url}/docker/${names[Math.abs(i) % names.length]}/`)),
-  })
+  const series: Record<'list' | 'userList' | 'proxy' | 'direct', (i: number) => string> = {
+    list: () => `${gateway.url}/api/containers`,
+    userList: (i) => `${gateway.url}/api/containers?label=owner=${users[i % users.length]}`,
+    proxy: (i) => `${gateway.url}/docker/${names[i % names.length]}/`,
+    direct: (i) => `http://${addresses[i % names.length]}/`,
+  }
+  /** 1,000 requests of each series, sequential, in interleaved slices of 100, after 50 unmeasured ones each. */
+  const measure = async () => {
+    const times = { list: [] as number[], userList: [] as number[], proxy: [] as number[], direct: [] as number[] }
+    const bytes = { list: 0, userList: 0, proxy: 0, direct: 0 }
+    for (let slice = -1; slice < 10; slice++) {
+      for (const kind of Object.keys(series) as (keyof typeof series)[]) {
+        for (let i = 0; i < (slice < 0 ? 50 : 100); i++) {
+          const started = performance.now()
+          const response = await fetch(series[kind](slice * 100 + i + 100))
+          bytes[kind] = (await response.arrayBuffer()).byteLength
+          if (response.status !== 200) throw new Error(`many: ${kind} answered ${response.status}`)
+          if (slice >= 0) times[kind].push(performance.now() - started)
+        }
+      }
+    }
+    const timing = (kind: keyof typeof series): Timing => {
+      const sorted = times[kind].sort((a, b) => a - b)
+      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), bytes: bytes[kind] }
+    }
+    return { list: timing('list'), userList: timing('userList'), proxy: timing('proxy'), direct: timing('direct') }
+  }
   try {
     await launch(few)
     const atFew = await measure()
@@ -306,6 +321,7 @@ export async function manyContainers(
       list: { few: atFew.list, many: atMany.list },
       userList: { few: atFew.userList, many: atMany.userList },
       proxy: { few: atFew.proxy, many: atMany.proxy },
+      direct: { few: atFew.direct, many: atMany.direct },
       rssKbPerContainer: Math.round(((rssMany - rssFew) / (many - few)) * 10) / 10,
     }
   } finally {

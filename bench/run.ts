@@ -448,7 +448,7 @@ try {
   console.error('measuring open WebSockets, a launch burst and many containers…')
   const wsHeld = { node: await heldWebSockets(gwNode, wsUrl(gwNode)), bun: await heldWebSockets(gwBun, wsUrl(gwBun)) }
   const burst = { node: await launchBurst(gwNode, docker), bun: await launchBurst(gwBun, docker) }
-  const many = await manyContainers(gwNode)
+  const many = await manyContainers(gwNode, docker)
 
   // Report.
   const workloads = Object.keys(results.direct!)
@@ -513,7 +513,7 @@ try {
       .slice(0, 1)
       .map((why) => ` (${why.slice(0, 160)})`)
       .join('')}.`,
-    `Many containers (Node, after 50 unmeasured requests per series): with ${many.few} running and with ${many.many}, p99 ${many.few} → ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×), p50 ${many.list.few.p50} → ${many.list.many.p50} ms, for answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB. ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
+    `Many containers (Node; 1,000 requests per series, interleaved, after 50 unmeasured): p99 with ${many.few} running → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GET straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×). ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
     ...(baseline
       ? [

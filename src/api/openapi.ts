@@ -98,7 +98,7 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
           ...secured,
           summary: 'Managed containers',
           description:
-            "In name order. `label` (repeatable) keeps the containers carrying every given label; `limit` pages the list, and the answer's `next` is the `after` of the next page.",
+            "In name order. `label` (repeatable) keeps the containers carrying every given label; `limit` (1–1000) pages the list, and the answer's `next` is the `after` of the next page.",
           parameters: queryParameters(ListQuerySchema),
           responses: {
             200: { description: 'The managed containers the query selects', content: json(ContainerListSchema) },
