@@ -437,13 +437,13 @@ try {
     (
       await promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', join(ROOT, 'bench/at-rest.ts'), String(AT_REST_SECONDS)],
+        ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/at-rest.ts'), String(AT_REST_SECONDS)],
         {
           cwd: ROOT,
         },
       )
     ).stdout,
-  ) as { containers: number; seconds: number; corePercent: number; rssMb: number }
+  ) as { containers: number; seconds: number; corePercent: number; mainThreadPercent: number; rssMb: number }
   const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
   console.error('measuring open WebSockets, a launch burst and many containers…')
   const wsHeld = { node: await heldWebSockets(gwNode, wsUrl(gwNode)), bun: await heldWebSockets(gwBun, wsUrl(gwBun)) }
@@ -502,7 +502,7 @@ try {
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
-    `At rest (${atRest.containers} managed containers on the in-memory engine, all ready, idle reaping on, no traffic, ${atRest.seconds} s): ${atRest.corePercent}% of one core (target ≤ 1%), ${atRest.rssMb} MB resident.`,
+    `At rest (${atRest.containers} managed containers on the in-memory engine, all ready, idle reaping on, no traffic, ${atRest.seconds} s): ${atRest.corePercent}% of one core (target ≤ 1%), of which ${atRest.mainThreadPercent}% on the main thread, where the gateway's code runs (the rest is V8's helper threads); ${atRest.rssMb} MB resident.`,
     `Open WebSockets (${wsHeld.node.sockets} through the gateway to one container, held ${wsHeld.node.seconds} s, a ping every 5 s each): Node ${wsHeld.node.answered}/${wsHeld.node.pings} pings answered, ${wsHeld.node.dropped} dropped, p50 ${wsHeld.node.p50Ms} ms, p99 ${wsHeld.node.p99Ms} ms, ${wsHeld.node.rssKbPerSocket} KB resident per socket; Bun ${wsHeld.bun.answered}/${wsHeld.bun.pings} answered, ${wsHeld.bun.dropped} dropped, p50 ${wsHeld.bun.p50Ms} ms, p99 ${wsHeld.bun.p99Ms} ms, ${wsHeld.bun.rssKbPerSocket} KB per socket (target ≤ 20 KB).`,
     `Launch burst (${burst.node.launches} launches of ${STATIC_IMAGE} at once, each to its first 200 through the proxy): Node ${burst.node.gatewayMs} ms, Bun ${burst.bun.gatewayMs} ms. The same containers created directly on the engine with the gateway's own settings (isolated network, init, dropped capabilities, limits) and published on loopback: ${burst.node.sameSettingsMs} / ${burst.bun.sameSettingsMs} ms, so the gateway takes ${ratio(burst.node.gatewayMs, burst.node.sameSettingsMs)}× / ${ratio(burst.bun.gatewayMs, burst.bun.sameSettingsMs)}× (target ≤ 1.2×). Plain containers on the default bridge: ${burst.node.directMs} / ${burst.bun.directMs} ms (the gateway ${ratio(burst.node.gatewayMs, burst.node.directMs)}× / ${ratio(burst.bun.gatewayMs, burst.bun.directMs)}×). Failed: Node ${burst.node.failed.gateway.length}, Bun ${burst.bun.failed.gateway.length}, direct ${burst.node.failed.direct.length + burst.bun.failed.direct.length}${[
       ...burst.node.failed.gateway,
