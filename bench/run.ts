@@ -404,10 +404,11 @@ try {
       const small = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
       measured.cpu[c.name] = small.cpu
       measured.results[c.name] = { 'small GET': small.result }
-      // The floors are references for small GETs only.
-      if (floors.includes(c)) continue
-      measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
-      measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, { method: 'POST', body: post })
+      // The floors are references for small GETs and WebSocket messages only.
+      if (!floors.includes(c)) {
+        measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
+        measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, { method: 'POST', body: post })
+      }
       const ws = await cpuPerRequest(c.pid, container, () => wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`))
       measured.results[c.name]!['WebSocket echo'] = ws.result
       measured.wsCpu[c.name] = ws.cpu
@@ -497,8 +498,8 @@ try {
   }
   lines.push(
     '',
-    `bun-bare is Bun.serve handing each request to fetch with no gateway logic (bench/bare-bun.ts): the least a Bun proxy costs here. Small GET ${floor.rps} req/s, p99 ${floor.p99} ms, ${ratio(floor.rps, results.nginx!['small GET']!.rps)}× nginx.`,
-    `node-bare is Node's http server handing each request to undici's keep-alive pool with no gateway logic (bench/bare-node.ts), Node's floor, a reference and not a product path. Small GET ${nodeFloor.rps} req/s, p99 ${nodeFloor.p99} ms.`,
+    `bun-bare is Bun.serve handing each request to fetch, and each WebSocket message to a WebSocket of its own, with no gateway logic (bench/bare-bun.ts): the least a Bun proxy costs here. Small GET ${floor.rps} req/s, p99 ${floor.p99} ms, ${ratio(floor.rps, results.nginx!['small GET']!.rps)}× nginx.`,
+    `node-bare is Node's http server handing each request to undici's keep-alive pool, and each WebSocket to a TCP connection relaying bytes, with no gateway logic (bench/bare-node.ts), Node's floor, a reference and not a product path. Small GET ${nodeFloor.rps} req/s, p99 ${nodeFloor.p99} ms.`,
     `Cold start (launch request → first 200, median of 3): ${cold.gatewayMs} ms through the gateway; ${cold.dockerMs} ms for docker create + start + first 200 alone (overhead ${cold.gatewayMs - cold.dockerMs} ms).`,
     `Peak RSS growth for a 1 GB upload through the gateway: Node ${rss.upload.node} MB, Bun ${rss.upload.bun} MB; for 1 GB echoed (up and down at once): Node ${rss.echo.node} MB, Bun ${rss.echo.bun} MB.`,
     `Route lookup (in-memory table): ${lookup.at10} ns at 10 containers, ${lookup.at10000} ns at 10,000.`,
@@ -520,7 +521,7 @@ try {
           `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
         ]
       : []),
-    `Targets: proxy CPU per small GET vs the runtime's floor (≤ 1.15×): Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare. Small GET throughput: Node ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}× CHP (≥ 2.5×), Bun ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}× Caddy (≥ 1×). WebSocket echo vs nginx (≥ 0.95×): Node ${ratio(results.node!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, Bun ${ratio(results.bun!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×; direct is ${ratio(results.direct!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× nginx${results.direct!['WebSocket echo']!.rps > 1.2 * results.nginx!['WebSocket echo']!.rps ? ', so the load generator is not the ceiling' : ': the load generator may be the ceiling'}.`,
+    `Targets: proxy CPU per small GET vs the runtime's floor (≤ 1.15×): Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare. Small GET throughput: Node ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}× CHP (≥ 2.5×), Bun ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}× Caddy (≥ 1×). WebSocket echo vs nginx (≥ 0.95×): Node ${ratio(results.node!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, Bun ${ratio(results.bun!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× (the floors: node-bare ${ratio(results['node-bare']!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, bun-bare ${ratio(results['bun-bare']!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×; proxy CPU per message ${ratio(wsCpu.node?.proxyUs ?? 0, wsCpu['node-bare']?.proxyUs ?? 0)}× node-bare, ${ratio(wsCpu.bun?.proxyUs ?? 0, wsCpu['bun-bare']?.proxyUs ?? 0)}× bun-bare); direct is ${ratio(results.direct!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× nginx${results.direct!['WebSocket echo']!.rps > 1.2 * results.nginx!['WebSocket echo']!.rps ? ', so the load generator is not the ceiling' : ': the load generator may be the ceiling'}.`,
   )
   const report = lines.join('\n')
   console.log(report)
