@@ -281,32 +281,34 @@ export async function manyContainers(
   }
   /** The users of the first `few` containers, the same at both sizes. */
   const users = Array.from({ length: few / PER_USER }, (_, i) => ownerOf(i * PER_USER))
-  const series: Record<'list' | 'userList' | 'proxy' | 'direct', (i: number) => string> = {
+  const series = {
     list: () => `${gateway.url}/api/containers`,
-    userList: (i) => `${gateway.url}/api/containers?label=owner=${users[i % users.length]}`,
-    proxy: (i) => `${gateway.url}/docker/${names[i % names.length]}/`,
-    direct: (i) => `http://${addresses[i % names.length]}/`,
+    userList: (i: number) => `${gateway.url}/api/containers?label=owner=${users[i % users.length]}`,
+    proxy: (i: number) => `${gateway.url}/docker/${names[i % names.length]}/`,
+    direct: (i: number) => `http://${addresses[i % names.length]}/`,
   }
+  type Series = keyof typeof series
+  const kinds = Object.keys(series) as Series[]
   /** 1,000 requests of each series, sequential, in interleaved slices of 100, after 50 unmeasured ones each. */
-  const measure = async () => {
-    const times = { list: [] as number[], userList: [] as number[], proxy: [] as number[], direct: [] as number[] }
-    const bytes = { list: 0, userList: 0, proxy: 0, direct: 0 }
+  const measure = async (): Promise<Record<Series, Timing>> => {
+    const times = new Map(kinds.map((kind) => [kind, [] as number[]]))
+    const bytes = new Map<Series, number>()
     for (let slice = -1; slice < 10; slice++) {
-      for (const kind of Object.keys(series) as (keyof typeof series)[]) {
+      for (const kind of kinds) {
         for (let i = 0; i < (slice < 0 ? 50 : 100); i++) {
           const started = performance.now()
           const response = await fetch(series[kind](slice * 100 + i + 100))
-          bytes[kind] = (await response.arrayBuffer()).byteLength
+          bytes.set(kind, (await response.arrayBuffer()).byteLength)
           if (response.status !== 200) throw new Error(`many: ${kind} answered ${response.status}`)
-          if (slice >= 0) times[kind].push(performance.now() - started)
+          if (slice >= 0) times.get(kind)!.push(performance.now() - started)
         }
       }
     }
-    const timing = (kind: keyof typeof series): Timing => {
-      const sorted = times[kind].sort((a, b) => a - b)
-      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), bytes: bytes[kind] }
+    const timing = (kind: Series): Timing => {
+      const sorted = times.get(kind)!.sort((a, b) => a - b)
+      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), bytes: bytes.get(kind) ?? 0 }
     }
-    return { list: timing('list'), userList: timing('userList'), proxy: timing('proxy'), direct: timing('direct') }
+    return Object.fromEntries(kinds.map((kind) => [kind, timing(kind)])) as Record<Series, Timing>
   }
   try {
     await launch(few)

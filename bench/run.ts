@@ -43,7 +43,15 @@ interface Contestant {
   /** Base URL; workload paths are appended. */
   base: string
   pid?: number
+  /** End its processes, once its round is measured. */
+  stop?: () => Promise<void>
 }
+/**
+ * Start a contestant's processes afresh. Each round measures new processes: one process can sit
+ * some 30% off for its whole life (its compiled code, its memory), which rounds measured in the
+ * same processes would not average out.
+ */
+type Start = () => Promise<Contestant>
 interface Result {
   requests: number
   rps: number
@@ -62,6 +70,13 @@ const freePort = async () => {
   })
 }
 const children: ChildProcess[] = []
+/** A contestant's stop: end its process and wait until it has exited. */
+const stopping = (child: ChildProcess) => () =>
+  new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done()
+    child.once('exit', () => done())
+    child.kill()
+  })
 const waitFor = (url: string) =>
   eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 20_000, url)
 
@@ -94,7 +109,7 @@ http {
   children.push(child)
   const base = `http://127.0.0.1:${port}/docker/bench`
   await waitFor(`${base}/`)
-  return { name: 'nginx', base, pid: child.pid! }
+  return { name: 'nginx', base, pid: child.pid!, stop: stopping(child) }
 }
 
 async function startChp(upstream: string): Promise<Contestant> {
@@ -121,7 +136,7 @@ async function startChp(upstream: string): Promise<Contestant> {
   children.push(child)
   const base = `http://127.0.0.1:${port}`
   await waitFor(`${base}/`)
-  return { name: 'chp', base, pid: child.pid! }
+  return { name: 'chp', base, pid: child.pid!, stop: stopping(child) }
 }
 
 async function startBareBun(upstream: string): Promise<Contestant> {
@@ -134,7 +149,7 @@ async function startBareBun(upstream: string): Promise<Contestant> {
   children.push(child)
   const base = `http://127.0.0.1:${port}/docker/bench`
   await waitFor(`${base}/`)
-  return { name: 'bun-bare', base, pid: child.pid! }
+  return { name: 'bun-bare', base, pid: child.pid!, stop: stopping(child) }
 }
 
 /** Node's floor: the bare proxy of `bench/bare-node.ts` (tsx only compiles it at start). */
@@ -148,7 +163,7 @@ async function startBareNode(upstream: string): Promise<Contestant> {
   children.push(child)
   const base = `http://127.0.0.1:${port}/docker/bench`
   await waitFor(`${base}/`)
-  return { name: 'node-bare', base, pid: child.pid! }
+  return { name: 'node-bare', base, pid: child.pid!, stop: stopping(child) }
 }
 
 /** Caddy (Debian's package) with `reverse_proxy` and its defaults: what a user might put in front of Docker instead. */
@@ -175,7 +190,7 @@ http://127.0.0.1:${port} {
   children.push(child)
   const base = `http://127.0.0.1:${port}/docker/bench`
   await waitFor(`${base}/`)
-  return { name: 'caddy', base, pid: child.pid! }
+  return { name: 'caddy', base, pid: child.pid!, stop: stopping(child) }
 }
 
 /** A wrk duration in its own units (us, ms, s), as milliseconds. */
@@ -356,13 +371,6 @@ try {
   const config = { labelRoot: LABEL_ROOT, docker: { reach: 'network' } }
   const gwNode = await startGateway('node', config, {}, { compiled: true })
   const gwBun = await startGateway('bun', config)
-  // An earlier build of the project on the same container, to measure a change against (same run).
-  const baseline = BASELINE
-    ? {
-        node: await startGateway('node', config, {}, { compiled: true, root: BASELINE }),
-        bun: await startGateway('bun', config, {}, { root: BASELINE }),
-      }
-    : undefined
   const launched = await fetch(`${gwNode.url}/api/containers`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -373,22 +381,36 @@ try {
   await waitFor(`${gwBun.url}/docker/bench/`)
   const upstream = `${firstAddress(await docker.getContainer('bench').inspect())}:80`
 
-  const contestants: Contestant[] = [
-    { name: 'direct', base: `http://${upstream}` },
-    await startNginx(upstream),
-    await startCaddy(upstream),
-    await startChp(upstream),
-    { name: 'node', base: `${gwNode.url}/docker/bench`, pid: gwNode.pid },
-    { name: 'bun', base: `${gwBun.url}/docker/bench`, pid: gwBun.pid },
-    ...(baseline
-      ? [
-          { name: 'node-baseline', base: `${baseline.node.url}/docker/bench`, pid: baseline.node.pid },
-          { name: 'bun-baseline', base: `${baseline.bun.url}/docker/bench`, pid: baseline.bun.pid },
-        ]
-      : []),
+  /** A gateway of its own for one round; it finds the `bench` container by its labels. */
+  const gateway =
+    (name: string, runtime: 'node' | 'bun', root?: string): Start =>
+    async () => {
+      const gw = await startGateway(runtime, config, {}, { compiled: runtime === 'node', ...(root ? { root } : {}) })
+      const base = `${gw.url}/docker/bench`
+      await waitFor(`${base}/`)
+      return { name, base, pid: gw.pid, stop: () => gw.stop() }
+    }
+  const starts: Start[] = [
+    async () => ({ name: 'direct', base: `http://${upstream}` }),
+    () => startNginx(upstream),
+    () => startCaddy(upstream),
+    () => startChp(upstream),
+    gateway('node', 'node'),
+    gateway('bun', 'bun'),
+    // An earlier build of the project on the same container, to measure a change against (same run).
+    ...(BASELINE ? [gateway('node-baseline', 'node', BASELINE), gateway('bun-baseline', 'bun', BASELINE)] : []),
+  ]
+  const contestants = [
+    'direct',
+    'nginx',
+    'caddy',
+    'chp',
+    'node',
+    'bun',
+    ...(BASELINE ? ['node-baseline', 'bun-baseline'] : []),
   ]
   const container = docker.getContainer('bench')
-  const floors: Contestant[] = [await startBareBun(upstream), await startBareNode(upstream)]
+  const floors: Start[] = [() => startBareBun(upstream), () => startBareNode(upstream)]
   const post = Buffer.alloc(64 * 1024, 97)
   /** Every figure is the median of ROUNDS rounds; each round measures every contestant in turn. */
   const rounds: {
@@ -398,20 +420,28 @@ try {
   }[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const measured: (typeof rounds)[number] = { results: {}, cpu: {}, wsCpu: {} }
-    for (const c of [...contestants, ...floors]) {
-      console.error(`round ${round + 1}/${ROUNDS}: measuring ${c.name}…`)
-      if (round === 0) await load(`${c.base}/`) // warm-up, not reported
-      const small = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
-      measured.cpu[c.name] = small.cpu
-      measured.results[c.name] = { 'small GET': small.result }
-      // The floors are references for small GETs and WebSocket messages only.
-      if (!floors.includes(c)) {
-        measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
-        measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, { method: 'POST', body: post })
+    for (const start of [...starts, ...floors]) {
+      const c = await start()
+      try {
+        console.error(`round ${round + 1}/${ROUNDS}: measuring ${c.name}…`)
+        await load(`${c.base}/`) // warm-up of the new processes, not reported
+        const small = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
+        measured.cpu[c.name] = small.cpu
+        measured.results[c.name] = { 'small GET': small.result }
+        // The floors are references for small GETs and WebSocket messages only.
+        if (!floors.includes(start)) {
+          measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
+          measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, {
+            method: 'POST',
+            body: post,
+          })
+        }
+        const ws = await cpuPerRequest(c.pid, container, () => wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`))
+        measured.results[c.name]!['WebSocket echo'] = ws.result
+        measured.wsCpu[c.name] = ws.cpu
+      } finally {
+        await c.stop?.()
       }
-      const ws = await cpuPerRequest(c.pid, container, () => wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`))
-      measured.results[c.name]!['WebSocket echo'] = ws.result
-      measured.wsCpu[c.name] = ws.cpu
     }
     rounds.push(measured)
   }
@@ -456,16 +486,16 @@ try {
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
   const kb = (bytes: number) => (bytes / 1024).toFixed(1)
   const lines = [
-    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, each figure the median of ${ROUNDS} interleaved rounds, ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, each figure the median of ${ROUNDS} interleaved rounds (every proxy started afresh for each round), ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
     '',
     '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const w of workloads) {
-    for (const c of contestants) {
-      const r = results[c.name]![w]!
+    for (const name of contestants) {
+      const r = results[name]![w]!
       lines.push(
-        `| ${w} | ${c.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio(r.rps, results.direct![w]!.rps)} | ${ratio(r.rps, results.nginx![w]!.rps)} | ${r.errors} |`,
+        `| ${w} | ${name} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio(r.rps, results.direct![w]!.rps)} | ${ratio(r.rps, results.nginx![w]!.rps)} | ${r.errors} |`,
       )
     }
   }
@@ -516,7 +546,7 @@ try {
       .join('')}.`,
     `Many containers (Node; 1,000 requests per series, interleaved, after 50 unmeasured): p99 with ${many.few} running → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GET straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×). ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
     '',
-    ...(baseline
+    ...(BASELINE
       ? [
           `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
         ]
@@ -553,8 +583,6 @@ try {
   await writeFile(join(ROOT, 'bench/results/latest.md'), `${report}\n`)
   await gwNode.stop()
   await gwBun.stop()
-  await baseline?.node.stop()
-  await baseline?.bun.stop()
 } finally {
   for (const child of children) child.kill()
   await docker
