@@ -309,6 +309,9 @@
 
   // ---- Per-container actions -----------------------------------------------------------------
 
+  /** The history poll of a container's page, paused while the container is being removed. */
+  let historyPoll
+
   document.addEventListener('click', async (event) => {
     const button = event.target.closest?.('button[data-action]')
     if (!button) return
@@ -317,6 +320,8 @@
     const result = byId('action-result')
     if (action === 'remove' && !confirm(`Remove ${name}? Its container and volumes are deleted.`)) return
     button.disabled = true
+    if (action === 'remove') historyPoll?.pause()
+    let removed = false
     try {
       const response = await post(`/containers/${encodeURIComponent(name)}/${action}`)
       if (!response.ok) {
@@ -324,6 +329,7 @@
         return
       }
       if (action === 'remove') {
+        removed = true
         location.assign(`${base}/`)
         return
       }
@@ -332,6 +338,7 @@
       if (result) result.textContent = `No answer: ${err.message}`
     } finally {
       button.disabled = false
+      if (action === 'remove' && !removed) historyPoll?.resume()
     }
   })
 
@@ -388,23 +395,44 @@
 
   // ---- History, refreshed while the page is visible --------------------------------------------
 
+  /**
+   * Poll the history every 3 s. `pause()` also cancels a refresh in flight: the page pauses it
+   * while it removes the container, whose history then no longer exists. A 404 ends the polling.
+   */
   const followHistory = (tbody) => {
+    /** The refresh in flight, `null` while paused. */
+    let inFlight
     const refresh = async () => {
-      if (document.hidden) return
+      if (document.hidden || inFlight !== undefined) return
+      const controller = new AbortController()
+      inFlight = controller
       const response = await fetch(`${base}/containers/${encodeURIComponent(containerName)}/history`, {
         credentials: 'same-origin',
+        signal: controller.signal,
       }).catch(() => undefined)
+      if (inFlight !== controller) return // paused meanwhile
+      inFlight = undefined
+      if (response?.status === 404) clearInterval(timer)
       if (response?.ok) {
         const html = await response.text()
         if (tbody.innerHTML !== html) tbody.innerHTML = html
       }
     }
-    setInterval(refresh, 3000)
+    const timer = setInterval(refresh, 3000)
+    return {
+      pause: () => {
+        inFlight?.abort()
+        inFlight = null
+      },
+      resume: () => {
+        inFlight = undefined
+      },
+    }
   }
 
   connect()
   const logOutput = byId('log-output')
   if (logOutput) void followLogs(logOutput)
-  const history = document.querySelector('[data-live="history"]')
-  if (history && containerName) followHistory(history)
+  const historyTable = document.querySelector('[data-live="history"]')
+  if (historyTable && containerName) historyPoll = followHistory(historyTable)
 })()
