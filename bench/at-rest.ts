@@ -7,28 +7,18 @@
  * resident memory.
  * Usage: node --expose-gc --import tsx bench/at-rest.ts [seconds]
  */
-import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { memory } from '../src/backends/memory.js'
 import { createGateway } from '../src/gateway.js'
 import { silentLogger } from '../src/logger.js'
 import { launchSpec } from '../test/helpers/launch-spec.js'
+import { mainThreadMicros } from './cpu.js'
 
 const SECONDS = Number(process.argv[2] ?? 60)
 const CONTAINERS = 1_000
 /** From the last request to the start of the measurement. */
 const SETTLE_MS = 10_000
-
-/**
- * CPU time of the main thread, where all of the gateway's JavaScript runs (the rest of the process
- * is V8's and libuv's helper threads), from Linux's accounting in clock ticks of 10 ms.
- */
-async function mainThreadMs(): Promise<number> {
-  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
 
 const server = createServer((_req, res) => res.end('ok'))
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -54,11 +44,11 @@ const { gc } = globalThis as { gc?: () => void }
 if (!gc) throw new Error('run with node --expose-gc')
 gc()
 const before = process.cpuUsage()
-const mainBefore = await mainThreadMs()
+const mainBefore = await mainThreadMicros()
 const started = performance.now()
 await new Promise((r) => setTimeout(r, SECONDS * 1000))
 const used = process.cpuUsage(before)
-const mainUsedMs = (await mainThreadMs()) - mainBefore
+const mainUsedMs = ((await mainThreadMicros()) - mainBefore) / 1000
 const elapsedMs = performance.now() - started
 console.log(
   JSON.stringify({

@@ -21,16 +21,23 @@ export interface CpuShare {
 
 const ticksPerSecond = Number((await promisify(execFile)('getconf', ['CLK_TCK'])).stdout.trim()) || 100
 
-/** `utime + stime` and the parent pid of a process, from `/proc/<pid>/stat`. */
-async function processStat(pid: number): Promise<{ ticks: number; parent: number } | undefined> {
+/** `utime + stime` and the parent pid from a `stat` file of `/proc` (a process's, or one thread's). */
+async function readStat(path: string): Promise<{ ticks: number; parent: number } | undefined> {
   try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const text = await readFile(path, 'utf8')
     // Fields after the command name, which may hold spaces: state is first, utime the 12th.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
     return { ticks: Number(fields[11]) + Number(fields[12]), parent: Number(fields[1]) }
   } catch {
     return undefined // exited meanwhile
   }
+}
+
+const processStat = (pid: number) => readStat(`/proc/${pid}/stat`)
+
+/** CPU microseconds used so far by this process's main thread, where all of its JavaScript runs. */
+export async function mainThreadMicros(): Promise<number> {
+  return (((await readStat(`/proc/self/task/${process.pid}/stat`))?.ticks ?? 0) * 1e6) / ticksPerSecond
 }
 
 /** CPU microseconds used so far by a process and its children (nginx's workers). */
