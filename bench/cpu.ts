@@ -65,32 +65,76 @@ async function containerMicros(container: Docker.Container): Promise<number> {
   return stats.cpu_stats.cpu_usage.total_usage / 1000
 }
 
-/** Run `work` (a load that reports its request count) and account its CPU per request. */
-export async function cpuPerRequest<T extends { requests: number }>(
-  proxyPid: number | undefined,
-  container: Docker.Container,
-  work: () => Promise<T>,
-): Promise<{ result: T; cpu: CpuShare }> {
-  const before = {
-    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
-    container: await containerMicros(container),
-    machine: await machineMicros(),
-  }
-  const result = await work()
-  const after = {
-    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
-    container: await containerMicros(container),
-    machine: await machineMicros(),
-  }
-  const per = (micros: number) => (result.requests ? Math.round(micros / result.requests) : 0)
-  const machineBusy = after.machine.busy - before.machine.busy
+/** CPU microseconds used so far: the proxy's processes, the container, and the machine. */
+interface Sample {
+  proxy: number
+  container: number
+  busy: number
+  total: number
+}
+
+async function sample(proxyPid: number | undefined, container: Docker.Container): Promise<Sample> {
+  const machine = await machineMicros()
   return {
-    result,
-    cpu: {
-      proxyUs: per(after.proxy - before.proxy),
-      containerUs: per(after.container - before.container),
-      machineUs: per(machineBusy),
-      busyPercent: Math.round((100 * machineBusy) / (after.machine.total - before.machine.total || 1)),
-    },
+    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
+    container: await containerMicros(container),
+    busy: machine.busy,
+    total: machine.total,
   }
+}
+
+const spent = (before: Sample, after: Sample): Sample => ({
+  proxy: after.proxy - before.proxy,
+  container: after.container - before.container,
+  busy: after.busy - before.busy,
+  total: after.total - before.total,
+})
+
+const shareOf = (used: Sample, requests: number): CpuShare => {
+  const per = (micros: number) => (requests ? Math.round(micros / requests) : 0)
+  return {
+    proxyUs: per(used.proxy),
+    containerUs: per(used.container),
+    machineUs: per(used.busy),
+    busyPercent: Math.round((100 * used.busy) / (used.total || 1)),
+  }
+}
+
+/** A process whose CPU {@link interleaved} accounts (none for the container's own address). */
+export interface Measured {
+  name: string
+  pid?: number
+}
+
+/**
+ * Run `work` for every contestant in `slices` short turns, each contestant once per slice and the
+ * order reversed every other slice, and account each one's CPU per request over all its turns.
+ * On shared cores the machine's speed drifts by tens of percent over minutes, and it drifts
+ * alike for everyone here, so ratios between contestants hold; contestants measured one after
+ * the other minutes apart would each carry the moment they ran in.
+ */
+export async function interleaved<C extends Measured, T extends { requests: number }>(
+  contestants: C[],
+  container: Docker.Container,
+  slices: number,
+  work: (contestant: C) => Promise<T>,
+): Promise<Map<string, { results: T[]; cpu: CpuShare }>> {
+  const used = new Map(contestants.map((c) => [c.name, { proxy: 0, container: 0, busy: 0, total: 0 }]))
+  const results = new Map(contestants.map((c) => [c.name, [] as T[]]))
+  for (let slice = 0; slice < slices; slice++) {
+    for (const contestant of slice % 2 ? [...contestants].reverse() : contestants) {
+      const before = await sample(contestant.pid, container)
+      results.get(contestant.name)!.push(await work(contestant))
+      const turn = spent(before, await sample(contestant.pid, container))
+      const sum = used.get(contestant.name)!
+      for (const key of Object.keys(sum) as (keyof Sample)[]) sum[key] += turn[key]
+    }
+  }
+  return new Map(
+    contestants.map((c) => {
+      const all = results.get(c.name)!
+      const requests = all.reduce((n, r) => n + r.requests, 0)
+      return [c.name, { results: all, cpu: shareOf(used.get(c.name)!, requests) }]
+    }),
+  )
 }

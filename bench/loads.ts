@@ -229,17 +229,14 @@ export interface ManyContainers {
   proxy: { few: Timing; many: Timing }
   /** The same GET sent straight to the container's address: the machine's own noise, with no gateway. */
   direct: { few: Timing; many: Timing }
-  /** Growth of the gateway's resident memory per managed container, in KB. */
-  rssKbPerContainer: number
 }
 
 /** Containers per user in {@link manyContainers}. */
 const PER_USER = 2
 
 /**
- * The list API's and a proxied GET's p50 and p99 with `few` running containers and with `many`,
- * and the gateway's memory per container; the same GET sent straight to the containers is the
- * control. Containers are launched through the gateway, `batch` at a time, two per user (label
+ * The list API's and a proxied GET's p50 and p99 with `few` running containers and with `many`;
+ * the same GET sent straight to the containers is the control. Containers are launched through the gateway, `batch` at a time, two per user (label
  * `owner`). The series are interleaved in slices, so that whatever else the machine does at a
  * moment weighs on each alike, and each starts after unmeasured requests, so that it measures the
  * steady state rather than the one re-read of the engine that the launches caused.
@@ -313,10 +310,8 @@ export async function manyContainers(
   try {
     await launch(few)
     const atFew = await measure()
-    const rssFew = await rssKb(gateway.pid)
     await launch(many)
     const atMany = await measure()
-    const rssMany = await rssKb(gateway.pid)
     return {
       few,
       many,
@@ -324,7 +319,6 @@ export async function manyContainers(
       userList: { few: atFew.userList, many: atMany.userList },
       proxy: { few: atFew.proxy, many: atMany.proxy },
       direct: { few: atFew.direct, many: atMany.direct },
-      rssKbPerContainer: Math.round(((rssMany - rssFew) / (many - few)) * 10) / 10,
     }
   } finally {
     for (let i = 0; i < names.length; i += 20)

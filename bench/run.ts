@@ -23,13 +23,16 @@ import { RouteTable } from '../src/containers/route-table.js'
 import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
 import { openSockets } from '../test/helpers/sockets.js'
-import { cpuPerRequest, type CpuShare } from './cpu.js'
+import { type CpuShare, interleaved } from './cpu.js'
 import { heldWebSockets, launchBurst, manyContainers } from './loads.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
 /** Interleaved rounds: each figure reported is the median of this many (odd, so a median is a measurement). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+/** Turns per contestant for the compared figures, and each turn's length in seconds (see `interleaved`). */
+const SLICES = Number(process.env.BENCH_SLICES ?? 4)
+const SLICE_SECONDS = Number(process.env.BENCH_SLICE_SECONDS ?? 2)
 const CONNECTIONS = 50
 const LABEL_ROOT = 'io.github.hde-bench'
 /** A built checkout of another commit (with its node_modules) to run beside this one: `BENCH_BASELINE=/path`. */
@@ -199,8 +202,8 @@ const millis = (text: string) => {
   return Number(value) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1)
 }
 
-async function load(url: string, options: { method?: string; body?: Buffer } = {}): Promise<Result> {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url]
+async function load(url: string, options: { method?: string; body?: Buffer; seconds?: number } = {}): Promise<Result> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${options.seconds ?? SECONDS}s`, '--latency', url]
   if (options.method) {
     const script = join(await mkdtemp(join(tmpdir(), 'hde-wrk-')), 'request.lua')
     await writeFile(
@@ -225,10 +228,10 @@ async function load(url: string, options: { method?: string; body?: Buffer } = {
   }
 }
 
-async function wsEcho(url: string): Promise<Result> {
+async function wsEcho(url: string, seconds = SECONDS): Promise<Result> {
   const sockets = await openSockets(url, 20)
   const latencies: number[] = []
-  const deadline = Date.now() + SECONDS * 1000
+  const deadline = Date.now() + seconds * 1000
   await Promise.all(
     sockets.map(async (ws) => {
       while (Date.now() < deadline) {
@@ -246,7 +249,7 @@ async function wsEcho(url: string): Promise<Result> {
   const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100
   return {
     requests: latencies.length,
-    rps: Math.round(latencies.length / SECONDS),
+    rps: Math.round(latencies.length / seconds),
     p50: at(0.5),
     p99: at(0.99),
     errors: 0,
@@ -363,6 +366,21 @@ function medianShares(all: Record<string, CpuShare>[]): Record<string, CpuShare>
   return out
 }
 
+/**
+ * One figure from a contestant's turns: every request counted, the rate over all the turns' time,
+ * and the median of the turns' p50 and p99.
+ */
+function combined(turns: Result[]): Result {
+  const requests = turns.reduce((n, r) => n + r.requests, 0)
+  return {
+    requests,
+    rps: Math.round(requests / (turns.length * SLICE_SECONDS)),
+    p50: median(turns.map((r) => r.p50)),
+    p99: median(turns.map((r) => r.p99)),
+    errors: turns.reduce((n, r) => n + r.errors, 0),
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const docker = new Docker()
@@ -400,17 +418,9 @@ try {
     // An earlier build of the project on the same container, to measure a change against (same run).
     ...(BASELINE ? [gateway('node-baseline', 'node', BASELINE), gateway('bun-baseline', 'bun', BASELINE)] : []),
   ]
-  const contestants = [
-    'direct',
-    'nginx',
-    'caddy',
-    'chp',
-    'node',
-    'bun',
-    ...(BASELINE ? ['node-baseline', 'bun-baseline'] : []),
-  ]
   const container = docker.getContainer('bench')
   const floors: Start[] = [() => startBareBun(upstream), () => startBareNode(upstream)]
+  const floorNames = ['bun-bare', 'node-bare']
   const post = Buffer.alloc(64 * 1024, 97)
   /** Every figure is the median of ROUNDS rounds; each round measures every contestant in turn. */
   const rounds: {
@@ -420,28 +430,38 @@ try {
   }[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const measured: (typeof rounds)[number] = { results: {}, cpu: {}, wsCpu: {} }
-    for (const start of [...starts, ...floors]) {
-      const c = await start()
-      try {
-        console.error(`round ${round + 1}/${ROUNDS}: measuring ${c.name}…`)
+    const running: Contestant[] = []
+    try {
+      for (const start of [...starts, ...floors]) running.push(await start())
+      for (const c of running) {
+        console.error(`round ${round + 1}/${ROUNDS}: warming up ${c.name}…`)
         await load(`${c.base}/`) // warm-up of the new processes, not reported
-        const small = await cpuPerRequest(c.pid, container, () => load(`${c.base}/`))
-        measured.cpu[c.name] = small.cpu
-        measured.results[c.name] = { 'small GET': small.result }
-        // The floors are references for small GETs and WebSocket messages only.
-        if (!floors.includes(start)) {
-          measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
-          measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, {
-            method: 'POST',
-            body: post,
-          })
-        }
-        const ws = await cpuPerRequest(c.pid, container, () => wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`))
-        measured.results[c.name]!['WebSocket echo'] = ws.result
-        measured.wsCpu[c.name] = ws.cpu
-      } finally {
-        await c.stop?.()
       }
+      // The figures compared with each other (CPU per request and per message, and the rates the
+      // targets name) come from interleaved turns of every contestant.
+      console.error(`round ${round + 1}/${ROUNDS}: small GETs and WebSocket echoes, in turns…`)
+      const small = await interleaved(running, container, SLICES, (c) => load(`${c.base}/`, { seconds: SLICE_SECONDS }))
+      const ws = await interleaved(running, container, SLICES, (c) =>
+        wsEcho(`${c.base.replace(/^http/, 'ws')}/socket`, SLICE_SECONDS),
+      )
+      for (const c of running) {
+        measured.cpu[c.name] = small.get(c.name)!.cpu
+        measured.wsCpu[c.name] = ws.get(c.name)!.cpu
+        measured.results[c.name] = {
+          'small GET': combined(small.get(c.name)!.results),
+          'WebSocket echo': combined(ws.get(c.name)!.results),
+        }
+        // The floors are references for small GETs and WebSocket messages only.
+        if (floorNames.includes(c.name)) continue
+        console.error(`round ${round + 1}/${ROUNDS}: measuring ${c.name}…`)
+        measured.results[c.name]!['1 MB GET'] = await load(`${c.base}/bytes?n=1048576`)
+        measured.results[c.name]!['64 KB POST echo'] = await load(`${c.base}/raw/echo`, {
+          method: 'POST',
+          body: post,
+        })
+      }
+    } finally {
+      for (const c of running) await c.stop?.()
     }
     rounds.push(measured)
   }
@@ -474,7 +494,14 @@ try {
         },
       )
     ).stdout,
-  ) as { containers: number; seconds: number; corePercent: number; mainThreadPercent: number; rssMb: number }
+  ) as {
+    containers: number
+    seconds: number
+    corePercent: number
+    mainThreadPercent: number
+    rssMb: number
+    heapKbPerContainer: number
+  }
   const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
   console.error('measuring open WebSockets, a launch burst and many containers…')
   const wsHeld = { node: await heldWebSockets(gwNode, wsUrl(gwNode)), bun: await heldWebSockets(gwBun, wsUrl(gwBun)) }
@@ -483,10 +510,12 @@ try {
 
   // Report.
   const workloads = Object.keys(results.direct!)
+  /** The table's rows, in the order they were started; the floors have rows of their own below. */
+  const contestants = Object.keys(results).filter((name) => !floorNames.includes(name))
   const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '—')
   const kb = (bytes: number) => (bytes / 1024).toFixed(1)
   const lines = [
-    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, ${SECONDS} s per run, each figure the median of ${ROUNDS} interleaved rounds (every proxy started afresh for each round), ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
+    `Benchmark of ${new Date().toISOString()} on ${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.version}, each figure the median of ${ROUNDS} rounds (every proxy started afresh for each round). In a round, small GETs and WebSocket echoes run in ${SLICES} turns of ${SLICE_SECONDS} s per contestant, every contestant in each turn, so that all of them see the machine alike; the other workloads run ${SECONDS} s each. ${CONNECTIONS} connections (WebSocket: 20 sockets ping-pong, from Node). Every proxy reaches the container at its Docker bridge address (the gateways with docker.reach "network"). Load generator and contestants share the machine.`,
     '',
     '| workload | contestant | req/s | p50 ms | p99 ms | × direct | × nginx | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -544,7 +573,7 @@ try {
       .slice(0, 1)
       .map((why) => ` (${why.slice(0, 160)})`)
       .join('')}.`,
-    `Many containers (Node; 1,000 requests per series, interleaved, after 50 unmeasured): p99 with ${many.few} running → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GET straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×). ${many.rssKbPerContainer} KB of gateway memory per managed container.`,
+    `Many containers (Node; 1,000 requests per series, interleaved, after 50 unmeasured): p99 with ${many.few} running → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GET straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×). The gateway's memory per managed container: ${atRest.heapKbPerContainer} KB of JavaScript heap (Node, measured at rest: from 500 known containers to 1,000, after a full collection each time).`,
     '',
     ...(BASELINE
       ? [
