@@ -73,14 +73,22 @@ interface Sample {
   total: number
 }
 
-async function sample(proxyPid: number | undefined, container: Docker.Container): Promise<Sample> {
-  const machine = await machineMicros()
-  return {
-    proxy: proxyPid ? await processTreeMicros(proxyPid) : 0,
-    container: await containerMicros(container),
-    busy: machine.busy,
-    total: machine.total,
+/**
+ * A reading before a turn (`'before'`) or after it: the quick readings are taken nearest the turn
+ * and the slow one (Docker's stats) farthest from it, so that the machine's window holds the turn
+ * and little else.
+ */
+async function sample(proxyPid: number | undefined, container: Docker.Container, when: 'before' | 'after') {
+  const proxy = async () => (proxyPid ? await processTreeMicros(proxyPid) : 0)
+  if (when === 'before') {
+    const containerUs = await containerMicros(container)
+    const proxyUs = await proxy()
+    const machine = await machineMicros()
+    return { proxy: proxyUs, container: containerUs, busy: machine.busy, total: machine.total }
   }
+  const machine = await machineMicros()
+  const proxyUs = await proxy()
+  return { proxy: proxyUs, container: await containerMicros(container), busy: machine.busy, total: machine.total }
 }
 
 const spent = (before: Sample, after: Sample): Sample => ({
@@ -123,9 +131,9 @@ export async function interleaved<C extends Measured, T extends { requests: numb
   const results = new Map(contestants.map((c) => [c.name, [] as T[]]))
   for (let slice = 0; slice < slices; slice++) {
     for (const contestant of slice % 2 ? [...contestants].reverse() : contestants) {
-      const before = await sample(contestant.pid, container)
+      const before = await sample(contestant.pid, container, 'before')
       results.get(contestant.name)!.push(await work(contestant))
-      const turn = spent(before, await sample(contestant.pid, container))
+      const turn = spent(before, await sample(contestant.pid, container, 'after'))
       const sum = used.get(contestant.name)!
       for (const key of Object.keys(sum) as (keyof Sample)[]) sum[key] += turn[key]
     }

@@ -45,20 +45,21 @@ export interface HeldSockets {
  * socket that closes counts as dropped.
  */
 export async function heldWebSockets(
-  gateway: GatewayProcess,
+  /** The gateway's process, whose resident memory is read. */
+  pid: number,
   url: string,
   count = 2_000,
   seconds = 60,
   everyMs = 5_000,
 ): Promise<HeldSockets> {
-  const before = await rssKb(gateway.pid)
+  const before = await rssKb(pid)
   const sockets: WebSocket[] = []
   const latencies: number[] = []
   let pings = 0
   let dropped = 0
   try {
     await openSockets(url, count, sockets)
-    const grown = (await rssKb(gateway.pid)) - before
+    const grown = (await rssKb(pid)) - before
     const deadline = Date.now() + seconds * 1000
     await Promise.all(
       sockets.map(async (ws, i) => {

@@ -502,9 +502,20 @@ try {
     rssMb: number
     heapKbPerContainer: number
   }
-  const wsUrl = (gw: GatewayProcess) => `${gw.url.replace(/^http/, 'ws')}/docker/bench/socket`
+  /**
+   * Open WebSockets on a gateway of their own: an earlier workload's memory (the 1 GB uploads),
+   * returned to the system meanwhile, would otherwise blur the growth per socket.
+   */
+  const held = async (start: Start) => {
+    const gw = await start()
+    try {
+      return await heldWebSockets(gw.pid!, `${gw.base.replace(/^http/, 'ws')}/socket`)
+    } finally {
+      await gw.stop?.()
+    }
+  }
   console.error('measuring open WebSockets, a launch burst and many containers…')
-  const wsHeld = { node: await heldWebSockets(gwNode, wsUrl(gwNode)), bun: await heldWebSockets(gwBun, wsUrl(gwBun)) }
+  const wsHeld = { node: await held(gateway('node', 'node')), bun: await held(gateway('bun', 'bun')) }
   const burst = { node: await launchBurst(gwNode, docker), bun: await launchBurst(gwBun, docker) }
   const many = await manyContainers(gwNode, docker)
 
