@@ -1,7 +1,8 @@
 /**
  * The gateway at rest: 1,000 managed containers (the in-memory engine, each listening on a
- * loopback server of its own, as each real container is an origin of its own), every one ready, idle reaping on (`idle.timeoutSeconds`, checked at its default
- * interval), the engine-event follower running, and no traffic (measured from 10 s after the last
+ * loopback server of its own, as each real container is an origin of its own), every one ready,
+ * idle reaping on (`idle.timeoutSeconds`, checked at its default interval), the engine-event
+ * follower running, and no traffic (measured from 10 s after the last
  * request, once idle connections have closed and the warm-up's garbage is collected). Prints, as
  * JSON, the CPU the process spent over the measured window, as a share of one core, its resident
  * memory, and the gateway's memory per managed container: the growth of the JavaScript heap, after

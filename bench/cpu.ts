@@ -78,7 +78,11 @@ interface Sample {
  * and the slow one (Docker's stats) farthest from it, so that the machine's window holds the turn
  * and little else.
  */
-async function sample(proxyPid: number | undefined, container: Docker.Container, when: 'before' | 'after') {
+async function sample(
+  proxyPid: number | undefined,
+  container: Docker.Container,
+  when: 'before' | 'after',
+): Promise<Sample> {
   const proxy = async () => (proxyPid ? await processTreeMicros(proxyPid) : 0)
   if (when === 'before') {
     const containerUs = await containerMicros(container)
