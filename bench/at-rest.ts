@@ -2,11 +2,11 @@
  * The gateway at rest: 1,000 managed containers (the in-memory engine, each listening on a
  * loopback server of its own, as each real container is an origin of its own), every one ready,
  * idle reaping on (`idle.timeoutSeconds`, checked at its default interval), the engine-event
- * follower running, and no traffic (measured from 10 s after the last
- * request, once idle connections have closed and the warm-up's garbage is collected). Prints, as
- * JSON, the CPU the process spent over the measured window, as a share of one core, its resident
- * memory, and the gateway's memory per managed container: the growth of the JavaScript heap, after
- * a full collection, from a gateway that knows half of the containers to one that knows them all.
+ * follower running, and no traffic (measured from 10 s after the last request, once idle
+ * connections have closed and the warm-up's garbage is collected). Prints, as JSON, the CPU the
+ * process spent over the measured window, as a share of one core, its resident memory, and the
+ * gateway's memory per managed container: the growth of the JavaScript heap, after a full
+ * collection, from a gateway that knows half of the containers to one that knows them all.
  * The gateway is Node's (`createNodeGateway`, its upstream pools included), as `npm start` runs it.
  * Usage: node --expose-gc --import tsx bench/at-rest.ts [seconds]
  */
