@@ -50,9 +50,8 @@ interface Contestant {
   stop?: () => Promise<void>
 }
 /**
- * Start a contestant's processes afresh. Each round measures new processes: one process can sit
- * some 30% off for its whole life (its compiled code, its memory), which rounds measured in the
- * same processes would not average out.
+ * Start a contestant's processes afresh. Each round measures new processes, so that nothing one
+ * process picked up at its start (its compiled code, its memory) decides every round.
  */
 type Start = () => Promise<Contestant>
 interface Result {
