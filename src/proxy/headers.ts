@@ -237,11 +237,16 @@ export function returnedResponsePairs(upstream: Iterable<[string, string]>, scop
   return editor.pairs()
 }
 
-/** The response policy applied to a copy of the upstream's `Headers` (the general path, Bun, WebSockets). */
+/** The response policy applied to a copy of the upstream's `Headers` (the general path, WebSockets). */
 export function downstreamResponseHeaders(upstream: Headers, scope: ResponseScope): Headers {
   const headers = new Headers(upstream)
-  applyResponsePolicy(new HeadersEditor(headers), scope)
+  rewriteResponseHeaders(headers, scope)
   return headers
+}
+
+/** The response policy applied to a response's own `Headers`, in place (see `UpstreamFetch.ownsResponses`). */
+export function rewriteResponseHeaders(headers: Headers, scope: ResponseScope): void {
+  applyResponsePolicy(new HeadersEditor(headers), scope)
 }
 
 export type { ResponseScope }

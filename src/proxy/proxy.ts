@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import { UpstreamConnectError } from '../errors.js'
 import { NAME_PATTERN } from '../api/schemas.js'
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
+import { downstreamResponseHeaders, rewriteResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { errorAnswer, hintsOf, toResponse, NULL_BODY_STATUSES } from '../http/answer.js'
 import { afterConnectFailure } from './answers.js'
 import { Exchange, type ExchangeOptions } from './exchange.js'
@@ -103,21 +103,28 @@ export async function forwardRequest(
     return toResponse(await exchange.failure(err, hintsOf(request)))
   }
   exchange.responded(upstream.status)
-  const responseHeaders = downstreamResponseHeaders(upstream.headers, {
-    upstreamOrigin: record.upstream,
-    prefix,
-    publicHost,
-  })
+  const scope = { upstreamOrigin: record.upstream, prefix, publicHost }
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
-  const init = { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders }
+  // A small answer of known length is over as soon as it starts: the exchange ends here, and
+  // the runtime relays the upstream body natively, without a tracking stream in between.
+  const small =
+    body !== null && Number(upstream.headers.get('content-length') ?? Number.POSITIVE_INFINITY) <= SMALL_BODY_BYTES
+  if (small && deps.fetch.ownsResponses) {
+    exchange.end()
+    rewriteResponseHeaders(upstream.headers, scope)
+    return upstream
+  }
+  const init = {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: downstreamResponseHeaders(upstream.headers, scope),
+  }
   if (!body) {
     exchange.end()
     await upstream.body?.cancel().catch(() => {})
     return new Response(null, init)
   }
-  if (Number(upstream.headers.get('content-length') ?? Number.POSITIVE_INFINITY) <= SMALL_BODY_BYTES) {
-    // A small answer of known length is over as soon as it starts: the exchange ends here, and
-    // the runtime relays the upstream body natively, without a tracking stream in between.
+  if (small) {
     exchange.end()
     return new Response(body, init)
   }

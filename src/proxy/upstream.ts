@@ -29,6 +29,13 @@ export interface UpstreamFetch {
    * JavaScript to learn when they end, so a large upload flows natively, with flat memory.
    */
   timesSilence?: boolean
+  /**
+   * The responses it returns are fresh objects that belong to the caller, with headers that may be
+   * changed (Bun's `fetch`, and clients that build a `new Response` themselves). The core then
+   * rewrites a small answer's headers in place and hands that very response to the runtime,
+   * instead of copying its headers into a new one; the answer is the same.
+   */
+  ownsResponses?: boolean
 }
 
 const CONNECT_ERROR_CODES = new Set([

@@ -60,7 +60,9 @@ export function acceptanceSuite(runtime: Runtime): void {
           ['/status/404', {}],
           ['/gzip', { headers: { 'accept-encoding': 'gzip' } }],
           ['/redirect?to=/login', {}],
+          ['/redirect?to=/login&known=1', {}],
           ['/cookie', {}],
+          ['/cookie?known=1', {}],
           ['/bytes?n=300000', {}],
           ['/sse?n=2&gapMs=50', {}],
         ]

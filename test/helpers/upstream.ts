@@ -84,6 +84,19 @@ export async function startUpstream(): Promise<TestUpstream> {
       res.end()
       return
     }
+    if (url.pathname === '/small') {
+      // A small answer of known length with every header the response policy rewrites.
+      req.resume()
+      res.writeHead(201, {
+        'content-length': 5,
+        location: url.searchParams.get('to') ?? '/',
+        'set-cookie': ['sid=1; Path=/', 'pref=2; Path=/settings'],
+        connection: 'keep-alive, x-private',
+        'x-private': 'secret',
+      })
+      res.end('small')
+      return
+    }
     if (url.pathname === '/hop') {
       res.writeHead(200, {
         connection: 'close, x-private',

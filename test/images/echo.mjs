@@ -79,7 +79,12 @@ if (mode === 'exit') {
     }
     if (url.pathname === '/redirect') {
       // "{host}" stands for the Host the container was reached at (an absolute self-redirect).
-      res.writeHead(302, { location: (url.searchParams.get('to') ?? '/').replace('{host}', req.headers.host ?? '') })
+      // `known` gives the answer a length, as most servers do; without it, it is chunked.
+      const known = url.searchParams.has('known') ? { 'content-length': 0 } : {}
+      res.writeHead(302, {
+        location: (url.searchParams.get('to') ?? '/').replace('{host}', req.headers.host ?? ''),
+        ...known,
+      })
       res.end()
       return
     }
@@ -89,8 +94,13 @@ if (mode === 'exit') {
       return
     }
     if (url.pathname === '/cookie') {
-      res.writeHead(200, { 'set-cookie': ['sid=abc; Path=/; HttpOnly', 'pref=1; Domain=example.org; Path=/settings'] })
-      res.end(`cookie seen: ${req.headers.cookie ?? ''}`)
+      const body = `cookie seen: ${req.headers.cookie ?? ''}`
+      const known = url.searchParams.has('known') ? { 'content-length': Buffer.byteLength(body) } : {}
+      res.writeHead(200, {
+        'set-cookie': ['sid=abc; Path=/; HttpOnly', 'pref=1; Domain=example.org; Path=/settings'],
+        ...known,
+      })
+      res.end(body)
       return
     }
     if (url.pathname === '/gzip') {

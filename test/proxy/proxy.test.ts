@@ -4,6 +4,7 @@ import { memory } from '../../src/backends/memory.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
 import { silentLogger } from '../../src/logger.js'
 import { nodeUpstream } from '../../src/adapter/node/upstream.js'
+import type { UpstreamFetch, UpstreamRequest } from '../../src/proxy/upstream.js'
 import { serveNode, type RunningServer } from '../../src/adapter/node/index.js'
 import type { ConfigInput } from '../../src/config/schema.js'
 import { GZIP_BODY, startUpstream, type SeenRequest, type TestUpstream } from '../helpers/upstream.js'
@@ -145,6 +146,80 @@ describe('proxying to a running container', () => {
     const before = { ...backend.calls }
     for (let i = 0; i < 20; i++) expect((await app.request('/docker/web/')).status).toBe(200)
     expect(backend.calls).toEqual(before)
+  })
+})
+
+describe('answers relayed in place', () => {
+  /**
+   * Two gateways on the same container: one whose upstream client owns its responses (the core
+   * rewrites a small answer's headers in place and returns it), one whose client does not (the
+   * core copies them into a new response). Each client keeps the upstream's headers as handed over.
+   */
+  function pair() {
+    const handed: Headers[] = []
+    const owning = nodeUpstream()
+    clients.push(owning)
+    const spy = (owns: boolean): UpstreamFetch =>
+      Object.assign(
+        async (url: string, request: UpstreamRequest) => {
+          const response = await owning(url, request)
+          handed.push(response.headers)
+          return response
+        },
+        owns ? { ownsResponses: true } : {},
+      )
+    const backend = memory({ upstreams: () => upstream.url })
+    const inPlace = createGateway({ backend, fetch: spy(true), logger: silentLogger })
+    const copied = createGateway({ backend, fetch: spy(false), logger: silentLogger })
+    return { handed, inPlace: inPlace.app, copied: copied.app, backend }
+  }
+  const answer = async (res: Response) => ({
+    status: res.status,
+    statusText: res.statusText,
+    headers: [...res.headers].filter(([name]) => name !== 'date'),
+    body: Buffer.from(await res.arrayBuffer()).toString('base64'),
+  })
+
+  it('gives the same answers as copying, with the same header rules', async () => {
+    const { handed, inPlace, copied, backend } = pair()
+    await backend.launch(launchSpec('web', { image: 'app:1' }))
+    const paths = [
+      '/',
+      '/hop',
+      '/gzip',
+      '/status/404',
+      '/status/204',
+      `/redirect?to=${encodeURIComponent(`${upstream.url}/next`)}`,
+      '/redirect?to=/elsewhere',
+      '/cookie?set=sid%3D1%3B%20Path%3D%2F',
+      '/small?to=/elsewhere',
+      `/small?to=${encodeURIComponent(`${upstream.url}/next`)}`,
+    ]
+    for (const path of paths) {
+      const init = { headers: { cookie: 'theirs=1' } }
+      const mine = await answer(await inPlace.request(`/docker/web${path}`, init))
+      const reference = await answer(await copied.request(`/docker/web${path}`, init))
+      expect(mine, path).toEqual(reference)
+    }
+    const small = await inPlace.request(`/docker/web/small?to=${encodeURIComponent(`${upstream.url}/next`)}`)
+    expect([small.status, await small.text()]).toEqual([201, 'small'])
+    expect(small.headers.get('location')).toBe('/docker/web/next')
+    expect(small.headers.getSetCookie()).toEqual(['sid=1; Path=/docker/web/', 'pref=2; Path=/docker/web/settings'])
+    expect(small.headers.get('x-private')).toBeNull()
+    expect(small.headers.get('keep-alive')).toBeNull()
+    // The in-place gateway changed the very headers its client handed over; the other did not.
+    expect(handed.at(-1)!.get('x-private')).toBeNull()
+    await (await copied.request('/docker/web/small')).text()
+    expect(handed.at(-1)!.get('x-private')).toBe('secret')
+  })
+
+  it('still tracks long answers to their end', async () => {
+    const { inPlace, backend } = pair()
+    await backend.launch(launchSpec('web', { image: 'app:1' }))
+    const res = await inPlace.request('/docker/web/stream')
+    const reader = res.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('tick')
+    await reader.cancel()
   })
 })
 

@@ -26,5 +26,5 @@ export const bunUpstream: UpstreamFetch = Object.assign(
       throw toUpstreamError(err)
     }
   },
-  { timesSilence: true },
+  { timesSilence: true, ownsResponses: true },
 )

@@ -16,7 +16,8 @@ export interface NodeUpstreamOptions {
 /**
  * An upstream client for Node built on undici's `request` with keep-alive pools: several
  * times faster than `fetch`, and it returns bodies exactly as sent (compressed stays compressed).
- * Header timeouts are enforced by the core; body timeouts are off so quiet streams live.
+ * Header timeouts are enforced by the core; body timeouts are off so quiet streams live. Its
+ * responses are built here, so they are the caller's to change (`ownsResponses`).
  */
 export function nodeUpstream(
   options: NodeUpstreamOptions = {},
@@ -54,5 +55,5 @@ export function nodeUpstream(
       throw toUpstreamError(err)
     }
   }
-  return Object.assign(client, { dispatcher: agent, close: () => agent.close() })
+  return Object.assign(client, { ownsResponses: true, dispatcher: agent, close: () => agent.close() })
 }
