@@ -218,113 +218,150 @@ export interface Timing {
   bytes: number
 }
 
-/** What {@link manyContainers} measured, at a few containers and at many. */
+/** What {@link manyContainers} measured, on a gateway with a few containers and on one with many. */
 export interface ManyContainers {
   few: number
   many: number
+  /** Requests measured per series. */
+  requests: number
   /** `GET /api/containers`: every container, an answer that grows with their number. */
   list: { few: Timing; many: Timing }
   /** `GET /api/containers?label=owner=…`: one user's two containers, as a platform's page for that user asks. */
   userList: { few: Timing; many: Timing }
-  /** A proxied GET. */
+  /** A proxied GET, spread over `few` of the gateway's containers at both sizes. */
   proxy: { few: Timing; many: Timing }
-  /** The same GET sent straight to the container's address: the machine's own noise, with no gateway. */
+  /** The same GETs sent straight to the same containers: the machine's own noise, with no gateway. */
   direct: { few: Timing; many: Timing }
 }
 
 /** Containers per user in {@link manyContainers}. */
 const PER_USER = 2
 
+/** The series measured at each size. */
+const SERIES = ['list', 'userList', 'proxy', 'direct'] as const
+type Series = (typeof SERIES)[number]
+
 /**
- * The list API's and a proxied GET's p50 and p99 with `few` running containers and with `many`;
- * the same GET sent straight to the containers is the control. Containers are launched through the gateway, `batch` at a time, two per user (label
- * `owner`). The series are interleaved in slices, so that whatever else the machine does at a
- * moment weighs on each alike, and each starts after unmeasured requests, so that it measures the
- * steady state rather than the one re-read of the engine that the launches caused.
+ * The list API's and a proxied GET's p50 and p99 on a gateway managing `few` running containers
+ * and on one managing `many`, both running at once (each with a label root of its own), so that
+ * the machine, its running containers and its moments are the same for both: what differs is only
+ * how many containers the gateway manages. The same GETs sent straight to the containers are the
+ * control. At both sizes the GETs go to `few` containers in turn, so that each container sees the
+ * same traffic (a container that has sat idle longer answers its next request later, with or
+ * without a gateway). Containers are launched through their gateway, `batch` at a time, two per
+ * user (label `owner`), with the gateway's default CPU share. The eight series (four per size) are
+ * interleaved request by request, in a new order each time, after 50 unmeasured requests each;
+ * requests are sequential, so a container sees a request now and then, never a burst.
  */
 export async function manyContainers(
-  gateway: GatewayProcess,
+  /** Start a gateway (a fresh process) that manages the containers under `labelRoot`. */
+  startGateway: (labelRoot: string) => Promise<GatewayProcess>,
+  labelRoot: string,
   docker: Docker,
   few = 6,
   many = 200,
+  requests = 3_000,
   batch = 10,
 ): Promise<ManyContainers> {
-  const names: string[] = []
-  const addresses: string[] = []
+  const sizes = { few, many }
+  type Size = keyof typeof sizes
+  const gateways: Partial<Record<Size, GatewayProcess>> = {}
+  const launched: Record<Size, { names: string[]; addresses: string[] }> = {
+    few: { names: [], addresses: [] },
+    many: { names: [], addresses: [] },
+  }
   const ownerOf = (index: number) => `user-${Math.floor(index / PER_USER)}`
-  const launch = async (upTo: number) => {
-    while (names.length < upTo) {
-      const next = Array.from({ length: Math.min(batch, upTo - names.length) }, () => uniqueName('many'))
-      const started = await Promise.all(
+  const launch = async (gateway: GatewayProcess, into: { names: string[]; addresses: string[] }, count: number) => {
+    while (into.names.length < count) {
+      const next = Array.from({ length: Math.min(batch, count - into.names.length) }, () => uniqueName('many'))
+      const first = into.names.length
+      // Named before they are launched, so that a failed launch is removed with the rest.
+      into.names.push(...next)
+      const addresses = await Promise.all(
         next.map(async (name, i) => {
-          const launched = await fetch(`${gateway.url}/api/containers`, {
+          const answer = await fetch(`${gateway.url}/api/containers`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', prefer: 'wait=60' },
-            body: JSON.stringify({
-              image: STATIC_IMAGE,
-              name,
-              cpus: 0.1,
-              labels: { owner: ownerOf(names.length + i) },
-            }),
+            body: JSON.stringify({ image: STATIC_IMAGE, name, labels: { owner: ownerOf(first + i) } }),
           })
-          if (launched.status !== 201) throw new Error(`many: ${launched.status} ${await launched.text()}`)
+          if (answer.status !== 201) throw new Error(`many: ${answer.status} ${await answer.text()}`)
           await firstOk(`${gateway.url}/docker/${name}/`, name)
           const info = await docker.getContainer(name).inspect()
           return Object.values(info.NetworkSettings.Networks)[0]!.IPAddress
         }),
       )
-      names.push(...next)
-      addresses.push(...started)
+      into.addresses.push(...addresses)
     }
   }
-  /** The users of the first `few` containers, the same at both sizes. */
+  /** The users of the first `few` containers: each gateway has them. */
   const users = Array.from({ length: few / PER_USER }, (_, i) => ownerOf(i * PER_USER))
-  const series = {
-    list: () => `${gateway.url}/api/containers`,
-    userList: (i: number) => `${gateway.url}/api/containers?label=owner=${users[i % users.length]}`,
-    proxy: (i: number) => `${gateway.url}/docker/${names[i % names.length]}/`,
-    direct: (i: number) => `http://${addresses[i % names.length]}/`,
+  const url = (size: Size, kind: Series, i: number): string => {
+    const gateway = gateways[size]!
+    const { names, addresses } = launched[size]
+    switch (kind) {
+      case 'list':
+        return `${gateway.url}/api/containers`
+      case 'userList':
+        return `${gateway.url}/api/containers?label=owner=${users[i % users.length]}`
+      case 'proxy':
+        return `${gateway.url}/docker/${names[i % few]}/`
+      case 'direct':
+        return `http://${addresses[i % few]}/`
+    }
   }
-  type Series = keyof typeof series
-  const kinds = Object.keys(series) as Series[]
-  /** 1,000 requests of each series, sequential, in interleaved slices of 100, after 50 unmeasured ones each. */
-  const measure = async (): Promise<Record<Series, Timing>> => {
-    const times = new Map(kinds.map((kind) => [kind, [] as number[]]))
-    const bytes = new Map<Series, number>()
-    for (let slice = -1; slice < 10; slice++) {
-      for (const kind of kinds) {
-        for (let i = 0; i < (slice < 0 ? 50 : 100); i++) {
-          const started = performance.now()
-          const response = await fetch(series[kind](slice * 100 + i + 100))
-          bytes.set(kind, (await response.arrayBuffer()).byteLength)
-          if (response.status !== 200) throw new Error(`many: ${kind} answered ${response.status}`)
-          if (slice >= 0) times.get(kind)!.push(performance.now() - started)
-        }
+  const steps = (Object.keys(sizes) as Size[]).flatMap((size) => SERIES.map((kind) => ({ size, kind })))
+  const times = new Map(steps.map(({ size, kind }) => [`${size} ${kind}`, [] as number[]]))
+  const bytes = new Map<string, number>()
+  try {
+    gateways.few = await startGateway(`${labelRoot}.few`)
+    gateways.many = await startGateway(`${labelRoot}.many`)
+    await launch(gateways.few, launched.few, few)
+    await launch(gateways.many, launched.many, many)
+    let seed = 1
+    /** A repeatable shuffle (a linear congruential generator), so that no series always follows the same one. */
+    const shuffle = <T>(items: T[]): T[] => {
+      for (let k = items.length - 1; k > 0; k--) {
+        seed = (seed * 48271) % 2147483647
+        const j = seed % (k + 1)
+        ;[items[k], items[j]] = [items[j]!, items[k]!]
+      }
+      return items
+    }
+    for (let i = -50; i < requests; i++) {
+      for (const { size, kind } of shuffle([...steps])) {
+        const started = performance.now()
+        const response = await fetch(url(size, kind, i + 50))
+        const body = await response.arrayBuffer()
+        const elapsed = performance.now() - started
+        if (response.status !== 200) throw new Error(`many: ${size} ${kind} answered ${response.status}`)
+        bytes.set(`${size} ${kind}`, body.byteLength)
+        if (i >= 0) times.get(`${size} ${kind}`)!.push(elapsed)
       }
     }
-    const timing = (kind: Series): Timing => {
-      const sorted = times.get(kind)!.sort((a, b) => a - b)
-      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), bytes: bytes.get(kind) ?? 0 }
+    const timing = (size: Size, kind: Series): Timing => {
+      const sorted = times.get(`${size} ${kind}`)!.sort((a, b) => a - b)
+      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), bytes: bytes.get(`${size} ${kind}`) ?? 0 }
     }
-    return Object.fromEntries(kinds.map((kind) => [kind, timing(kind)])) as Record<Series, Timing>
-  }
-  try {
-    await launch(few)
-    const atFew = await measure()
-    await launch(many)
-    const atMany = await measure()
+    const pair = (kind: Series) => ({ few: timing('few', kind), many: timing('many', kind) })
     return {
       few,
       many,
-      list: { few: atFew.list, many: atMany.list },
-      userList: { few: atFew.userList, many: atMany.userList },
-      proxy: { few: atFew.proxy, many: atMany.proxy },
-      direct: { few: atFew.direct, many: atMany.direct },
+      requests,
+      list: pair('list'),
+      userList: pair('userList'),
+      proxy: pair('proxy'),
+      direct: pair('direct'),
     }
   } finally {
-    for (let i = 0; i < names.length; i += 20)
-      await Promise.all(
-        names.slice(i, i + 20).map((name) => fetch(`${gateway.url}/api/containers/${name}`, { method: 'DELETE' })),
-      )
+    for (const size of Object.keys(sizes) as Size[]) {
+      const gateway = gateways[size]
+      if (!gateway) continue
+      const { names } = launched[size]
+      for (let i = 0; i < names.length; i += 20)
+        await Promise.all(
+          names.slice(i, i + 20).map((name) => fetch(`${gateway.url}/api/containers/${name}`, { method: 'DELETE' })),
+        )
+      await gateway.stop()
+    }
   }
 }

@@ -516,7 +516,11 @@ try {
   console.error('measuring open WebSockets, a launch burst and many containers…')
   const wsHeld = { node: await held(gateway('node', 'node')), bun: await held(gateway('bun', 'bun')) }
   const burst = { node: await launchBurst(gwNode, docker), bun: await launchBurst(gwBun, docker) }
-  const many = await manyContainers(gwNode, docker)
+  const many = await manyContainers(
+    (labelRoot) => startGateway('node', { ...config, labelRoot }, {}, { compiled: true }),
+    LABEL_ROOT,
+    docker,
+  )
 
   // Report.
   const workloads = Object.keys(results.direct!)
@@ -583,7 +587,7 @@ try {
       .slice(0, 1)
       .map((why) => ` (${why.slice(0, 160)})`)
       .join('')}.`,
-    `Many containers (Node; 1,000 requests per series, interleaved, after 50 unmeasured): p99 with ${many.few} running → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GET straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×). The gateway's memory per managed container: ${atRest.heapKbPerContainer} KB of JavaScript heap (Node, measured at rest: from 500 known containers to 1,000, after a full collection each time).`,
+    `Many containers (Node; two gateways at once, one managing ${many.few} running containers and one ${many.many}; ${many.requests} requests per series, the eight series interleaved request by request, after 50 unmeasured): p99 with ${many.few} → with ${many.many} (target ≤ 1.2×): a proxied GET ${many.proxy.few.p99} → ${many.proxy.many.p99} ms (${ratio(many.proxy.many.p99, many.proxy.few.p99)}×, p50 ${many.proxy.few.p50} → ${many.proxy.many.p50} ms); one user's list (\`?label=owner=…\`, 2 containers) ${many.userList.few.p99} → ${many.userList.many.p99} ms (${ratio(many.userList.many.p99, many.userList.few.p99)}×, p50 ${many.userList.few.p50} → ${many.userList.many.p50} ms); the whole list ${many.list.few.p99} → ${many.list.many.p99} ms (${ratio(many.list.many.p99, many.list.few.p99)}×, p50 ${many.list.few.p50} → ${many.list.many.p50} ms, answers of ${kb(many.list.few.bytes)} → ${kb(many.list.many.bytes)} KB). Control, the same GETs straight to the containers: ${many.direct.few.p99} → ${many.direct.many.p99} ms (${ratio(many.direct.many.p99, many.direct.few.p99)}×, p50 ${many.direct.few.p50} → ${many.direct.many.p50} ms). The gateway's memory per managed container: ${atRest.heapKbPerContainer} KB of JavaScript heap (Node, measured at rest: from 500 known containers to 1,000, after a full collection each time).`,
     '',
     ...(BASELINE
       ? [
