@@ -1,7 +1,7 @@
 import { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
 import type { Answer, RequestHints } from '../http/answer.js'
 import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
-import { onStreamEnd, withIdleLimit } from './track.js'
+import { onStreamEnd, readWhole, withIdleLimit } from './track.js'
 import type { ProxyDeps, RunningRecord } from './types.js'
 
 /** Options for {@link Exchange}. */
@@ -144,6 +144,22 @@ export class Exchange {
     }
     this.#onStatus?.(answer.status)
     return answer
+  }
+
+  /**
+   * Read a small request body of known length in full, with the same idle limit between bytes as
+   * a streamed one; once it is in, it is sent at once, so the wait for response headers starts.
+   * A body that fails or ends short means the client left.
+   */
+  async readBody(body: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
+    try {
+      const bytes = await readWhole(body, length, this.#deps.bodyIdleTimeoutMs, () => this.stalled())
+      this.sent()
+      return bytes
+    } catch (err) {
+      if (!this.#aborted) this.clientLeft(err)
+      throw err
+    }
   }
 
   /**

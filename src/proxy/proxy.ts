@@ -86,15 +86,20 @@ export async function forwardRequest(
   const onClientAbort = () => exchange.clientLeft(request.signal.reason)
   request.signal.addEventListener('abort', onClientAbort, { once: true })
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null
-  const upload = hasBody ? exchange.watchBody(request.body!) : undefined
-  if (!upload) exchange.sent()
+  // A small body of known length is read in full and sent in one piece (a stream handed to the
+  // upstream client costs far more per request); any other streams through, however large.
+  const length = hasBody ? declaredLength(request.headers) : undefined
+  const whole = length !== undefined && length <= SMALL_BODY_BYTES
+  const upload = hasBody && !whole ? exchange.watchBody(request.body!) : undefined
+  if (!hasBody) exchange.sent()
 
   let upstream: Response
   try {
+    const body = whole ? await exchange.readBody(request.body!, length) : (upload?.body ?? null)
     upstream = await deps.fetch(upstreamUrl, {
       method: request.method,
       headers,
-      body: upload?.body ?? null,
+      body,
       signal: exchange.signal,
       ...(upload?.idleTimeoutMs ? { idleTimeoutMs: upload.idleTimeoutMs } : {}),
     })
@@ -134,8 +139,18 @@ export async function forwardRequest(
   )
 }
 
-/** Answers up to this size (by `Content-Length`) are relayed without tracking when they end. */
+/**
+ * Answers up to this size (by `Content-Length`) are relayed without tracking when they end, and
+ * request bodies up to it are read in full before they are sent.
+ */
 const SMALL_BODY_BYTES = 64 * 1024
+
+/** A request's `Content-Length`, when it has one and no `Transfer-Encoding` (which would override it). */
+function declaredLength(headers: Headers): number | undefined {
+  const value = headers.get('content-length')
+  if (value === null || headers.has('transfer-encoding') || !/^\d{1,15}$/.test(value)) return undefined
+  return Number(value)
+}
 
 /** Tunnel a WebSocket through the runtime's proxy, counting it as activity while open. */
 async function proxyWebSocket(

@@ -96,6 +96,34 @@ export function withIdleLimit(
 }
 
 /**
+ * Read a request body of known length in full, with the idle limit of {@link withIdleLimit}
+ * between its bytes. Rejects when the body fails, stalls, or does not hold exactly `length` bytes
+ * (a client that left mid-body), so a short body is never passed on as a whole one.
+ */
+export async function readWhole(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  idleMs: number,
+  onIdle: () => Error,
+): Promise<Uint8Array> {
+  const reader = withIdleLimit(body, idleMs, onIdle).getReader()
+  const bytes = new Uint8Array(length)
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    if (size + value.byteLength > length) {
+      await reader.cancel().catch(() => {})
+      throw new Error(`The request body is longer than its Content-Length (${length})`)
+    }
+    bytes.set(value, size)
+    size += value.byteLength
+  }
+  if (size !== length) throw new Error(`The request body ended after ${size} of ${length} bytes`)
+  return bytes
+}
+
+/**
  * The wait a client asks for with `Prefer: wait=N` (RFC 7240), capped at `maxSeconds`;
  * 0 when it asks for none.
  */

@@ -1,10 +1,14 @@
 import { UpstreamConnectError, UpstreamTimeoutError } from '../errors.js'
 
-/** What the proxy hands to an upstream client. The body is a stream, never buffered. */
+/** What the proxy hands to an upstream client. */
 export interface UpstreamRequest {
   method: string
   headers: Headers
-  body: ReadableStream<Uint8Array> | null
+  /**
+   * A stream, never buffered; or, for a small body of known length, its bytes, read in full
+   * (at most 64 KB).
+   */
+  body: ReadableStream<Uint8Array> | Uint8Array | null
   /** Aborted when the client leaves or the header timeout fires. */
   signal: AbortSignal
   /**
@@ -25,8 +29,8 @@ export interface UpstreamFetch {
   (url: string, request: UpstreamRequest): Promise<Response>
   /**
    * The client enforces {@link UpstreamRequest.idleTimeoutMs} itself (Bun's fetch has a socket idle
-   * timer). The core then hands request bodies over untouched rather than reading them in
-   * JavaScript to learn when they end, so a large upload flows natively, with flat memory.
+   * timer). The core then hands a streamed request body over with only its stall watch in between,
+   * rather than tracking in JavaScript when it ends, so a large upload flows with flat memory.
    */
   timesSilence?: boolean
   /**

@@ -185,14 +185,23 @@ function hardeningSuite(runtime: Runtime) {
     })
 
     it('ends an exchange whose request body stalls, on both sides, and lets a slow steady one through', async () => {
-      for (const path of [`/docker/${name}/upload`, `/docker/${name}/raw/stall`]) {
+      // A large body streams through; a small one of known length may be read in full first: both stall alike.
+      for (const [path, length] of [
+        [`/docker/${name}/upload`, 1_000_000],
+        [`/docker/${name}/raw/stall`, 1_000_000],
+        [`/docker/${name}/upload`, 1_000],
+        [`/docker/${name}/raw/stall`, 1_000],
+      ] as const) {
         const started = Date.now()
-        const answer = await rawRequest(gw.url, `${head('POST', path, host, ['Content-Length: 1000000'])}ab`, {
+        const answer = await rawRequest(gw.url, `${head('POST', path, host, [`Content-Length: ${length}`])}ab`, {
           waitMs: 15_000,
         })
-        expect(answer.ended, path).not.toBe('timeout')
+        expect(answer.ended, `${path} ${length}`).not.toBe('timeout')
         // Before any answer: a 408 that closes; mid-answer (the raw echo streams back at once): the answer is cut.
-        if (path.endsWith('/upload')) expect(answer.status).toBe(408)
+        // On Bun a small body is read in full before it is sent, so no answer has begun when it
+        // stalls; Node's fast path streams every body (undici pipes the socket).
+        const beforeAnswer = path.endsWith('/upload') || (length === 1_000 && runtime === 'bun')
+        if (beforeAnswer) expect(answer.status, `${path} ${length}`).toBe(408)
         expect(Date.now() - started).toBeLessThan(10_000)
       }
       // 6 chunks 500 ms apart: slower in total than the idle limit, never silent that long.

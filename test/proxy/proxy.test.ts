@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memory } from '../../src/backends/memory.js'
 import { createGateway, type Gateway } from '../../src/gateway.js'
@@ -220,6 +220,111 @@ describe('answers relayed in place', () => {
     const reader = res.body!.getReader()
     expect(new TextDecoder().decode((await reader.read()).value)).toContain('tick')
     await reader.cancel()
+  })
+})
+
+describe('request bodies', () => {
+  /** A gateway whose upstream client notes the form of each request body handed to it. */
+  function spied(config: ConfigInput = {}) {
+    const handed: string[] = []
+    const client = nodeUpstream()
+    clients.push(client)
+    const spy: UpstreamFetch = (url, request) => {
+      // (The readiness probe's GETs use the same client.)
+      if (request.method !== 'GET')
+        handed.push(request.body instanceof Uint8Array ? 'bytes' : request.body ? 'stream' : 'none')
+      return client(url, request)
+    }
+    const backend = memory({ upstreams: () => upstream.url })
+    const gateway = createGateway({ backend, config, fetch: spy, logger: silentLogger })
+    return { handed, app: gateway.app, launch: (name: string) => backend.launch(launchSpec(name, { image: 'app:1' })) }
+  }
+  /** A body sent as a stream: with a declared length, or chunked when none is given. */
+  const streamed = (bytes: Uint8Array, length?: number) =>
+    new Request('http://localhost/docker/web/upload', {
+      method: 'PUT',
+      headers: length === undefined ? {} : { 'content-length': String(length) },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.subarray(0, bytes.length >> 1))
+          controller.enqueue(bytes.subarray(bytes.length >> 1))
+          controller.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+  const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+  it('sends a small body of known length in one piece and any other as a stream, byte for byte', async () => {
+    const { app, handed, launch } = spied()
+    await launch('web')
+    const cases: [string, Uint8Array, number | undefined, string][] = [
+      ['small, known length', randomBytes(1000), 1000, 'bytes'],
+      ['empty, known length', new Uint8Array(0), 0, 'bytes'],
+      ['64 KB exactly', randomBytes(64 * 1024), 64 * 1024, 'bytes'],
+      ['one byte over 64 KB', randomBytes(64 * 1024 + 1), 64 * 1024 + 1, 'stream'],
+      ['small, chunked', randomBytes(1000), undefined, 'stream'],
+    ]
+    for (const [what, bytes, length, form] of cases) {
+      const res = await app.request(streamed(bytes, length))
+      expect(res.status, what).toBe(200)
+      const s = await seen(res)
+      expect([s.bodyLength, s.bodySha256], what).toEqual([bytes.length, sha256(bytes)])
+      expect(handed.at(-1), what).toBe(form)
+    }
+  })
+
+  it('never passes on a small body that ends short of its length: the client left', async () => {
+    const { app, handed, launch } = spied()
+    await launch('web')
+    const res = await app.request(streamed(randomBytes(10), 100))
+    expect(res.status).toBe(499)
+    expect(handed).toEqual([])
+  })
+
+  it('answers 408 when a small body stalls, without troubling the container', async () => {
+    const { app, handed, launch } = spied({ upstream: { bodyIdleTimeoutMs: 200 } })
+    await launch('web')
+    const started = Date.now()
+    const res = await app.request(
+      new Request('http://localhost/docker/web/upload', {
+        method: 'POST',
+        headers: { 'content-length': '1000' },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new Uint8Array(10))
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit),
+    )
+    expect(res.status).toBe(408)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('request_body_timeout')
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(handed).toEqual([])
+  })
+
+  it('lets a small body through that arrives slowly but never pauses for the idle limit', async () => {
+    const { app, handed, launch } = spied({ upstream: { bodyIdleTimeoutMs: 300 } })
+    await launch('web')
+    let sent = 0
+    const res = await app.request(
+      new Request('http://localhost/docker/web/upload', {
+        method: 'POST',
+        headers: { 'content-length': '600' },
+        body: new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await new Promise((r) => setTimeout(r, 150))
+            controller.enqueue(new Uint8Array(100).fill(7))
+            if (++sent === 6) controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit),
+    )
+    expect(res.status).toBe(200)
+    expect((await seen(res)).bodyLength).toBe(600)
+    expect(handed).toEqual(['bytes'])
   })
 })
 

@@ -37,7 +37,12 @@ export function nodeUpstream(
       const response = await request(url, {
         method: method as 'GET',
         headers: outgoing,
-        body: body ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : null,
+        body:
+          body instanceof Uint8Array
+            ? body
+            : body
+              ? Readable.fromWeb(body as import('node:stream/web').ReadableStream)
+              : null,
         signal,
         dispatcher: agent,
       })
