@@ -112,8 +112,7 @@ export async function forwardRequest(
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
   // A small answer of known length is over as soon as it starts: the exchange ends here, and
   // the runtime relays the upstream body natively, without a tracking stream in between.
-  const small =
-    body !== null && Number(upstream.headers.get('content-length') ?? Number.POSITIVE_INFINITY) <= SMALL_BODY_BYTES
+  const small = body !== null && (declaredLength(upstream.headers) ?? Number.POSITIVE_INFINITY) <= SMALL_BODY_BYTES
   if (small && deps.fetch.ownsResponses) {
     exchange.end()
     rewriteResponseHeaders(upstream.headers, scope)
@@ -145,7 +144,7 @@ export async function forwardRequest(
  */
 const SMALL_BODY_BYTES = 64 * 1024
 
-/** A request's `Content-Length`, when it has one and no `Transfer-Encoding` (which would override it). */
+/** A message's `Content-Length`, when it has a valid one and no `Transfer-Encoding` (which would override it). */
 function declaredLength(headers: Headers): number | undefined {
   const value = headers.get('content-length')
   if (value === null || headers.has('transfer-encoding') || !/^\d{1,15}$/.test(value)) return undefined
