@@ -295,6 +295,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.onError(answerError)
   app.route('/', proxy)
   app.route('/', api)
+  // Served on its own, the gateway answers every other path in its JSON error shape, with a pointer.
+  app.notFound((c) =>
+    c.json(
+      errorBody(
+        'not_found',
+        `No route ${c.req.method} ${c.req.path}: the API is under ${config.apiPrefix}/, containers under ${config.proxyPrefix}/<name>/`,
+      ),
+      404,
+    ),
+  )
 
   return {
     app,

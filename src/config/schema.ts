@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { ConfigError } from '../errors.js'
+import { describeIssue } from '../util/describe-issue.js'
 
 const PrefixSchema = v.pipe(
   v.string(),
@@ -343,9 +344,4 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
     return `  - ${key}: ${describeIssue(issue)}`
   })
   throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`)
-}
-
-function describeIssue(issue: v.BaseIssue<unknown>): string {
-  if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown key (check the spelling)'
-  return issue.message
 }

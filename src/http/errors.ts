@@ -12,6 +12,7 @@ import {
   InvalidSpecError,
   NameConflictError,
 } from '../errors.js'
+import { describeIssue } from '../util/describe-issue.js'
 import { errorBody } from './answer.js'
 
 /** The JSON shape of every error the gateway answers. */
@@ -40,7 +41,7 @@ export class ApiError extends HTTPException {
 
 /** Turn valibot issues into a 400 that names each field. */
 export function validationError(issues: readonly v.BaseIssue<unknown>[], what: string): ApiError {
-  const list = issues.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: issue.message }))
+  const list = issues.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: describeIssue(issue) }))
   const summary = list.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')
   return new ApiError(400, 'invalid_request', `Invalid ${what}: ${summary}`, list)
 }

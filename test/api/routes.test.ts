@@ -102,13 +102,13 @@ describe('POST /api/containers', () => {
       [{ image: 'x', extraDirectories: ['/test', 'coffee'] }, 'extraDirectories.1', /"coffee" is not absolute/],
       [{ image: 'x', name: '../etc' }, 'name', /letters, digits/],
       [{ image: 'x', name: 'a'.repeat(64) }, 'name', /1–63/],
-      [{ image: 'x', imagee: 'typo' }, 'imagee', /imagee/],
+      [{ image: 'x', imagee: 'typo' }, 'imagee', /imagee: unknown key \(check the spelling\)/],
       [{ image: 'x', port: 70000 }, 'port', /port/],
       [{ image: 'x', cpus: 'half' }, 'cpus', /cpus/],
       [{ image: 'x', env: { 'BAD-NAME': '1' } }, 'env.BAD-NAME', /environment variable names/],
       [{ image: 'x', labels: { a: 1 } }, 'labels.a', /labels/],
       [{ image: 'x', memReservationMb: 100, memLimitMb: 50 }, 'memReservationMb', /memLimitMb/],
-      [{ image: 'x', memLimitMb: 2 }, 'memLimitMb', /memLimitMb/],
+      [{ image: 'x', memLimitMb: 2 }, 'memLimitMb', /memLimitMb: must be at least 6, not 2/],
       [{ image: 'has space' }, 'image', /whitespace/],
     ]
     for (const [body, path, message] of cases) {
@@ -121,6 +121,8 @@ describe('POST /api/containers', () => {
         JSON.stringify(body),
       ).toContain(path)
       expect(json.error.message).toMatch(message)
+      // The validator's generic wording ("Expected never but received …") never reaches a client.
+      expect(json.error.message).not.toMatch(/Expected (never|!0|[<>]=)/)
       expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/)
     }
   })
@@ -223,5 +225,17 @@ describe('health and unknown routes', () => {
     const res = await app.request('/api/nope')
     expect(res.status).toBe(404)
     expect(((await res.json()) as ErrorJson).error.code).toBe('not_found')
+  })
+
+  it('answers JSON 404 pointing at the API and the proxy for any other path', async () => {
+    const { app } = setup()
+    for (const path of ['/', '/nothing', '/docker', '/docker/']) {
+      const res = await app.request(path)
+      expect(res.status, path).toBe(404)
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/json/)
+      const { error } = (await res.json()) as ErrorJson
+      expect(error.code, path).toBe('not_found')
+      expect(error.message, path).toBe(`No route GET ${path}: the API is under /api/, containers under /docker/<name>/`)
+    }
   })
 })
