@@ -133,7 +133,7 @@ export async function forwardRequest(
     return new Response(body, init)
   }
   return new Response(
-    onStreamEnd(body, () => exchange.end()),
+    onStreamEnd(body, () => exchange.end(), { freshChunks: deps.fetch.freshChunks === true }),
     init,
   )
 }

@@ -1,8 +1,22 @@
+/** Options for {@link onStreamEnd}. */
+export interface StreamEndOptions {
+  /**
+   * The body's chunks are fresh buffers that nothing else holds (see `UpstreamFetch.freshChunks`):
+   * relay them as a byte stream that takes each chunk's buffer over instead of queueing the chunk,
+   * which on Bun costs a third less CPU per byte relayed.
+   */
+  freshChunks?: boolean
+}
+
 /**
  * Relay a body stream and call `onEnd` exactly once when it finishes, fails, or is cancelled
  * by the client. Pull-based, so backpressure passes straight through.
  */
-export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+export function onStreamEnd(
+  body: ReadableStream<Uint8Array>,
+  onEnd: () => void,
+  { freshChunks = false }: StreamEndOptions = {},
+): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   let ended = false
   const end = () => {
@@ -10,9 +24,9 @@ export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void)
     ended = true
     onEnd()
   }
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
+  const source = {
+    async pull(controller: { enqueue(chunk: Uint8Array<ArrayBuffer>): void; close(): void; error(e: unknown): void }) {
+      for (;;) {
         let result: ReadableStreamReadResult<Uint8Array>
         try {
           result = await reader.read()
@@ -25,15 +39,32 @@ export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void)
         if (result.done) {
           end()
           controller.close()
-        } else controller.enqueue(result.value)
-      },
-      cancel(reason) {
-        end()
-        return reader.cancel(reason).catch(() => {})
-      },
+          return
+        }
+        const chunk = result.value
+        if (!freshChunks) return controller.enqueue(chunk as Uint8Array<ArrayBuffer>)
+        // A byte stream takes no empty chunk (read on), and takes a chunk's whole buffer.
+        if (chunk.byteLength > 0) return controller.enqueue(wholeBuffer(chunk))
+      }
     },
-    { highWaterMark: 0 },
-  )
+    cancel(reason: unknown) {
+      end()
+      return reader.cancel(reason).catch(() => {})
+    },
+  }
+  return freshChunks
+    ? new ReadableStream({ type: 'bytes', ...source })
+    : new ReadableStream<Uint8Array>(source, { highWaterMark: 0 })
+}
+
+/**
+ * The chunk, when it covers its whole buffer (which a byte stream then takes over), else a copy:
+ * taking a shared buffer over would empty the other views of it.
+ */
+function wholeBuffer(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+  const { buffer } = chunk
+  const whole = buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength
+  return whole ? (chunk as Uint8Array<ArrayBuffer>) : new Uint8Array(chunk)
 }
 
 /**

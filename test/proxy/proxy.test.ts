@@ -267,7 +267,7 @@ describe('request bodies', () => {
     ]
     for (const [what, bytes, length, form] of cases) {
       const res = await app.request(streamed(bytes, length))
-      expect(res.status, what).toBe(200)
+      expect(res.status, `${what} ${res.status === 200 ? '' : await res.clone().text()}`).toBe(200)
       const s = await seen(res)
       expect([s.bodyLength, s.bodySha256], what).toEqual([bytes.length, sha256(bytes)])
       expect(handed.at(-1), what).toBe(form)

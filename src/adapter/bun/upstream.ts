@@ -5,7 +5,8 @@ import { toUpstreamError, type UpstreamFetch, type UpstreamRequest } from '../..
  * Bun's `fetch`, told not to decompress, so bodies and `Content-Encoding` stay consistent. Its
  * socket idle timer (5 minutes by default, which would cut quiet streams) is off, except for
  * requests with a body: there it bounds the silence after the upload, so the body can be handed
- * to Bun natively. Bun checks that timer every few seconds, so it fires up to ~8 s late.
+ * to Bun natively. Bun checks that timer every few seconds, so it fires up to ~8 s late. Its
+ * responses are fresh, body chunks included (`ownsResponses`, `freshChunks`).
  */
 export const bunUpstream: UpstreamFetch = Object.assign(
   async (url: string, { method, headers, body, signal, idleTimeoutMs }: UpstreamRequest) => {
@@ -26,5 +27,5 @@ export const bunUpstream: UpstreamFetch = Object.assign(
       throw toUpstreamError(err)
     }
   },
-  { timesSilence: true, ownsResponses: true },
+  { timesSilence: true, ownsResponses: true, freshChunks: true },
 )
