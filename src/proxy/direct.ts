@@ -60,6 +60,8 @@ export interface DirectClient {
   address: string | undefined
   host: string
   proto: 'http' | 'https'
+  /** The runtime's server hands request bodies over in fresh buffers that nothing else holds (`Bun.serve`). */
+  freshBodyChunks?: boolean
 }
 
 /**
@@ -149,6 +151,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         pathAndQuery: route.path,
         upstreamUrl: `${route.origin}${route.path}`,
         headers,
+        ...(client.freshBodyChunks ? { freshBodyChunks: true } : {}),
       }
       let response: Response
       try {

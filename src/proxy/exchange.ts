@@ -1,7 +1,7 @@
 import { RequestBodyTimeoutError, UpstreamTimeoutError } from '../errors.js'
 import type { Answer, RequestHints } from '../http/answer.js'
 import { bodyTimeoutError, headersTimeoutError, upstreamFailure } from './answers.js'
-import { onStreamEnd, readWhole, withIdleLimit } from './track.js'
+import { onStreamEnd, readWhole, type RelayOptions, withIdleLimit } from './track.js'
 import type { ProxyDeps, RunningRecord } from './types.js'
 
 /** Options for {@link Exchange}. */
@@ -167,12 +167,15 @@ export class Exchange {
    * headers — unless the upstream client times the silence after an upload itself, which then gets
    * the body with only the stall watch in between.
    */
-  watchBody(body: ReadableStream<Uint8Array>): { body: ReadableStream<Uint8Array>; idleTimeoutMs?: number } {
-    const watched = withIdleLimit(body, this.#deps.bodyIdleTimeoutMs, () => this.stalled())
+  watchBody(
+    body: ReadableStream<Uint8Array>,
+    options: RelayOptions = {},
+  ): { body: ReadableStream<Uint8Array>; idleTimeoutMs?: number } {
+    const watched = withIdleLimit(body, this.#deps.bodyIdleTimeoutMs, () => this.stalled(), options)
     if (this.#deps.fetch.timesSilence) {
       this.#silenceTimedByClient = true
       return { body: watched, idleTimeoutMs: this.#deps.headersTimeoutMs }
     }
-    return { body: onStreamEnd(watched, () => this.sent()) }
+    return { body: onStreamEnd(watched, () => this.sent(), options) }
   }
 }

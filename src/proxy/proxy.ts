@@ -66,6 +66,11 @@ export interface Forwarding {
   upstreamUrl: string
   /** Headers for the container, from {@link upstreamRequestHeaders} or the direct lane. */
   headers: Headers
+  /**
+   * The request body's chunks are fresh buffers that nothing else holds (a body `Bun.serve`
+   * received): a streamed body is then relayed by handing each chunk's buffer over.
+   */
+  freshBodyChunks?: boolean
 }
 
 /**
@@ -90,7 +95,10 @@ export async function forwardRequest(
   // upstream client costs far more per request); any other streams through, however large.
   const length = hasBody ? declaredLength(request.headers) : undefined
   const whole = length !== undefined && length <= SMALL_BODY_BYTES
-  const upload = hasBody && !whole ? exchange.watchBody(request.body!) : undefined
+  const upload =
+    hasBody && !whole
+      ? exchange.watchBody(request.body!, { freshChunks: forwarding.freshBodyChunks === true })
+      : undefined
   if (!hasBody) exchange.sent()
 
   let upstream: Response

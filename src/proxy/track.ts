@@ -1,21 +1,64 @@
-/** Options for {@link onStreamEnd}. */
-export interface StreamEndOptions {
+/** Options for {@link onStreamEnd} and {@link withIdleLimit}. */
+export interface RelayOptions {
   /**
-   * The body's chunks are fresh buffers that nothing else holds (see `UpstreamFetch.freshChunks`):
-   * relay them as a byte stream that takes each chunk's buffer over instead of queueing the chunk,
-   * which on Bun costs a third less CPU per byte relayed.
+   * The body's chunks are fresh buffers that nothing else holds (Bun's `fetch` and `Bun.serve`
+   * make them): relay them as a byte stream that takes each chunk's buffer over instead of
+   * queueing the chunk, which on Bun costs a quarter to a third less CPU per byte relayed.
    */
   freshChunks?: boolean
 }
 
+/** What a relay calls on its output, the same for a default and a byte stream. */
+interface RelayOutput {
+  enqueue(chunk: Uint8Array<ArrayBuffer>): void
+  close(): void
+  error(reason: unknown): void
+}
+
+/** A relay's source: one chunk per pull, so backpressure passes straight through. */
+interface RelaySource {
+  start?(output: RelayOutput): void
+  pull(output: RelayOutput): Promise<void>
+  cancel(reason: unknown): Promise<void>
+}
+
+/** The stream a relay's source feeds: a byte stream for fresh chunks, else a default one. */
+function relayStream(source: RelaySource, { freshChunks = false }: RelayOptions): ReadableStream<Uint8Array> {
+  return freshChunks
+    ? new ReadableStream({ type: 'bytes', ...source })
+    : new ReadableStream<Uint8Array>(source, { highWaterMark: 0 })
+}
+
+/**
+ * Hand a chunk to the relay's output; `false` when it must read on instead (a byte stream takes
+ * no empty chunk, and a pull that enqueues nothing is not called again).
+ */
+function handOn(output: RelayOutput, chunk: Uint8Array, { freshChunks = false }: RelayOptions): boolean {
+  if (!freshChunks) output.enqueue(chunk as Uint8Array<ArrayBuffer>)
+  else if (chunk.byteLength === 0) return false
+  else output.enqueue(wholeBuffer(chunk))
+  return true
+}
+
+/**
+ * The chunk, when it covers its whole buffer (which a byte stream then takes over), else a copy:
+ * taking a shared buffer over would empty the other views of it. (The `Uint8Array` constructor
+ * copies; a Node `Buffer`'s `slice` would share the memory.)
+ */
+function wholeBuffer(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+  const { buffer } = chunk
+  const whole = buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength
+  return whole ? (chunk as Uint8Array<ArrayBuffer>) : new Uint8Array(chunk)
+}
+
 /**
  * Relay a body stream and call `onEnd` exactly once when it finishes, fails, or is cancelled
- * by the client. Pull-based, so backpressure passes straight through.
+ * by the client.
  */
 export function onStreamEnd(
   body: ReadableStream<Uint8Array>,
   onEnd: () => void,
-  { freshChunks = false }: StreamEndOptions = {},
+  options: RelayOptions = {},
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   let ended = false
@@ -24,47 +67,34 @@ export function onStreamEnd(
     ended = true
     onEnd()
   }
-  const source = {
-    async pull(controller: { enqueue(chunk: Uint8Array<ArrayBuffer>): void; close(): void; error(e: unknown): void }) {
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>
-        try {
-          result = await reader.read()
-        } catch (err) {
-          if (!ended) controller.error(err)
-          end()
-          return
+  return relayStream(
+    {
+      async pull(output) {
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>
+          try {
+            result = await reader.read()
+          } catch (err) {
+            if (!ended) output.error(err)
+            end()
+            return
+          }
+          if (ended) return // cancelled while reading
+          if (result.done) {
+            end()
+            output.close()
+            return
+          }
+          if (handOn(output, result.value, options)) return
         }
-        if (ended) return // cancelled while reading
-        if (result.done) {
-          end()
-          controller.close()
-          return
-        }
-        const chunk = result.value
-        if (!freshChunks) return controller.enqueue(chunk as Uint8Array<ArrayBuffer>)
-        // A byte stream takes no empty chunk (read on), and takes a chunk's whole buffer.
-        if (chunk.byteLength > 0) return controller.enqueue(wholeBuffer(chunk))
-      }
+      },
+      cancel(reason) {
+        end()
+        return reader.cancel(reason).catch(() => {})
+      },
     },
-    cancel(reason: unknown) {
-      end()
-      return reader.cancel(reason).catch(() => {})
-    },
-  }
-  return freshChunks
-    ? new ReadableStream({ type: 'bytes', ...source })
-    : new ReadableStream<Uint8Array>(source, { highWaterMark: 0 })
-}
-
-/**
- * The chunk, when it covers its whole buffer (which a byte stream then takes over), else a copy:
- * taking a shared buffer over would empty the other views of it.
- */
-function wholeBuffer(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
-  const { buffer } = chunk
-  const whole = buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength
-  return whole ? (chunk as Uint8Array<ArrayBuffer>) : new Uint8Array(chunk)
+    options,
+  )
 }
 
 /**
@@ -77,13 +107,14 @@ export function withIdleLimit(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   onIdle: () => Error,
+  options: RelayOptions = {},
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   /** When the pending read began, or its latest chunk arrived; undefined while nobody reads. */
   let waitingSince: number | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
   let failed: Error | undefined
-  let output: ReadableStreamDefaultController<Uint8Array>
+  let relay: RelayOutput
   const check = () => {
     const quiet = waitingSince === undefined ? 0 : Date.now() - waitingSince
     if (quiet < idleMs) {
@@ -91,38 +122,42 @@ export function withIdleLimit(
       return
     }
     failed = onIdle()
-    output.error(failed)
+    relay.error(failed)
     reader.cancel(failed).catch(() => {})
   }
-  return new ReadableStream<Uint8Array>(
+  return relayStream(
     {
-      start(controller) {
-        output = controller
+      start(output) {
+        relay = output
         timer = setTimeout(check, idleMs)
       },
-      async pull(controller) {
-        waitingSince = Date.now()
-        let result: ReadableStreamReadResult<Uint8Array>
-        try {
-          result = await reader.read()
-        } catch (err) {
-          clearTimeout(timer)
-          if (!failed) controller.error(err)
-          return
+      async pull(output) {
+        for (;;) {
+          waitingSince = Date.now()
+          let result: ReadableStreamReadResult<Uint8Array>
+          try {
+            result = await reader.read()
+          } catch (err) {
+            clearTimeout(timer)
+            if (!failed) output.error(err)
+            return
+          }
+          waitingSince = undefined
+          if (failed) return
+          if (result.done) {
+            clearTimeout(timer)
+            output.close()
+            return
+          }
+          if (handOn(output, result.value, options)) return
         }
-        waitingSince = undefined
-        if (failed) return
-        if (result.done) {
-          clearTimeout(timer)
-          controller.close()
-        } else controller.enqueue(result.value)
       },
       cancel(reason) {
         clearTimeout(timer)
         return reader.cancel(reason).catch(() => {})
       },
     },
-    { highWaterMark: 0 },
+    options,
   )
 }
 

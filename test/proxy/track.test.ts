@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { onStreamEnd } from '../../src/proxy/track.js'
+import { onStreamEnd, withIdleLimit } from '../../src/proxy/track.js'
 
 /** A stream of the given chunks, pulled one at a time. */
 function chunksOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
@@ -90,4 +90,36 @@ describe('onStreamEnd', () => {
     expect(await readAll(onStreamEnd(chunksOf([kept]), () => {}))).toEqual([9, 8, 7])
     expect([...kept]).toEqual([9, 8, 7])
   })
+})
+
+describe('withIdleLimit', () => {
+  for (const freshChunks of [false, true]) {
+    describe(freshChunks ? 'with fresh chunks (a byte stream)' : 'with chunks that may be shared', () => {
+      it('relays every byte in order, skipping empty chunks, and never calls a body idle that keeps sending', async () => {
+        let idle = 0
+        const chunks = [Uint8Array.of(1, 2), new Uint8Array(0), Uint8Array.of(3), Buffer.from([4, 5]).subarray(1)]
+        const onIdle = () => {
+          idle++
+          return new Error('idle')
+        }
+        const relayed = withIdleLimit(chunksOf(chunks), 1_000, onIdle, { freshChunks })
+        expect(await readAll(relayed)).toEqual([1, 2, 3, 5])
+        expect(idle).toBe(0)
+      })
+
+      it('fails the relay with the reason onIdle gives when the body stalls, and cancels it', async () => {
+        let cancelled: unknown
+        const stalled = new ReadableStream<Uint8Array>({
+          start: (controller) => controller.enqueue(Uint8Array.of(1)),
+          cancel: (reason) => {
+            cancelled = reason
+          },
+        })
+        const reason = new Error('the body stalled')
+        const relayed = withIdleLimit(stalled, 50, () => reason, { freshChunks })
+        await expect(readAll(relayed)).rejects.toBe(reason)
+        expect(cancelled).toBe(reason)
+      })
+    })
+  }
 })

@@ -88,7 +88,8 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
       const route = fastPath ? fastRoute(direct, request, host) : undefined
       if (route && host) {
         const proto = request.url.startsWith('https:') ? 'https' : 'http'
-        return direct.forward(route, request, { address: srv.requestIP(request)?.address, host, proto })
+        const client = { address: srv.requestIP(request)?.address, host, proto, freshBodyChunks: true } as const
+        return direct.forward(route, request, client)
       }
       return app.fetch(request, srv)
     },
