@@ -43,8 +43,8 @@ export interface UpstreamFetch {
   /**
    * The chunks of the response bodies it returns are fresh buffers that nothing else holds (Bun's
    * `fetch`). The core then relays an answer it tracks to its end as a byte stream that takes each
-   * chunk's buffer over, instead of queueing the chunk: on Bun a third less CPU per byte. A client
-   * whose chunks may be shared (a body built from a buffer the caller keeps) must leave it unset.
+   * chunk's buffer over, instead of queueing the chunk, which costs Bun less CPU per byte. A client
+   * whose chunks may be shared (a body stream that enqueues buffers it keeps or reuses) must leave it unset.
    */
   freshChunks?: boolean
 }
