@@ -17,7 +17,7 @@ import { apiAuth } from './api/auth.js'
 import type { WebSocketProxy } from './proxy/websocket.js'
 import type { AuthorizeHook } from './proxy/access-check.js'
 import { NAME_PATTERN } from './api/schemas.js'
-import { hostAllowList, hostGuard, hostName } from './http/host.js'
+import { allowedHostsGuard, hostAllowList, hostGuard, hostName, proxyHostAllowList } from './http/host.js'
 import { errorBody } from './http/answer.js'
 import { createDashboard, DASHBOARD_COOKIE, type DashboardAssets } from './dashboard/index.js'
 
@@ -157,8 +157,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     })
   }
 
+  // DNS rebinding: a page whose name resolves to the gateway's address must not reach the API,
+  // the dashboard or any container through its visitor's browser.
+  const allowedHost = hostAllowList({
+    configured: config.listen.allowedHosts,
+    listenHostname: config.listen.hostname,
+    tokens: config.auth.tokens.length > 0,
+    extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host, config.dashboard.hostname],
+  })
   const proxyDeps: ProxyDeps = {
     manager,
+    allowedHost: proxyHostAllowList(allowedHost, config.hostSuffix),
     fetch: upstreamFetch,
     maxWaitSeconds: config.maxWaitSeconds,
     pleaseWait: config.pleaseWait,
@@ -202,6 +211,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const proxy = new Hono()
   proxy.onError(answerError)
   proxy.use(hostGuard)
+  proxy.use(allowedHostsGuard(proxyDeps.allowedHost))
   if (config.hostSuffix) {
     const suffix = config.hostSuffix
     // Hostname routing: `<name><suffix>` serves the container at the root, so apps that use
@@ -220,12 +230,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     tokens: config.auth.tokens,
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
   }
-  const allowedHost = hostAllowList({
-    configured: config.listen.allowedHosts,
-    listenHostname: config.listen.hostname,
-    tokens: config.auth.tokens.length > 0,
-    extra: [config.input.publicApiUrl && new URL(config.input.publicApiUrl).host, config.dashboard.hostname],
-  })
   const launchRules = {
     defaults: config.defaults,
     ...(config.images.allow ? { allowImages: config.images.allow } : {}),

@@ -126,7 +126,7 @@ describe('the API and the proxy on separate origins', () => {
   it('serves containers on one host and the API on another, and neither answers for the other', async () => {
     const gateway = createGateway({
       backend: memory({ upstreams: () => shared.upstream.url }),
-      config: { listen: { allowedHosts: ['admin.example.org'] } },
+      config: { listen: { allowedHosts: ['admin.example.org', 'tools.example.org'] } },
       fetch: client,
       logger: silentLogger,
       background: false,

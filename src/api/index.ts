@@ -13,7 +13,7 @@ import { ndjsonResponse, wantsNdjson } from './ndjson.js'
 import { readJson } from '../http/json-body.js'
 import { launchStream } from './launch-stream.js'
 import { listPage, listQueryInput } from './list.js'
-import { containerView, launchResult } from './view.js'
+import { accessLink, containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
 import {
   ContainerNameSchema,
@@ -146,6 +146,15 @@ export function createApi(deps: ApiDeps): Hono {
     const name = nameParam(c.req.param('name'))
     if (!(await manager.remove(name))) throw new ContainerNotFoundError(name)
     return c.body(null, 204)
+  })
+
+  // A browser that lost its access cookie (or a link that was lost) gets back in through a new link.
+  app.post(`${p}/containers/:name/access-link`, async (c) => {
+    const name = nameParam(c.req.param('name'))
+    const record = await manager.get(name)
+    if (!record) throw new ContainerNotFoundError(name)
+    const url = await accessLink(manager, record, urlOf(record, deps.mountBase(c)))
+    return c.json({ name, url }, 201, { 'cache-control': 'no-store' })
   })
 
   app.get(`${p}/containers/:name/logs`, async (c) => {

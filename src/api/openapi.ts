@@ -1,6 +1,7 @@
 import { toJsonSchema } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
 import {
+  AccessLinkSchema,
   ContainerListSchema,
   ListQuerySchema,
   ContainerNameSchema,
@@ -149,6 +150,20 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
           responses: {
             200: { description: 'Logs', content: { 'text/plain': { schema: { type: 'string' } } } },
             404: error('Unknown'),
+          },
+        },
+      },
+      [`${p}/containers/{name}/access-link`]: {
+        parameters: [nameParameter],
+        post: {
+          ...secured,
+          summary: 'A new one-time access link to a private container',
+          description:
+            'For `access: "token"` containers, e.g. when a visitor lost the link or its cookie. Any earlier unused link stops working; the session in use keeps working until the new link is opened.',
+          responses: {
+            201: { description: 'The link', content: json(AccessLinkSchema) },
+            404: error('Unknown'),
+            409: error('The container is public'),
           },
         },
       },

@@ -233,6 +233,8 @@ export const ContainerViewSchema = v.object({
   idleTimeoutSeconds: v.optional(v.number()),
   /** Whether the container receives the path after its prefix (`true`) or the full public path. */
   stripPrefix: v.boolean(),
+  /** Who may reach it: anyone, or holders of its access link (`POST …/access-link` makes a new one). */
+  access: v.picklist(['public', 'token']),
   labels: v.record(v.string(), v.string()),
 })
 
@@ -243,6 +245,13 @@ export const LaunchResultSchema = v.object({
   /** The proxied URL; for `access: "token"`, with its one-time access token. */
   url: v.string(),
   status: v.picklist(['starting', 'ready', 'unreachable', 'stopped', 'exited', 'failed']),
+})
+
+/** `POST /api/containers/:name/access-link`. */
+export const AccessLinkSchema = v.object({
+  name: v.string(),
+  /** The container's URL with a new one-time access token. */
+  url: v.string(),
 })
 
 /** `GET /api/health`. */

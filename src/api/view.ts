@@ -2,6 +2,7 @@ import type * as v from 'valibot'
 import type { ContainerRecord } from '../backend.js'
 import { ACCESS_PARAM } from '../containers/access.js'
 import type { ContainerManager } from '../containers/manager.js'
+import { ApiError } from '../http/errors.js'
 import type { ContainerViewSchema, LaunchResultSchema } from './schemas.js'
 
 /** A container as the API (and the dashboard) shows it. */
@@ -31,8 +32,19 @@ export async function containerView(
     memReservationMb: record.memReservationMb,
     ...(record.idleTimeoutSeconds ? { idleTimeoutSeconds: record.idleTimeoutSeconds } : {}),
     stripPrefix: record.stripPrefix !== false,
+    access: record.access ?? 'public',
     labels: record.labels,
   }
+}
+
+/**
+ * A new one-time access link to a private container (`access: "token"`): `url` with its token.
+ * Any earlier unused link stops working. @throws ApiError 409 for a public container.
+ */
+export async function accessLink(manager: ContainerManager, record: ContainerRecord, url: string): Promise<string> {
+  if (record.access !== 'token')
+    throw new ApiError(409, 'not_private', `"${record.name}" is public: it needs no access link`)
+  return `${url}?${ACCESS_PARAM}=${await manager.issueAccessToken(record)}`
 }
 
 /** What a launch answers: the container and the URL to hand out (for a private one, with its one-time access token). */
@@ -42,6 +54,6 @@ export async function launchResult(
   url: string,
 ): Promise<LaunchResult> {
   const { status } = await manager.describe(record)
-  const handedOut = record.access === 'token' ? `${url}?${ACCESS_PARAM}=${await manager.issueAccessToken(record)}` : url
+  const handedOut = record.access === 'token' ? await accessLink(manager, record, url) : url
   return { name: record.name, id: record.id, url: handedOut, status }
 }

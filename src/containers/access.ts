@@ -1,5 +1,5 @@
 import type { ContainerStore } from '../stores/store.js'
-import { hashSecret, randomToken, sameSecret } from '../util/secrets.js'
+import { hashSecret, randomToken, sameHash, sameSecret } from '../util/secrets.js'
 
 /** The query parameter that carries a one-time access token. */
 export const ACCESS_PARAM = 'hde_access'
@@ -20,21 +20,36 @@ export class AccessControl {
     this.#store = store
   }
 
-  /** Create the one-time token for a newly launched container. */
+  /**
+   * Create a one-time token for a container: at its launch, or later to replace a link that was
+   * lost or a cookie that was. Any earlier unused link stops working; the current session keeps
+   * working until the new link is used.
+   */
   async issue(id: string): Promise<string> {
     const token = randomToken()
-    await this.#store.writeMeta(id, { access: { oneTimeHash: await hashSecret(token) } })
+    const oneTimeHash = await hashSecret(token)
+    await this.#store.updateMeta(id, (meta) => ({ ...meta, access: { ...meta.access, oneTimeHash } }))
     return token
   }
 
-  /** Exchange a one-time token for a session secret; `undefined` if it is wrong or already used. */
+  /**
+   * Exchange a one-time token for a session secret; `undefined` if it is wrong or already used.
+   * Checked and spent in one store update: of many visitors racing with the same link, exactly
+   * one gets a session.
+   */
   async redeem(id: string, token: string): Promise<string | undefined> {
-    const stored = (await this.#store.readMeta(id)).access
-    if (!stored?.oneTimeHash || !(await sameSecret(await hashSecret(token), stored.oneTimeHash))) return undefined
+    const presented = await hashSecret(token)
     const session = randomToken()
     const sessionHash = await hashSecret(session)
-    // The one-time token is spent; a new session replaces any earlier one.
-    await this.#store.writeMeta(id, { access: { sessionHash } })
+    let redeemed = false
+    await this.#store.updateMeta(id, (meta) => {
+      const oneTimeHash = meta.access?.oneTimeHash
+      if (!oneTimeHash || !sameHash(presented, oneTimeHash)) return meta
+      redeemed = true
+      // The one-time token is spent; a new session replaces any earlier one.
+      return { ...meta, access: { sessionHash } }
+    })
+    if (!redeemed) return undefined
     this.#sessions.set(id, sessionHash)
     return session
   }

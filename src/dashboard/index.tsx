@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { secureHeaders } from 'hono/secure-headers'
 import { streamSSE } from 'hono/streaming'
 import * as v from 'valibot'
-import type { ContainerView } from '../api/view.js'
+import { accessLink, type ContainerView } from '../api/view.js'
 import { type LaunchRules, planLaunch } from '../api/launch.js'
 import { launchStream } from '../api/launch-stream.js'
 import { ContainerNameSchema, LaunchBodySchema, LogsQuerySchema } from '../api/schemas.js'
@@ -309,6 +309,13 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       throw new ApiError(409, 'not_stopped', `${record.name} was not stopped by the gateway or its engine`)
     await manager.wake(record.name)
     return c.json({ name: record.name, status: 'starting' })
+  })
+
+  // A new one-time link for a private container, for a visitor who lost the link or its cookie.
+  app.post('/containers/:name/access-link', async (c) => {
+    const record = await recordOf(nameParam(c.req.param('name')))
+    const url = await accessLink(manager, record, `${proxyOrigin(c)}${config.proxyPrefix}/${record.name}/`)
+    return c.json({ name: record.name, url }, 201, { 'cache-control': 'no-store' })
   })
 
   app.post('/containers/:name/remove', async (c) => {

@@ -53,7 +53,7 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]'])
 
 /**
- * Which `Host` names the API answers for: a predicate over a `Host` header value. See the
+ * Which `Host` names the gateway answers for: a predicate over a `Host` header value. See the
  * `listen.allowedHosts` configuration key for the rules.
  */
 export function hostAllowList(options: HostAllowListOptions): (host: string) => boolean {
@@ -76,6 +76,18 @@ export function hostAllowList(options: HostAllowListOptions): (host: string) => 
 }
 
 /**
+ * The proxy's host rule: the allowed names, and under hostname routing every `<name><hostSuffix>`
+ * (containers' own hosts). One predicate for every path that proxies (routed, fast, WebSocket).
+ */
+export function proxyHostAllowList(
+  allowed: (host: string) => boolean,
+  hostSuffix: string | undefined,
+): (host: string) => boolean {
+  if (!hostSuffix) return allowed
+  return (host) => allowed(host) || hostName(host).endsWith(hostSuffix)
+}
+
+/**
  * Middleware: answer `421 Misdirected Request` unless the request's host is allowed. Behind DNS
  * rebinding, a page on `attacker.example` whose name now resolves to 127.0.0.1 reaches the
  * gateway as a loopback client, but with its own name in `Host`.
@@ -84,10 +96,7 @@ export function allowedHostsGuard(allowed: (host: string) => boolean): Middlewar
   return async (c, next) => {
     if (!allowed(c.req.header('host') ?? new URL(c.req.url).host)) {
       return c.json(
-        errorBody(
-          'host_not_allowed',
-          'This gateway does not answer the API for this host name: add it to listen.allowedHosts',
-        ),
+        errorBody('host_not_allowed', 'This gateway does not answer for this host name: add it to listen.allowedHosts'),
         421,
         { 'cache-control': 'no-store' },
       )

@@ -105,8 +105,9 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   return {
     bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
     route(method, rawUrl, host) {
-      // An invalid Host is left to the general path, which answers 400.
-      if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host)) return undefined
+      // An invalid Host is left to the general path, which answers 400; one not allowed, 421.
+      if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host) || !deps.allowedHost(host))
+        return undefined
       if (hostSuffix && hostName(host).endsWith(hostSuffix)) return undefined
       if (!rawUrl.startsWith(prefix) || !PLAIN_TARGET.test(rawUrl) || DOT_SEGMENT.test(rawUrl)) return undefined
       const slash = rawUrl.indexOf('/', prefix.length)

@@ -202,14 +202,43 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
 }
 
 /**
+ * What a container may not tell a browser, because it acts beyond the container's own pages:
+ * `Clear-Site-Data` wipes the storage and cookies of the whole site (the dashboard's session,
+ * other containers' access cookies), whatever host or port answers it
+ * (https://w3c.github.io/webappsec-clear-site-data/).
+ */
+const SITE_WIDE = 'clear-site-data'
+
+/**
+ * Under path routing, where every container shares one host: `Strict-Transport-Security` binds
+ * the whole host, every port included (RFC 6797 §8.1), and a `Service-Worker-Allowed` outside the
+ * prefix would let a worker take over other containers' paths.
+ */
+function applyHostWideLimits(headers: HeaderEditor, prefix: string): void {
+  headers.delete('strict-transport-security')
+  const allowed = headers.get('service-worker-allowed')
+  if (allowed === undefined) return
+  let path: string
+  try {
+    path = new URL(allowed, 'http://container.invalid').pathname
+  } catch {
+    path = ''
+  }
+  if (!path.startsWith(`${prefix}/`)) headers.delete('service-worker-allowed')
+}
+
+/**
  * THE response policy, on every path (WebSocket handshakes included): the container's headers
- * minus hop-by-hop ones (and those `Connection` names), with `Location` and `Set-Cookie` kept
- * inside the container's prefix.
+ * minus hop-by-hop ones (and those `Connection` names) and minus what would reach beyond its own
+ * pages ({@link SITE_WIDE}, and under path routing {@link applyHostWideLimits}), with `Location`
+ * and `Set-Cookie` kept inside the container's prefix.
  */
 function applyResponsePolicy(headers: HeaderEditor, scope: ResponseScope): void {
   const named = connectionTokens(headers.get('connection'))
   for (const name of HOP_BY_HOP) headers.delete(name)
   if (named) for (const name of named) headers.delete(name)
+  headers.delete(SITE_WIDE)
+  if (scope.prefix) applyHostWideLimits(headers, scope.prefix)
   const location = headers.get('location')
   if (location !== undefined) headers.set('location', rewriteLocation(location, scope))
   const cookies = headers.getSetCookie()

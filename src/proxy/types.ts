@@ -19,6 +19,8 @@ export interface ProxyDeps {
   maxWaitSeconds: number
   /** Which client headers reach containers, and how (`X-Forwarded-*`, `Host`, parent-app cookies). */
   forwarding: ForwardingPolicy
+  /** The `Host` names proxied requests are answered for (DNS rebinding defence); others get `421`. */
+  allowedHost: (host: string) => boolean
   /** An embedder's access decision, replacing per-container tokens. */
   authorize?: AuthorizeHook
   /** The runtime's WebSocket tunnel; without one, upgrades answer 501. */

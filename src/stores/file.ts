@@ -1,6 +1,6 @@
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ContainerMeta, ContainerStore, HistoryEntry } from './store.js'
+import type { ContainerMeta, ContainerStore, EngineRunRecord, HistoryEntry } from './store.js'
 
 /** Options for {@link fileStore}. */
 export interface FileStoreOptions {
@@ -16,7 +16,9 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
  * A {@link ContainerStore} on the local filesystem: `<dir>/history/<id>.ndjson` (one JSON entry
  * per line, appended; compacted to the newest `maxEntries` once it holds twice that, or replaced
  * by a batch that holds that many by itself) and
- * `<dir>/meta/<id>.json` (replaced atomically).
+ * `<dir>/meta/<id>.json` (replaced atomically; updates of one id run one at a time, so none is
+ * lost), and `<dir>/engine-run.json` (the engine run last seen). Meant for one gateway process
+ * per directory.
  */
 export function fileStore(options: FileStoreOptions): ContainerStore {
   const maxEntries = options.maxEntries ?? 1_000
@@ -59,11 +61,51 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
     return entries
   }
 
+  // Every write gets a temporary file of its own: two writes sharing one would rename each
+  // other's file away (ENOENT) or publish a half-written one.
+  let writes = 0
   const writeAtomically = async (file: string, text: string) => {
-    const temp = `${file}.${process.pid}.tmp`
-    await writeFile(temp, text, { mode: 0o600 })
-    await rename(temp, file)
+    const temp = `${file}.${process.pid}.${++writes}.tmp`
+    try {
+      await writeFile(temp, text, { mode: 0o600 })
+      await rename(temp, file)
+    } catch (err) {
+      await rm(temp, { force: true })
+      throw err
+    }
   }
+
+  const readMeta = async (id: string): Promise<ContainerMeta> => {
+    try {
+      return JSON.parse(await readFile(metaFile(id), 'utf8')) as ContainerMeta
+    } catch {
+      return {}
+    }
+  }
+  /** The update of each id in progress, which the next one waits for. */
+  const metaUpdates = new Map<string, Promise<unknown>>()
+  const updateMeta = (id: string, change: (current: ContainerMeta) => ContainerMeta): Promise<ContainerMeta> => {
+    checked(id)
+    const previous = metaUpdates.get(id) ?? Promise.resolve()
+    const update = previous
+      .catch(() => {})
+      .then(async () => {
+        await ensureDirs()
+        const current = await readMeta(id)
+        const next = change(current)
+        // A change that decided to change nothing (a link already spent) writes nothing.
+        if (next !== current) await writeAtomically(metaFile(id), JSON.stringify(next))
+        return next
+      })
+    metaUpdates.set(id, update)
+    void update
+      .catch(() => {})
+      .finally(() => {
+        if (metaUpdates.get(id) === update) metaUpdates.delete(id)
+      })
+    return update
+  }
+  const engineRunFile = join(options.dir, 'engine-run.json')
 
   return {
     async appendHistory(id, entries) {
@@ -90,27 +132,34 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
     async readHistory(id, limit) {
       return (await readLines(id)).slice(-limit)
     },
-    async readMeta(id) {
-      try {
-        return JSON.parse(await readFile(metaFile(id), 'utf8')) as ContainerMeta
-      } catch {
-        return {}
-      }
-    },
+    readMeta,
     async writeMeta(id, meta) {
-      await ensureDirs()
-      const current = await this.readMeta(id)
-      await writeAtomically(metaFile(id), JSON.stringify({ ...current, ...meta }))
+      await updateMeta(id, (current) => ({ ...current, ...meta }))
     },
+    updateMeta,
     async remove(id) {
       lineCounts.delete(id)
       await rm(historyFile(id), { force: true })
+      // After any update in progress, which would otherwise write the file back.
+      await metaUpdates.get(id)?.catch(() => {})
       await rm(metaFile(id), { force: true })
     },
     async ids() {
       await ensureDirs()
       const names = [...(await readdir(historyDir)), ...(await readdir(metaDir))]
       return [...new Set(names.filter((n) => !n.endsWith('.tmp')).map((n) => n.replace(/\.(ndjson|json)$/, '')))]
+    },
+    async readEngineRun() {
+      try {
+        const run = JSON.parse(await readFile(engineRunFile, 'utf8')) as Partial<EngineRunRecord>
+        return Number.isFinite(run.startedAt) && Number.isFinite(run.seenAt) ? (run as EngineRunRecord) : undefined
+      } catch {
+        return undefined
+      }
+    },
+    async writeEngineRun(run) {
+      await ensureDirs()
+      await writeAtomically(engineRunFile, JSON.stringify({ startedAt: run.startedAt, seenAt: run.seenAt }))
     },
   }
 }

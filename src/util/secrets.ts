@@ -19,6 +19,17 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0
 }
 
+/**
+ * Compare two stored hashes (from {@link hashSecret}) without an early exit, synchronously, for
+ * checks that must happen inside one store update.
+ */
+export function sameHash(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
 /** Whether `secret` equals any of `candidates`, checking all of them (no early exit). */
 export async function matchesAny(secret: string, candidates: readonly string[]): Promise<boolean> {
   const results = await Promise.all(candidates.map((candidate) => sameSecret(secret, candidate)))

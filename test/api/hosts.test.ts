@@ -77,6 +77,34 @@ describe('Host names (DNS rebinding, authority validation)', () => {
     ).toBe(200)
   })
 
+  it('proxies to containers only for allowed names, on the routed and the fast lane alike', async () => {
+    const { app, gateway, launch } = setup({ hostSuffix: '.docker.localhost' })
+    expect((await launch({ name: 'tool' })).status).toBe(201)
+    await gateway.manager.get('tool')
+    for (const host of ['rebind.attacker.example', 'rebind.attacker.example:8000', 'localhost.attacker.example']) {
+      for (const path of ['/docker/tool/', '/docker/tool/x?y=%2e', '/docker/tool']) {
+        const res = await app.request(`http://x${path}`, { headers: { host } })
+        expect(res.status, `${host} ${path}`).toBe(421)
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('host_not_allowed')
+      }
+      // The fast lane leaves it to the routed path (which answers 421).
+      expect(gateway.direct.route('GET', '/docker/tool/', host), host).toBeUndefined()
+    }
+    expect(await gateway.manager.historyOf('tool')).toEqual([])
+    for (const host of ['localhost:8000', '127.0.0.1', 'tool.docker.localhost:8000']) {
+      const res = await app.request('http://x/docker/tool/page', { headers: { host } })
+      expect(res.status, host).toBe(200)
+    }
+    // A container's own host, under hostname routing.
+    expect((await app.request('http://x/page', { headers: { host: 'tool.docker.localhost' } })).status).toBe(200)
+    expect(gateway.direct.route('GET', '/docker/tool/', 'localhost:8000')).toBeDefined()
+    // Names configured, or tokens set, open it as they open the API.
+    const configured = setup({ listen: { allowedHosts: ['tools.example.org'] } })
+    await configured.launch({ name: 'tool' })
+    const ok = await configured.app.request('http://x/docker/tool/', { headers: { host: 'tools.example.org' } })
+    expect(ok.status).toBe(200)
+  })
+
   it('keeps hostname routing for <name><hostSuffix>, whatever the allowed API hosts', async () => {
     const { app, launch } = setup({ hostSuffix: '.docker.localhost' })
     expect((await launch({ name: 'tool' })).status).toBe(201)

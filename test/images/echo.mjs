@@ -7,6 +7,7 @@
 //   GET /sse?n=3&gapMs=200&delayMs=0 → n server-sent events, gapMs apart, after delayMs
 //   GET /redirect?to=<location> → 302 to that location ("{host}" → the Host it was reached at)
 //   GET /cookie                 → sets cookies with Path and Domain attributes
+//   GET /with-header?name=&value= → an answer carrying that header (repeat both to send several)
 //   GET /page                   → the HTML document in PAGE_HTML (a page whose scripts a test controls)
 //   GET /gzip                   → a gzip-encoded body (Content-Encoding: gzip)
 //   GET /hang                   → never answers
@@ -18,7 +19,8 @@
 //                                 "flood:<n>:<size>" sends n numbered messages of size bytes;
 //                                 "handshake" answers JSON: the upgrade request's url and headers;
 //                                 /ws-cookie answers the handshake with cookies for / and another prefix;
-//                                 /ws-refuse refuses it with a 403 that sets such a cookie
+//                                 /ws-refuse refuses it with a 403 that sets such a cookie;
+//                                 both also send Clear-Site-Data: "cookies"
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
@@ -91,6 +93,16 @@ if (mode === 'exit') {
     if (url.pathname === '/page') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
       res.end(process.env.PAGE_HTML ?? '<!doctype html><title>page</title><p>PAGE_HTML is not set</p>')
+      return
+    }
+    if (url.pathname === '/with-header') {
+      const names = url.searchParams.getAll('name')
+      const values = url.searchParams.getAll('value')
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        ...Object.fromEntries(names.map((name, i) => [name, values[i] ?? ''])),
+      })
+      res.end('<!doctype html><title>with header</title><p>answered with headers</p>')
       return
     }
     if (url.pathname === '/cookie') {
@@ -192,11 +204,13 @@ if (mode === 'exit') {
       handleProtocols: (protocols) => [...protocols][0] ?? false,
       verifyClient: (info, done) =>
         info.req.url.startsWith('/ws-refuse')
-          ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0] })
+          ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0], 'Clear-Site-Data': '"cookies"' })
           : done(true),
     })
     wss.on('headers', (headers, req) => {
-      if (req.url.startsWith('/ws-cookie')) for (const cookie of cookies) headers.push(`Set-Cookie: ${cookie}`)
+      if (!req.url.startsWith('/ws-cookie')) return
+      for (const cookie of cookies) headers.push(`Set-Cookie: ${cookie}`)
+      headers.push('Clear-Site-Data: "cookies"')
     })
     wss.on('connection', (ws, req) => {
       console.log(`echo: websocket ${req.url} protocol=${ws.protocol}`)

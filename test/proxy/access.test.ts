@@ -1,5 +1,10 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
+import { fileStore } from '../../src/stores/file.js'
+import type { ContainerStore } from '../../src/stores/store.js'
 import type { ConfigInput } from '../../src/config/schema.js'
 import type { AuthorizeHook } from '../../src/proxy/access-check.js'
 import { useMemoryGateways } from '../helpers/memory-gateway.js'
@@ -8,8 +13,11 @@ import type { SeenRequest } from '../helpers/upstream.js'
 type Json = Record<string, any>
 const gateways = useMemoryGateways()
 
-function setup(options: { config?: ConfigInput; authorize?: AuthorizeHook } = {}) {
-  const { gateway } = gateways.setup(options.config, options.authorize ? { authorize: options.authorize } : {})
+function setup(options: { config?: ConfigInput; authorize?: AuthorizeHook; store?: ContainerStore } = {}) {
+  const { gateway } = gateways.setup(options.config, {
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.store ? { store: options.store } : {}),
+  })
   const launch = async (body: Json) => {
     const res = await gateway.app.request('/api/containers', {
       method: 'POST',
@@ -74,6 +82,52 @@ describe('per-container access tokens', () => {
     expect(
       (await app.request('/docker/private/', { headers: { cookie: `hde_access_private=${otherSession}` } })).status,
     ).toBe(401)
+  })
+
+  for (const kind of ['memory', 'file'] as const) {
+    it(`gives exactly one of many simultaneous visitors of a link a session, and the others a 403 (${kind} store)`, async () => {
+      const store = kind === 'file' ? fileStore({ dir: await mkdtemp(join(tmpdir(), 'hde-access-')) }) : undefined
+      const { app, launch } = setup(store ? { store } : {})
+      const launched = await launch({ name: `racing-${kind}`, access: 'token' })
+      const answers = await Promise.all(Array.from({ length: 16 }, () => app.request(launched.url)))
+      const statuses = answers.map((res) => res.status)
+      expect(statuses.filter((status) => status === 302)).toHaveLength(1)
+      expect(statuses.filter((status) => status === 403)).toHaveLength(15)
+      const refused = answers.find((res) => res.status === 403)!
+      expect(((await refused.json()) as Json).error.code).toBe('access_link_invalid')
+      // The one session handed out works.
+      const cookie = answers
+        .find((res) => res.status === 302)!
+        .headers.get('set-cookie')!
+        .split(';')[0]!
+      expect((await app.request(`/docker/racing-${kind}/`, { headers: { cookie } })).status).toBe(200)
+    })
+  }
+
+  it('hands out a fresh link on request: an unused earlier one stops working, the session in use keeps working', async () => {
+    const { app, launch } = setup()
+    const launched = await launch({ name: 'relinked', access: 'token' })
+    const fresh = async () => {
+      const res = await app.request('/api/containers/relinked/access-link', { method: 'POST' })
+      expect(res.status).toBe(201)
+      return ((await res.json()) as Json).url as string
+    }
+    const second = await fresh()
+    expect(second).toMatch(/^\/docker\/relinked\/\?hde_access=[0-9a-f]{64}$/)
+    expect((await app.request(launched.url)).status).toBe(403)
+    const cookie = (await app.request(second)).headers.get('set-cookie')!.split(';')[0]!
+    const third = await fresh()
+    expect((await app.request('/docker/relinked/', { headers: { cookie } })).status).toBe(200)
+    // Using the new link replaces the session (a browser that lost its cookie gets back in).
+    const renewed = (await app.request(third)).headers.get('set-cookie')!.split(';')[0]!
+    expect((await app.request('/docker/relinked/', { headers: { cookie: renewed } })).status).toBe(200)
+    expect((await app.request('/docker/relinked/', { headers: { cookie } })).status).toBe(401)
+
+    await launch({ name: 'open' })
+    const open = await app.request('/api/containers/open/access-link', { method: 'POST' })
+    expect(open.status).toBe(409)
+    expect(((await open.json()) as Json).error.code).toBe('not_private')
+    expect((await app.request('/api/containers/nobody/access-link', { method: 'POST' })).status).toBe(404)
   })
 
   it('leaves public containers open and honours defaultAccess', async () => {

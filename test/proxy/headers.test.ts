@@ -197,6 +197,45 @@ describe('header policy: the pair builders (Node fast path) and the Headers buil
     })
   }
 
+  it('drops what reaches beyond the container: Clear-Site-Data always, host-wide HSTS and wider worker scopes on a shared host', () => {
+    const upstream = new Headers([
+      ['clear-site-data', '"cookies", "storage"'],
+      ['strict-transport-security', 'max-age=31536000; includeSubDomains'],
+      ['service-worker-allowed', '/'],
+      ['content-type', 'text/html'],
+    ])
+    const pathRouted = [downstreamResponseHeaders(upstream, scope), new Headers(returnedResponsePairs(upstream, scope))]
+    for (const headers of pathRouted) {
+      expect(headers.has('clear-site-data')).toBe(false)
+      expect(headers.has('strict-transport-security')).toBe(false)
+      expect(headers.has('service-worker-allowed')).toBe(false)
+      expect(headers.get('content-type')).toBe('text/html')
+    }
+    // A worker scope inside the prefix stays, wherever the header spells it.
+    for (const value of ['/docker/app/', '/docker/app/sub/', 'http://gw.example:8000/docker/app/x'])
+      expect(
+        downstreamResponseHeaders(new Headers([['service-worker-allowed', value]]), scope).get(
+          'service-worker-allowed',
+        ),
+      ).toBe(value)
+    for (const value of ['/docker/application/', '/docker/', '../', '/docker/other/'])
+      expect(
+        downstreamResponseHeaders(new Headers([['service-worker-allowed', value]]), scope).has(
+          'service-worker-allowed',
+        ),
+      ).toBe(false)
+    // On an origin of its own (hostname routing), the container's host is its own business, the site is not.
+    const ownHost = { upstreamOrigin: 'http://172.17.0.2:80', prefix: '', publicHost: 'app.docker.localhost' }
+    for (const headers of [
+      downstreamResponseHeaders(upstream, ownHost),
+      new Headers(returnedResponsePairs(upstream, ownHost)),
+    ]) {
+      expect(headers.has('clear-site-data')).toBe(false)
+      expect(headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+      expect(headers.get('service-worker-allowed')).toBe('/')
+    }
+  })
+
   it('keeps Location and Set-Cookie inside the prefix', () => {
     const upstream = new Headers([
       ['location', 'http://172.17.0.2:80/next'],

@@ -111,8 +111,10 @@ describe('the path a container receives (stripPrefix) and what it is told (PUBLI
 })
 
 describe("the client's Host (upstream.preserveHost)", () => {
+  // A name the gateway answers for (see listen.allowedHosts).
+  const listen = { allowedHosts: ['gw.example'] }
   it('reaches the container by default, with X-Forwarded-Host', async () => {
-    const { app, launch } = setup()
+    const { app, launch } = setup({ listen })
     await launch({ name: 'app' })
     const got = await seen(
       await app.request('http://gw.example:8000/docker/app/', { headers: { host: 'gw.example:8000' } }),
@@ -122,7 +124,7 @@ describe("the client's Host (upstream.preserveHost)", () => {
   })
 
   it("is replaced by the container's address with preserveHost: false", async () => {
-    const { app, launch } = setup({ upstream: { preserveHost: false } })
+    const { app, launch } = setup({ listen, upstream: { preserveHost: false } })
     await launch({ name: 'app' })
     const got = await seen(
       await app.request('http://gw.example:8000/docker/app/', { headers: { host: 'gw.example:8000' } }),

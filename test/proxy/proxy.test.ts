@@ -79,7 +79,7 @@ describe('proxying to a running container', () => {
   })
 
   it('drops hop-by-hop headers both ways and sets X-Forwarded-*', async () => {
-    const { app, launch } = setup()
+    const { app, launch } = setup({ listen: { allowedHosts: ['gw.example'] } })
     await launch('web')
     const res = await app.request('http://gw.example:8000/docker/web/h', {
       headers: {

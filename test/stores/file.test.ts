@@ -3,8 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileStore } from '../../src/stores/file.js'
+import { testStore } from './suite.js'
 
 const ID = 'a'.repeat(64)
+testStore('file', {
+  create: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hde-store-'))
+    return { store: fileStore({ dir, maxEntries: 10 }), reopen: () => fileStore({ dir, maxEntries: 10 }) }
+  },
+})
+
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777
 
 describe('file store permissions', () => {

@@ -309,6 +309,16 @@
 
   // ---- Per-container actions -----------------------------------------------------------------
 
+  /** A new access link, shown as text to copy and hand over (it works once; earlier unused ones no longer do). */
+  const showAccessLink = (url) => {
+    const result = byId('action-result')
+    if (!result) return
+    const link = document.createElement('code')
+    link.id = 'access-link'
+    link.textContent = url
+    result.replaceChildren('New access link (works once; earlier unused links no longer do): ', link)
+  }
+
   /** The history poll of a container's page, paused while the container is being removed. */
   let historyPoll
 
@@ -331,6 +341,10 @@
       if (action === 'remove') {
         removed = true
         location.assign(`${base}/`)
+        return
+      }
+      if (action === 'access-link') {
+        showAccessLink((await response.json()).url)
         return
       }
       if (result) result.textContent = action === 'stop' ? `${name} stopped.` : `${name} is starting.`

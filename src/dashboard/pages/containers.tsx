@@ -159,11 +159,18 @@ export function Detail(props: { view: ContainerView | undefined; name: string; l
           <dt>Path</dt>
           <dd>{view.stripPrefix ? 'prefix stripped' : 'full public path'}</dd>
         </div>
+        <div>
+          <dt>Access</dt>
+          <dd>{view.access === 'token' ? 'private: through its access link' : 'public'}</dd>
+        </div>
       </dl>
       <div class="actions">
         {props.canStop && running ? <ActionButton name={view.name} action="stop" label="Stop" /> : null}
         {props.canStop && view.status === 'stopped' ? (
           <ActionButton name={view.name} action="wake" label="Wake" />
+        ) : null}
+        {view.access === 'token' ? (
+          <ActionButton name={view.name} action="access-link" label="New access link" />
         ) : null}
         <ActionButton name={view.name} action="remove" label="Remove" danger />
       </div>
