@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import { ApiError } from '../http/errors.js'
 import { isLoopbackAddress, sameSecret } from '../util/secrets.js'
-import { DASHBOARD_COOKIE, type DashboardSession, type DashboardSessions } from './sessions.js'
+import { DASHBOARD_COOKIE, type DashboardSession, type DashboardSessions, isSessionCookie } from './sessions.js'
 
 /** The dashboard's Hono environment: the session of the request, once the guard found it. */
 export type DashboardEnv = { Variables: { session: DashboardSession } }
@@ -53,9 +53,15 @@ export function setSessionCookie(c: Context, options: DashboardGuardOptions, ses
   })
 }
 
-/** The request's live session, if its cookie names one. */
-export function sessionOf(c: Context, options: DashboardGuardOptions): DashboardSession | undefined {
-  return options.sessions.get(getCookie(c, DASHBOARD_COOKIE))
+/**
+ * The request's session, if its cookie holds one: with tokens, a signed-in session, or else the
+ * stateless session of a sign-in form; without tokens, a loopback browser's stateless session.
+ */
+export async function sessionOf(c: Context, options: DashboardGuardOptions): Promise<DashboardSession | undefined> {
+  const id = getCookie(c, DASHBOARD_COOKIE)
+  if (!isSessionCookie(id)) return undefined
+  if (options.tokens.length === 0) return options.sessions.stateless(id, true)
+  return options.sessions.get(id) ?? (await options.sessions.stateless(id, false))
 }
 
 /** Whether the request's CSRF token (header `x-csrf-token`, or form field `csrf`) is the session's. */
@@ -75,7 +81,7 @@ async function carriesCsrfToken(c: Context, session: DashboardSession): Promise<
 export function requireSameOrigin(options: DashboardGuardOptions): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
     if (SAFE_METHODS.has(c.req.method)) return next()
-    const session = c.get('session') ?? sessionOf(c, options)
+    const session = c.get('session') ?? (await sessionOf(c, options))
     if (isCrossOrigin(c) || !session || !(await carriesCsrfToken(c, session))) {
       throw new ApiError(
         403,
@@ -109,11 +115,11 @@ export function requireLocalUnlessTokens(options: DashboardGuardOptions): Middle
 /**
  * Middleware for everything behind sign-in. With tokens: a signed-in session, else a page
  * redirects to the sign-in form and anything else gets `401`. Without tokens: a loopback browser
- * gets a session on its first page, for its CSRF token.
+ * gets a stateless session on its first page, for its CSRF token.
  */
 export function requireSession(options: DashboardGuardOptions): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
-    let session = sessionOf(c, options)
+    let session = await sessionOf(c, options)
     if (!session?.signedIn) {
       if (options.tokens.length > 0) {
         if (c.req.method === 'GET' && c.req.header('sec-fetch-dest') !== 'empty' && !c.req.path.endsWith('/events'))
@@ -123,7 +129,7 @@ export function requireSession(options: DashboardGuardOptions): MiddlewareHandle
       if (!SAFE_METHODS.has(c.req.method)) {
         throw new ApiError(403, 'cross_origin_refused', 'Open the dashboard page first: it holds the CSRF token')
       }
-      session = options.sessions.create(true)
+      session = await options.sessions.stateless(undefined, true)
       setSessionCookie(c, options, session)
     }
     c.set('session', session)

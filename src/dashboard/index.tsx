@@ -176,13 +176,14 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   // Browsers ask for it on every page; it is not behind sign-in, and there is none.
   app.get('/favicon.ico', (c) => c.body(null, 204, { 'cache-control': 'max-age=86400' }))
 
-  // Sign-in: a pending session carries the form's CSRF token; signing in replaces it.
-  app.get('/sign-in', (c) => {
-    const current = sessionOf(c, guard)
+  // Sign-in: the form's cookie and CSRF token are stateless (see DashboardSessions); signing in
+  // creates the session, with a new id.
+  app.get('/sign-in', async (c) => {
+    const current = await sessionOf(c, guard)
     if (!tokens || current?.signedIn) return c.redirect(`${mountBase(c)}/`, 303)
-    // One pending session per browser: a second sign-in page (another tab, a favicon request
+    // One form cookie per browser: a second sign-in page (another tab, a favicon request
     // redirected here) must not replace the cookie under a form already shown.
-    const pending = current ?? guard.sessions.create(false)
+    const pending = current ?? (await guard.sessions.stateless(undefined, false))
     if (!current) setSessionCookie(c, guard, pending)
     return page(c, <SignInPage frame={{ base: mountBase(c), signOut: false, csrf: pending.csrf }} />)
   })
@@ -190,13 +191,12 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     if (!tokens) return c.redirect(`${mountBase(c)}/`, 303)
     const form = await c.req.parseBody()
     const token = typeof form.token === 'string' ? form.token.trim() : ''
-    const pending = sessionOf(c, guard)!
+    const pending = (await sessionOf(c, guard))!
     if (!token || !(await matchesAny(token, config.auth.tokens))) {
       const frame = { base: mountBase(c), signOut: false, csrf: pending.csrf }
       return page(c, <SignInPage frame={frame} error="That is not one of the gateway's API tokens." />, 401)
     }
-    guard.sessions.end(pending.id)
-    setSessionCookie(c, guard, guard.sessions.create(true))
+    setSessionCookie(c, guard, guard.sessions.signIn())
     return c.redirect(`${mountBase(c)}/`, 303)
   })
 

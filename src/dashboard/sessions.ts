@@ -21,62 +21,86 @@ export interface DashboardSessionsOptions {
   ttlMs: number
   /** Most signed-in sessions kept (oldest dropped first; default 10,000). */
   maxSignedIn?: number
-  /** Most sessions kept for sign-in forms not yet sent (default 1,000; they last at most an hour). */
-  maxPending?: number
+}
+
+/** How long a sign-in form's cookie lasts. */
+const SIGN_IN_TTL_MS = 3_600_000
+/** A cookie value the gateway could have made: 256 bits as hex. */
+const COOKIE_VALUE = /^[0-9a-f]{64}$/
+
+/** Whether a cookie value is one the gateway could have made (anything else is ignored). */
+export function isSessionCookie(value: string | undefined): value is string {
+  return value !== undefined && COOKIE_VALUE.test(value)
 }
 
 /**
- * Dashboard sessions, in memory: a gateway restart signs everyone out. A sign-in form gets a
- * pending session (for its CSRF token); signing in replaces it with a new one, so a session id
- * planted before sign-in is worth nothing after. Pending and signed-in sessions are bounded
- * separately: a flood of sign-in forms never pushes out anyone who is signed in.
+ * Dashboard sessions. Only a sign-in with an API token creates state on the server (kept in
+ * memory: a gateway restart signs everyone out), with a new id, so that an id planted before
+ * sign-in is worth nothing after. Everything an anonymous request gets is **stateless**, so that
+ * no flood of requests can push anyone's session out:
+ * - a sign-in form's cookie is a random nonce, and its CSRF token the nonce signed with a key of
+ *   this gateway (HMAC-SHA-256);
+ * - a loopback browser while no tokens are configured gets a random id the same way, signed in.
  */
 export class DashboardSessions {
   readonly #signedIn = new Map<string, DashboardSession>()
-  readonly #pending = new Map<string, DashboardSession>()
   readonly #ttlMs: number
   readonly #maxSignedIn: number
-  readonly #maxPending: number
+  readonly #key: Promise<CryptoKey>
 
   constructor(options: DashboardSessionsOptions) {
     this.#ttlMs = options.ttlMs
     this.#maxSignedIn = options.maxSignedIn ?? 10_000
-    this.#maxPending = options.maxPending ?? 1_000
+    this.#key = crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
   }
 
-  /** Start a session: signed in, or pending until a sign-in. */
-  create(signedIn: boolean): DashboardSession {
-    const map = signedIn ? this.#signedIn : this.#pending
+  /** Sign in: a new session kept on the server (oldest dropped first past the bound). */
+  signIn(): DashboardSession {
     const session: DashboardSession = {
       id: randomToken(),
       csrf: randomToken(),
-      signedIn,
-      expires: Date.now() + (signedIn ? this.#ttlMs : Math.min(this.#ttlMs, 3_600_000)),
+      signedIn: true,
+      expires: Date.now() + this.#ttlMs,
     }
-    map.set(session.id, session)
-    if (map.size > (signedIn ? this.#maxSignedIn : this.#maxPending)) map.delete(map.keys().next().value!)
+    this.#signedIn.set(session.id, session)
+    if (this.#signedIn.size > this.#maxSignedIn) this.#signedIn.delete(this.#signedIn.keys().next().value!)
     return session
   }
 
-  /** The live session with this id, if there is one. */
+  /** The live signed-in session with this id, if there is one. */
   get(id: string | undefined): DashboardSession | undefined {
     if (!id) return undefined
-    for (const map of [this.#signedIn, this.#pending]) {
-      const session = map.get(id)
-      if (!session) continue
-      if (session.expires > Date.now()) return session
-      map.delete(id)
-    }
+    const session = this.#signedIn.get(id)
+    if (!session) return undefined
+    if (session.expires > Date.now()) return session
+    this.#signedIn.delete(id)
     return undefined
   }
 
-  /** End a session (sign-out, or a pending one spent by signing in). */
-  end(id: string): void {
-    this.#signedIn.delete(id)
-    this.#pending.delete(id)
+  /**
+   * A session kept nowhere: for a sign-in form (`signedIn: false`), or for a loopback browser
+   * while no tokens are configured (`signedIn: true`). `id` is the browser's cookie, when it
+   * holds one this gateway could have made; else a new one.
+   */
+  async stateless(id: string | undefined, signedIn: boolean): Promise<DashboardSession> {
+    const nonce = isSessionCookie(id) ? id : randomToken()
+    // The purpose is signed too: a sign-in form's token is no local session's, nor the reverse.
+    const message = new TextEncoder().encode(`${signedIn ? 'local' : 'sign-in'}:${nonce}`)
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, message))
+    return {
+      id: nonce,
+      csrf: Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(''),
+      signedIn,
+      expires: Date.now() + (signedIn ? this.#ttlMs : Math.min(this.#ttlMs, SIGN_IN_TTL_MS)),
+    }
   }
 
-  /** Seconds a new session of this kind lasts (for the cookie's `Max-Age`). */
+  /** End a signed-in session (sign-out). */
+  end(id: string): void {
+    this.#signedIn.delete(id)
+  }
+
+  /** Seconds a session lasts from now (for the cookie's `Max-Age`). */
   maxAgeSeconds(session: DashboardSession): number {
     return Math.max(0, Math.round((session.expires - Date.now()) / 1000))
   }

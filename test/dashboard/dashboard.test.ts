@@ -219,14 +219,79 @@ describe('the dashboard with tokens', () => {
   })
 })
 
-describe('dashboard sessions', () => {
-  it('never lets a flood of sign-in forms push out a signed-in session, and expire', async () => {
-    const sessions = new DashboardSessions({ ttlMs: 60_000, maxPending: 10 })
-    const signedIn = sessions.create(true)
-    for (let i = 0; i < 100; i++) sessions.create(false)
-    expect(sessions.get(signedIn.id)).toBe(signedIn)
+describe('dashboard sessions under a flood of anonymous requests', () => {
+  const { setup } = useMemoryGateways()
+
+  it("keeps the operator's sign-in form working however many anonymous sign-in pages are loaded", async () => {
+    const { gateway } = setup({ auth: { tokens: [TOKEN] } })
+    const operator = browserOn(gateway.dashboard)
+    await operator.request('/sign-in')
+    expect(operator.csrf).toMatch(/^[0-9a-f]{64}$/)
+    for (let i = 0; i < 1_100; i++) {
+      const anonymous = await gateway.dashboard.request(`http://${HOST}/sign-in`, { headers: { host: HOST } })
+      expect(anonymous.status).toBe(200)
+    }
+    const signIn = await operator.request('/sign-in', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN, csrf: operator.csrf }).toString(),
+    })
+    expect(signIn.status).toBe(303)
+    expect((await operator.request('/')).status).toBe(200)
+    // A form's token belongs to its own cookie only.
+    const stranger = browserOn(gateway.dashboard)
+    await stranger.request('/sign-in')
+    const forged = await gateway.dashboard.request(`http://${HOST}/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        host: HOST,
+        cookie: stranger.cookie,
+        origin: ORIGIN,
+        'sec-fetch-site': 'same-origin',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token: TOKEN, csrf: operator.csrf }).toString(),
+    })
+    expect(forged.status).toBe(403)
+  })
+
+  it("keeps a loopback operator's session (no tokens) however many cookieless requests arrive", async () => {
+    const { gateway } = setup()
+    const operator = browserOn(gateway.dashboard)
+    expect((await operator.request('/')).status).toBe(200)
+    for (let i = 0; i < 10_100; i++) {
+      const anonymous = await gateway.dashboard.request(`http://${HOST}/no-such-page`, { headers: { host: HOST } })
+      expect(anonymous.status).toBe(404)
+    }
+    const launched = await operator.post('/launch', { image: 'tool:1', name: 'after-flood' })
+    expect(launched.status).toBe(200)
+    await launched.text()
+    expect(await gateway.manager.get('after-flood')).toBeDefined()
+    // A cookie value the gateway did not make gets a session of its own, never the CSRF token of another.
+    const planted = await gateway.dashboard.request(`http://${HOST}/launch`, {
+      method: 'POST',
+      headers: {
+        host: HOST,
+        cookie: 'hde_dashboard=attacker',
+        origin: ORIGIN,
+        'sec-fetch-site': 'same-origin',
+        'x-csrf-token': operator.csrf,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ image: 'tool:1', name: 'planted' }),
+    })
+    expect(planted.status).toBe(403)
+  }, 120_000)
+
+  it('expires signed-in sessions', () => {
     const short = new DashboardSessions({ ttlMs: -1 })
-    expect(short.get(short.create(true).id)).toBeUndefined()
+    expect(short.get(short.signIn().id)).toBeUndefined()
+    const sessions = new DashboardSessions({ ttlMs: 60_000, maxSignedIn: 2 })
+    const first = sessions.signIn()
+    sessions.signIn()
+    sessions.signIn()
+    expect(sessions.get(first.id)).toBeUndefined()
   })
 })
 
