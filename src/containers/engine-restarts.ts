@@ -1,4 +1,5 @@
 import type { BackendInfo, ContainerRecord } from '../backend.js'
+import type { EngineRunRecord } from '../stores/store.js'
 
 /**
  * Exit codes of an app its engine stopped: its own clean exit on the stop signal, death by the
@@ -13,6 +14,17 @@ const SHUTDOWN_EXIT_CODES = new Set([0, 130, 131, 137, 143])
  */
 const SHUTDOWN_SLACK_MS = 30_000
 
+/**
+ * Without any record of the engine's previous run (a gateway with no data from before the
+ * engine's restart), how long before the engine's start a container may have finished and still
+ * count as stopped by its shutdown: a shutdown, the stop timeouts within it and a restart.
+ * A container that ended minutes earlier, on its own or by hand, is not woken by a visitor.
+ */
+const UNSEEN_RUN_WINDOW_MS = 60_000
+
+/** How often, at most, the run last seen is written down while nothing else about it changes. */
+const REMEMBER_EVERY_MS = 5_000
+
 /** How often, at most, a decision that depends on it asks the engine whether it restarted. */
 const RECHECK_MS = 1_000
 
@@ -22,20 +34,23 @@ const RECHECK_MS = 1_000
  */
 const SETTLE_MS = 10_000
 
-/** What the gateway knows of one run of the engine (from its start to its stop). */
-interface EngineRun {
-  /** When it started, ms by its clock. */
-  startedAt: number
-  /** The last time the gateway heard from it, ms by the engine's clock. */
-  seenAt: number
+/** What the gateway knows of one run of the engine (from its start to its stop), ms by the engine's clock. */
+type EngineRun = EngineRunRecord
+
+/** Where the run last seen is kept across gateway restarts (the store's engine-run memory). */
+export interface EngineRunMemory {
+  read(): Promise<EngineRunRecord | undefined>
+  write(run: EngineRunRecord): Promise<void>
 }
 
 /**
  * Tells a container its engine stopped on the way down (a daemon restart or upgrade) from one
  * that stopped on its own. The evidence, all of which must hold:
  * - it is not running, and it finished before the engine's current run started;
- * - it finished after the gateway last heard from the previous run (when the gateway saw that
- *   run: a container that stopped well before the engine went down was not stopped by it);
+ * - it finished after the gateway last heard from the previous run (a container that stopped well
+ *   before the engine went down was not stopped by it). The run last seen is remembered across
+ *   gateway restarts; with no record of the previous run at all, it finished at most
+ *   {@link UNSEEN_RUN_WINDOW_MS} before the current run started;
  * - it ended as a stop ends (see {@link SHUTDOWN_EXIT_CODES}), and not for lack of memory.
  *
  * The engine's start time comes from `ping`. A decision that could turn on a restart the gateway
@@ -50,9 +65,31 @@ export class EngineRestarts {
   #checkedAt = 0
   /** The engine's clock minus the gateway's, from the last answer that told its time. */
   #skewMs = 0
+  readonly #memory: EngineRunMemory | undefined
+  /** The remembered run, read once, before anything is observed. */
+  #recalled: Promise<void> | undefined
+  #recallDone = false
+  /** The run as last written down, and the write in progress (one at a time, always the latest). */
+  #remembered: EngineRun | undefined
+  #writing: Promise<void> = Promise.resolve()
 
-  constructor(ping: () => Promise<BackendInfo>) {
+  constructor(ping: () => Promise<BackendInfo>, memory?: EngineRunMemory) {
     this.#ping = ping
+    this.#memory = memory
+  }
+
+  /** Read the run remembered from before this gateway started (once): it is the first one known. */
+  #recall(): Promise<void> {
+    this.#recalled ??= (this.#memory?.read() ?? Promise.resolve(undefined)).then(
+      (run) => {
+        if (run && !this.#current) this.#current = { ...run }
+        this.#recallDone = true
+      },
+      () => {
+        this.#recallDone = true
+      },
+    )
+    return this.#recalled
   }
 
   /**
@@ -62,16 +99,39 @@ export class EngineRestarts {
    */
   observe(info: BackendInfo): void {
     if (info.startedAt === undefined) return
-    const startedAt = Date.parse(info.startedAt)
     // By the engine's clock when it tells it, so that no clock difference enters the comparison.
     const now = info.time ? Date.parse(info.time) : Date.now()
     this.#skewMs = now - Date.now()
+    const startedAt = Date.parse(info.startedAt)
+    // Before the remembered run is read, a sighting waits for it (it may be the same run).
+    if (!this.#memory || this.#recallDone) this.#apply(startedAt, now)
+    else void this.#recall().then(() => this.#apply(startedAt, now))
+  }
+
+  #apply(startedAt: number, now: number): void {
     if (this.#current?.startedAt === startedAt) {
-      this.#current.seenAt = now
-      return
+      this.#current.seenAt = Math.max(this.#current.seenAt, now)
+    } else {
+      if (this.#current) this.#previous = this.#current
+      this.#current = { startedAt, seenAt: now }
     }
-    if (this.#current) this.#previous = this.#current
-    this.#current = { startedAt, seenAt: now }
+    this.#remember()
+  }
+
+  /** Write the current run down: a new run at once, later sightings of it every few seconds of its time. */
+  #remember(): void {
+    const memory = this.#memory
+    const run = this.#current
+    const written = this.#remembered
+    if (!memory || !run) return
+    if (written?.startedAt === run.startedAt && run.seenAt - written.seenAt < REMEMBER_EVERY_MS) return
+    this.#remembered = { ...run }
+    this.#writing = this.#writing.then(() =>
+      // Whatever is newest when its turn comes.
+      memory.write({ ...this.#current! }).catch(() => {
+        this.#remembered = undefined // tried again at the next sighting
+      }),
+    )
   }
 
   /**
@@ -79,7 +139,8 @@ export class EngineRestarts {
    * not count as asked: the engine that answers next is asked again.
    */
   check(): Promise<void> {
-    this.#checking ??= this.#ping()
+    this.#checking ??= this.#recall()
+      .then(() => this.#ping())
       .then(
         (info) => {
           this.observe(info)
@@ -126,6 +187,7 @@ export class EngineRestarts {
     const startedAt = this.#current?.startedAt
     if (startedAt === undefined || finishedAt >= startedAt) return false
     const lastHeard = this.#previous?.seenAt
-    return lastHeard === undefined || finishedAt >= lastHeard - SHUTDOWN_SLACK_MS
+    if (lastHeard === undefined) return startedAt - finishedAt <= UNSEEN_RUN_WINDOW_MS
+    return finishedAt >= lastHeard - SHUTDOWN_SLACK_MS
   }
 }

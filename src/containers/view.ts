@@ -59,7 +59,13 @@ export class ContainerView {
     })
     this.activity = new Activity(options.store)
     this.access = new AccessControl(options.store)
-    this.engine = new EngineRestarts(() => this.backend.ping())
+    const { store } = options
+    this.engine = new EngineRestarts(
+      () => this.backend.ping(),
+      store.readEngineRun && store.writeEngineRun
+        ? { read: () => store.readEngineRun!(), write: (run) => store.writeEngineRun!(run) }
+        : undefined,
+    )
     this.history = new HistoryRecorder({
       store: options.store,
       logger: options.logger,

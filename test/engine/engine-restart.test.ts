@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -139,6 +139,48 @@ describe.runIf(!cannot)(suite, () => {
     expect(await starts(tool, restartedAt)).toBe(1)
     const paths = ((await json(`/api/containers/${tool}/history`)).entries as Json[]).map((e) => e.path)
     expect(paths).toEqual(expect.arrayContaining(['/before', '/after']))
+  })
+
+  it('never wakes a tool stopped by hand, nor one that exited on its own, for a gateway restarted with the engine', async () => {
+    const byHand = uniqueName('byhand')
+    const clean = uniqueName('clean')
+    await launchServing(gw.url, { image: ECHO_IMAGE, name: byHand })
+    await (
+      await api('/api/containers', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: ECHO_IMAGE, name: clean, env: { ECHO_MODE: 'exit', EXIT_CODE: '0' } }),
+      })
+    ).body?.cancel()
+    await dockerCli('stop', byHand)
+    await eventually(async () => (await json(`/api/containers/${clean}`)).status === 'exited', 20_000, 'the exit')
+    const finished = Math.max(
+      ...(await Promise.all(
+        [byHand, clean].map(async (name) =>
+          Date.parse(await dockerCli('inspect', '--format', '{{.State.FinishedAt}}', name)),
+        ),
+      )),
+    )
+    // The gateway keeps hearing from the engine well after both ended, and writes it down.
+    await eventually(
+      async () => {
+        const run = JSON.parse(await readFile(join(dataDir, 'engine-run.json'), 'utf8').catch(() => '{}')) as Json
+        return run.seenAt >= finished + 35_000
+      },
+      90_000,
+      'the gateway to hear from the engine 35 s after the stops',
+    )
+    // Down while the engine restarts: only its record tells that the engine was running long after these stops.
+    await gw.stop()
+    await restartEngine()
+    const restartedAt = Math.floor(Date.now() / 1000) - 60
+    await start()
+    for (const name of [byHand, clean]) {
+      expect((await json(`/api/containers/${name}`)).status, name).toBe('exited')
+      const answer = await api(`/docker/${name}/`, { headers: { prefer: 'wait=5' } })
+      expect(answer.status, name).toBe(502)
+      expect(await starts(name, restartedAt), name).toBe(0)
+    }
   })
 
   it('with live-restore on, tools keep running across the restart and are never woken', async () => {

@@ -103,6 +103,81 @@ describe('a container that ended on its own stays exited', () => {
     expect(await g.status('late')).toBe('stopped')
   })
 
+  it('ended long before the engine restarted, for a gateway with no record of the previous run', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
+    const backend = memory({ upstreams: () => shared.upstream.url })
+    const first = gateway({}, backend)
+    // A clean exit thirty days, a stop by hand (143) seven days and a kill (137) one day before the
+    // engine restarts; a clean exit four minutes before; and one the restart stops.
+    const endings: [string, number, string][] = [
+      ['month', 0, '2026-01-01T10:00:00Z'],
+      ['week', 143, '2026-01-24T10:00:00Z'],
+      ['day', 137, '2026-01-30T10:00:00Z'],
+      ['minutes', 0, '2026-01-31T09:56:00Z'],
+    ]
+    for (const [name, code, at] of endings) {
+      await first.launch({ name })
+      vi.setSystemTime(Date.parse(at))
+      first.backend.setState(name, 'exited', code)
+    }
+    await first.launch({ name: 'running' })
+    await first.gateway.close()
+    vi.setSystemTime(Date.parse('2026-01-31T10:00:00Z'))
+    backend.restartEngine()
+    vi.setSystemTime(Date.parse('2026-01-31T10:00:05Z'))
+    const second = gateway({}, backend)
+    for (const [name] of endings) {
+      expect(await second.status(name), name).toBe('exited')
+      expect((await second.proxied(name, false)).status, name).toBe(502)
+    }
+    expect(await second.status('running')).toBe('stopped')
+    expect(backend.calls.start ?? 0).toBe(0)
+  })
+
+  it('stopped by hand while a gateway was hearing from the engine, for a gateway started after the restart', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
+    const backend = memory({ upstreams: () => shared.upstream.url })
+    const store = memoryStore()
+    const first = setup({}, { backend, store })
+    await first.launch({ name: 'byhand' })
+    await first.launch({ name: 'running' })
+    await first.manager.ping()
+    // Stopped by hand; the gateway hears from the engine 50 s later, then goes away.
+    backend.setState('byhand', 'exited', 143)
+    vi.setSystemTime(Date.parse('2026-01-01T10:00:50Z'))
+    await first.manager.ping()
+    await first.gateway.close()
+    // The engine restarts 5 s later (within what a gateway with no record would accept).
+    vi.setSystemTime(Date.parse('2026-01-01T10:00:55Z'))
+    backend.restartEngine()
+    const second = gateway({}, backend)
+    const remembering = setup({}, { backend, store })
+    const status = async (name: string) => ((await remembering.show(name)) as Json).status
+    expect(await status('byhand')).toBe('exited')
+    expect(await status('running')).toBe('stopped')
+    expect((await remembering.app.request('/docker/byhand/', { headers: { prefer: 'wait=2' } })).status).toBe(502)
+    // Without the record, the stop could not be told from one by the engine's shutdown.
+    expect(await second.status('byhand')).toBe('stopped')
+  })
+
+  it("woken after a long engine outage when the gateway remembers the engine's previous run", async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
+    const backend = memory({ upstreams: () => shared.upstream.url })
+    const store = memoryStore()
+    const first = setup({}, { backend, store })
+    await first.launch({ name: 'tool' })
+    await first.manager.ping()
+    await first.gateway.close()
+    // The engine goes down at once, stopping the tool, and is back after a 10-minute maintenance.
+    backend.setState('tool', 'exited', 143)
+    vi.setSystemTime(Date.parse('2026-01-01T10:10:00Z'))
+    backend.restartEngine()
+    const fresh = setup({}, { backend })
+    expect(((await fresh.show('tool')) as Json).status).toBe('exited')
+    const remembering = setup({}, { backend, store })
+    expect(((await remembering.show('tool')) as Json).status).toBe('stopped')
+  })
+
   it('stopped as a stop ends a moment ago (maybe its engine going down): clients wait, and it is exited after that', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-01T10:00:00Z') })
     const g = gateway()
