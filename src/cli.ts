@@ -110,6 +110,8 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
           stopTimeoutSeconds: dockerOptions.stopTimeoutSeconds,
           capDrop: dockerOptions.capDrop,
           network: config.swarm.network,
+          isolate: config.swarm.isolate,
+          ...(config.swarm.gatewayContainer ? { gatewayContainer: config.swarm.gatewayContainer } : {}),
           constraints: config.swarm.constraints,
           startTimeoutMs: config.swarm.startTimeoutSeconds * 1000,
         })

@@ -70,8 +70,21 @@ export const ConfigSchema = v.strictObject({
   /** Settings of the `swarm` backend. */
   swarm: v.optional(
     v.strictObject({
-      /** The attachable overlay network services join; the gateway's container must be attached to it. */
+      /**
+       * The attachable overlay network (created when missing): with `isolate`, the prefix of each
+       * service's own network (`<network>-<name>`); without, the network every service joins.
+       */
       network: v.optional(v.pipe(v.string(), v.nonEmpty()), 'hde-overlay'),
+      /**
+       * A network of its own per service, joined only by its task and the gateway's container, so
+       * that no task can open another's port. `false`: every service on `network`.
+       */
+      isolate: v.optional(v.boolean(), true),
+      /**
+       * The gateway's container (name or id), joined to every service's network. Default: the
+       * container this process runs in, found by its host name.
+       */
+      gatewayContainer: v.optional(v.pipe(v.string(), v.nonEmpty())),
       /** Placement constraints for every service, e.g. `["node.role==worker"]`. */
       constraints: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), []),
       /** How long a launch or wake waits for its task to run, pulls included. */

@@ -48,6 +48,23 @@ function handshakeCookies(url: string): Promise<{ status: number; cookies: strin
   })
 }
 
+/** The headers a WebSocket handshake answered with, or its refusal did. */
+function handshakeHeaders(url: string): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url)
+    ws.once('upgrade', (res) => {
+      resolve(res.headers)
+      ws.once('open', () => ws.close())
+    })
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.headers)
+      res.resume()
+      ws.terminate()
+    })
+    ws.once('error', reject)
+  })
+}
+
 function hardeningSuite(runtime: Runtime) {
   describe.runIf(ready)(`one request cannot crash or exhaust the gateway, on ${runtime}`, () => {
     let gw: GatewayProcess
@@ -165,6 +182,49 @@ function hardeningSuite(runtime: Runtime) {
             expect(answer.status, `${bad} ${path} ${lines.join(' ')}`).toBe(400)
           }
         }
+      }
+      await alive()
+    })
+
+    it('answers 421 to a rebound host name on every proxy path, and proxies for its own names', async () => {
+      const port = new URL(gw.url).port
+      for (const rebound of [`rebind.attacker.example:${port}`, 'localhost.attacker.example']) {
+        // The fast path (a plain GET), the routed path (a query it does not take), a WebSocket handshake.
+        for (const [path, lines] of [
+          [`/docker/${name}/page`, ['Connection: close']],
+          [`/docker/${name}/page?x=%2e`, ['Connection: close']],
+          [`/docker/${name}/ws`, WS_HANDSHAKE],
+        ] as const) {
+          const answer = await rawRequest(gw.url, head('GET', path, rebound, [...lines]), { waitMs: 5_000 })
+          expect(answer.status, `${rebound} ${path}`).toBe(421)
+        }
+      }
+      const history = (await (await fetch(`${gw.url}/api/containers/${name}/history`)).json()) as Json
+      expect(history.entries.map((entry: Json) => entry.path)).not.toContain('/page?x=%2e')
+      const own = await rawRequest(
+        gw.url,
+        head('GET', `/docker/${name}/page`, `localhost:${port}`, ['Connection: close']),
+        {
+          waitMs: 5_000,
+        },
+      )
+      expect(own.status).toBe(200)
+      await alive()
+    })
+
+    it('never relays Clear-Site-Data, on the fast path, the routed path or either WebSocket handshake', async () => {
+      const header = `/docker/${name}/with-header?name=Clear-Site-Data&value=%22cookies%22&name=X-Kept&value=yes`
+      for (const path of [header, `${header}&q=%2e`]) {
+        const answer = await fetch(`${gw.url}${path}`)
+        expect(answer.status, path).toBe(200)
+        expect(answer.headers.get('x-kept'), path).toBe('yes')
+        expect(answer.headers.has('clear-site-data'), path).toBe(false)
+        await answer.body?.cancel()
+      }
+      const base = `${gw.url.replace(/^http/, 'ws')}/docker/${name}`
+      for (const path of ['/ws-cookie', '/ws-refuse']) {
+        const headers = await handshakeHeaders(`${base}${path}`)
+        expect(headers['clear-site-data'], path).toBeUndefined()
       }
       await alive()
     })

@@ -101,6 +101,48 @@ function sameOriginSuite(runtime: Runtime) {
       expect(list.containers.map((c) => c.name)).toEqual(expect.arrayContaining([attacker, victim]))
     })
 
+    it("cannot wipe the dashboard's or another container's cookies with Clear-Site-Data, by path or by host", async () => {
+      const port = new URL(fixture.gw.url).port
+      const privateName = uniqueName('private')
+      const launched = await fixture.launchOk({ image: ECHO_IMAGE, name: privateName, access: 'token' })
+      await fixture.whenServing(attacker, '/with-header')
+      const context = await browser.newContext()
+      try {
+        // The dashboard's session: a cookie of the same host on another port (cookies ignore ports).
+        await context.addCookies([
+          {
+            name: 'hde_dashboard',
+            value: 'a'.repeat(64),
+            domain: '127.0.0.1',
+            path: '/',
+            httpOnly: true,
+            sameSite: 'Strict',
+          },
+        ])
+        const page = await context.newPage()
+        const opened = await page.goto(`${fixture.gw.url}${launched.url}`)
+        expect(opened?.status()).toBe(200)
+        const names = async () => (await context.cookies()).map((cookie) => cookie.name).sort()
+        const before = await names()
+        expect(before).toEqual(['hde_access_' + privateName, 'hde_dashboard'].sort())
+        const wipe = '/with-header?name=Clear-Site-Data&value=%22cookies%22%2C%20%22storage%22'
+        for (const url of [
+          `${fixture.gw.url}/docker/${attacker}${wipe}`,
+          `${fixture.gw.url}/docker/${attacker}${wipe}&routed=%2e`,
+          `http://${attacker}.docker.localhost:${port}${wipe}`,
+        ]) {
+          const answer = await page.goto(url)
+          expect(answer?.status(), url).toBe(200)
+          expect(await answer?.headerValue('clear-site-data'), url).toBeNull()
+          expect(await names(), url).toEqual(before)
+        }
+        // The private container still lets its visitor in.
+        expect((await page.goto(`${fixture.gw.url}/docker/${privateName}/`))?.status()).toBe(200)
+      } finally {
+        await context.close()
+      }
+    })
+
     it('under hostname routing, the page on its own origin gets nothing from the API origin, text/plain included', async () => {
       const planted = uniqueName('planted')
       const port = new URL(fixture.gw.url).port

@@ -181,7 +181,7 @@ describe.runIf(!cannot)(suite, () => {
       expect(answer.status, name).toBe(502)
       expect(await starts(name, restartedAt), name).toBe(0)
     }
-  })
+  }, 180_000)
 
   it('with live-restore on, tools keep running across the restart and are never woken', async () => {
     const restore = await setLiveRestore(true)

@@ -177,6 +177,55 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     expect(sse.match(/^data:/gm)).toHaveLength(3)
   })
 
+  it("keeps tasks apart: one task cannot open another task's port, while the gateway reaches both", async () => {
+    const prober = uniqueName('prober')
+    const target = uniqueName('target')
+    for (const name of [prober, target]) {
+      expect((await launch({ image: ECHO_IMAGE, name })).status).toBe(201)
+      expect((await whenServing(name)).status).toBe(200)
+    }
+    /** A task's container, on the node that runs it. */
+    const taskOf = async (service: string) => {
+      const node = (await cluster.nodeOf(service))!
+      const id = await cluster.docker(node, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`)
+      return { node, id: id.split('\n')[0]! }
+    }
+    const aim = await taskOf(target)
+    const addresses = (
+      await cluster.docker(
+        aim.node,
+        'inspect',
+        '--format',
+        '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}',
+        aim.id,
+      )
+    )
+      .split(' ')
+      .filter(Boolean)
+    expect(addresses.length).toBeGreaterThan(0)
+    const from = await taskOf(prober)
+    // From inside the prober's task: its address on every network it has, and its service name.
+    const probe = `Promise.all(process.argv.slice(1).map((h) => fetch('http://' + h + ':80/', { signal: AbortSignal.timeout(4000) }).then((r) => h + ' reached ' + r.status, (e) => h + ' blocked ' + (e.cause?.code ?? e.name)))).then((lines) => console.log(lines.join('\\n')))`
+    const outcome = await cluster.docker(from.node, 'exec', from.id, 'node', '-e', probe, ...addresses, target)
+    expect(outcome.split('\n')).toHaveLength(addresses.length + 1)
+    expect(outcome).not.toContain('reached')
+    // The prober's own page still works, and so does the target's: the gateway reaches both.
+    expect((await fetch(`${gateway.url}/docker/${target}/after`, { signal: AbortSignal.timeout(15_000) })).status).toBe(
+      200,
+    )
+    expect((await fetch(`${gateway.url}/docker/${prober}/after`, { signal: AbortSignal.timeout(15_000) })).status).toBe(
+      200,
+    )
+    // Removing a service removes its network too, once its task is gone.
+    expect((await api(`/api/containers/${target}`, { method: 'DELETE' })).status).toBe(204)
+    await eventually(
+      async () =>
+        !(await cluster.docker(cluster.manager, 'network', 'ls', '--format', '{{.Name}}')).includes(`-${target}`),
+      60_000,
+      `the network of ${target} removed`,
+    )
+  })
+
   it('gives a missing image a clear 422 with Swarm’s reason, and the same 400s as Docker for bad specs', async () => {
     const missing = await launch({ image: 'hde-test/nowhere:1', name: uniqueName('missing') })
     expect(missing.status).toBe(422)

@@ -15,6 +15,7 @@ import { DEFAULT_CAP_DROP } from '../docker/options.js'
 import { assertNoReservedLabels, DEFAULT_LABEL_ROOT } from '../labels.js'
 import { newest, type ServiceLike, serviceRecord, type TaskLike, runningTask, taskAddress } from './records.js'
 import { type ConfigMount, serviceLabel, serviceSpec } from './service.js'
+import { serviceNetworks } from './networks.js'
 
 /** Options for the `swarm()` backend. */
 export interface SwarmBackendOptions {
@@ -26,10 +27,23 @@ export interface SwarmBackendOptions {
   /** Root of the ownership labels (default: django_docker_engine's). */
   labelRoot?: string
   /**
-   * The attachable overlay network every service joins; the gateway must be attached to it too,
-   * and reaches each task at its address there (default `hde-overlay`, created when missing).
+   * The attachable overlay network (default `hde-overlay`, created when missing). With `isolate`,
+   * the prefix of each service's own network (`<network>-<service>`); without, the network every
+   * service joins. The gateway reaches each task at its address on its network.
    */
   network?: string
+  /**
+   * Give each service an overlay network of its own, which only its task and the gateway's
+   * container join, so that no task can reach another (default `true`). `false` puts every
+   * service on `network`, where tasks can open each other's ports.
+   */
+  isolate?: boolean
+  /**
+   * The container the gateway runs in, joined to every service's network (name or id). By
+   * default the container whose id is this host's name (Docker's default host name); a process
+   * that runs in no container of the manager joins nothing, and cannot reach isolated tasks.
+   */
+  gatewayContainer?: string
   /** Placement constraints for every service, e.g. `["node.role==worker"]`. */
   constraints?: string[]
   /** Upper bound of one engine call (default 10 s). */
@@ -117,7 +131,23 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
       (opts) => client.listTasks(opts) as Promise<TaskLike[]>,
       serviceId ? { filters: { service: [serviceId] } } : {},
     )
-  const recordOf = async (service: ServiceLike) => serviceRecord(service, await tasksOf(service.ID), root, network)
+  const networks = serviceNetworks({
+    client,
+    root,
+    network,
+    isolate: options.isolate ?? true,
+    ...(options.gatewayContainer ? { gatewayContainer: options.gatewayContainer } : {}),
+    call,
+    releaseWithinMs: settings.stopGraceSeconds * 1000 + 60_000,
+  })
+  /** A service as a record; the gateway joins its network before anyone is sent to its task. */
+  const asRecord = async (service: ServiceLike, tasks: TaskLike[]) => {
+    const name = service.Spec?.Name ?? ''
+    const record = serviceRecord(service, tasks, root, networks.addressNetworks(name))
+    if (record?.upstream) await networks.join(name)
+    return record
+  }
+  const recordOf = async (service: ServiceLike) => asRecord(service, await tasksOf(service.ID))
 
   /** Watchers of this backend: told at once of the starts it made itself (see `watch`). */
   const watchers = new Set<(record: ContainerRecord) => void>()
@@ -159,8 +189,8 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
     while (Date.now() < deadline) {
       const tasks = await tasksOf(service.ID)
       const task = runningTask(tasks)
-      if (task && taskAddress(task, network)) {
-        const record = serviceRecord(service, tasks, root, network)
+      if (task && taskAddress(task, networks.addressNetworks(service.Spec?.Name ?? ''))) {
+        const record = await asRecord(service, tasks)
         if (record) return record
       }
       const rejected = tasks.find((t) => t.Status?.State === 'rejected')
@@ -208,9 +238,20 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
     const byService = new Map<string, TaskLike[]>()
     for (const task of tasks)
       byService.set(task.ServiceID ?? '', [...(byService.get(task.ServiceID ?? '') ?? []), task])
-    return services
-      .map((service) => serviceRecord(service, byService.get(service.ID) ?? [], root, network))
-      .filter((record): record is ContainerRecord => record !== undefined)
+    const records = await Promise.all(
+      services.map((service) =>
+        // A network the gateway cannot join now is tried again on the next read; the listing stands.
+        asRecord(service, byService.get(service.ID) ?? []).catch(() =>
+          serviceRecord(
+            service,
+            byService.get(service.ID) ?? [],
+            root,
+            networks.addressNetworks(service.Spec?.Name ?? ''),
+          ),
+        ),
+      ),
+    )
+    return records.filter((record): record is ContainerRecord => record !== undefined)
   }
 
   return {
@@ -219,7 +260,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
     async reach() {
       return {
         kind: 'network' as const,
-        reason: `Swarm tasks are reached at their address on the overlay network "${network}"`,
+        reason: `Swarm tasks are reached at their own address: ${await networks.describe()}`,
       }
     },
 
@@ -227,6 +268,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
       assertNoReservedLabels(spec, root)
       await ensureNetwork()
       if (await findService(spec.name)) throw new NameConflictError(spec.name)
+      await networks.prepare(spec.name)
       const configs: ConfigMount[] = []
       let serviceId: string | undefined
       try {
@@ -245,7 +287,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
         let created: { id: string }
         try {
           created = (await client.createService({
-            ...serviceSpec(spec, configs, settings),
+            ...serviceSpec(spec, configs, { ...settings, network: networks.networkOf(spec.name) }),
             abortSignal: timeout(),
           } as unknown as Docker.CreateServiceOptions)) as unknown as { id: string }
         } catch (err) {
@@ -264,6 +306,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
             .remove()
             .catch(() => {})
         await removeConfigs(spec.name).catch(() => {})
+        networks.release(spec.name)
         throw err
       }
     },
@@ -284,6 +327,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
         if (statusOf(err) === 404) return false
         return fail(err)
       }
+      networks.release(name)
       // A config can be removed once no task uses it: the tasks go down with their service.
       const deadline = Date.now() + apiTimeoutMs
       for (;;) {

@@ -42,10 +42,17 @@ export function runningTask(tasks: TaskLike[]): TaskLike | undefined {
   return newest(tasks.filter((task) => task.Status?.State === 'running' && task.DesiredState === 'running'))
 }
 
-/** A task's address on the overlay network, without its prefix length. */
-export function taskAddress(task: TaskLike, network: string): string | undefined {
-  const attachment = task.NetworksAttachments?.find((a) => a.Network?.Spec?.Name === network)
-  return attachment?.Addresses?.[0]?.split('/')[0]
+/**
+ * A task's address on the first of `networks` it is attached to (the gateway reaches it there),
+ * without its prefix length.
+ */
+export function taskAddress(task: TaskLike, networks: string | readonly string[]): string | undefined {
+  for (const network of typeof networks === 'string' ? [networks] : networks) {
+    const attachment = task.NetworksAttachments?.find((a) => a.Network?.Spec?.Name === network)
+    const address = attachment?.Addresses?.[0]?.split('/')[0]
+    if (address) return address
+  }
+  return undefined
 }
 
 /**
@@ -57,14 +64,14 @@ export function serviceRecord(
   service: ServiceLike,
   tasks: TaskLike[],
   root: string,
-  network: string,
+  networks: string | readonly string[],
 ): ContainerRecord | undefined {
   const labels = service.Spec?.Labels ?? {}
   if (labels[root] !== 'true' || !service.Spec?.Name) return undefined
   const settings = launchSettings(labels, root)
   const replicas = service.Spec.Mode?.Replicated?.Replicas ?? 0
   const task = replicas > 0 ? runningTask(tasks) : undefined
-  const address = task && taskAddress(task, network)
+  const address = task && taskAddress(task, networks)
   const state: ContainerState = replicas === 0 ? 'created' : address ? 'running' : 'restarting'
   const image = service.Spec.TaskTemplate?.ContainerSpec?.Image ?? ''
   // Scaled to zero: how and when its last task ended, as a stopped container tells.
