@@ -178,6 +178,37 @@ for (const runtime of RUNTIMES) {
       }
     })
 
+    it('gives a private container a new access link: it opens the tool in another browser once, the old link no longer does', async () => {
+      const name = uniqueName('private')
+      const launched = await fixture.launchOk({ image: ECHO_IMAGE, name, access: 'token' })
+      const first = new URL(launched.url as string, fixture.gw.url).href
+      const { page } = await open(`/containers/${name}`)
+      const visitor = await browser.newContext()
+      try {
+        await expect.poll(() => page.textContent('dl.facts')).toContain('through its access link')
+        await page.getByRole('button', { name: 'New access link' }).click()
+        const link = page.locator('#access-link')
+        await link.waitFor({ timeout: 15_000 })
+        const fresh = (await link.textContent()) ?? ''
+        expect(fresh).toMatch(new RegExp(`^${fixture.gw.url}/docker/${name}/\\?hde_access=[0-9a-f]{64}$`))
+
+        const tab = await visitor.newPage()
+        // The link from the launch was never used; the new one replaced it.
+        expect((await tab.goto(first))?.status()).toBe(403)
+        // The tool may still be starting: the please-wait page retries on its own until it serves.
+        await tab.goto(fresh)
+        await expect.poll(() => tab.url(), { timeout: 30_000 }).toBe(`${fixture.gw.url}/docker/${name}/`)
+        await expect.poll(() => tab.textContent('body'), { timeout: 30_000 }).toContain('"method":"GET"')
+        // Spent: a second visitor gets nowhere with the same link.
+        const again = await (await browser.newContext()).newPage()
+        expect((await again.goto(fresh))?.status()).toBe(403)
+        await again.context().close()
+      } finally {
+        await visitor.close()
+        await context.close()
+      }
+    })
+
     it('has no serious accessibility violations (axe-core), overview and container page', async () => {
       const name = uniqueName('axe')
       await fixture.launchOk({ image: ECHO_IMAGE, name })
