@@ -119,6 +119,12 @@ export async function startSwarmCluster(mark: string): Promise<SwarmCluster> {
         `${volume}:/var/lib/docker`,
         ...publish,
         SWARM_NODE_IMAGE,
+        'sh',
+        '-c',
+        // Containers on a node reach the other nodes' overlays, never anything beyond the cluster:
+        // connections they open towards the node's own network interface are dropped (Docker
+        // keeps the rules of DOCKER-USER, and replies to published ports are not new connections).
+        'iptables -N DOCKER-USER && iptables -A DOCKER-USER -o eth0 -m conntrack --ctstate NEW -j DROP && exec dockerd "$@"',
         'dockerd',
         '-H',
         'unix:///var/run/docker.sock',

@@ -392,7 +392,11 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
           },
           pollMs: options.taskPollMs ?? 2_000,
         },
-        onEvent,
+        (event) => {
+          // A service removed elsewhere (another gateway, the CLI): this gateway leaves its network too.
+          if (event.action === 'destroy') networks.release(event.name)
+          onEvent(event)
+        },
         signal,
       ).catch((err: unknown) => (signal.aborted ? undefined : fail(err)))
     },
@@ -412,6 +416,11 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
         )
       }
       return { version: version.Version }
+    },
+
+    /** The gateway's container leaves the services' networks (restarted, it joins them again); services keep running. */
+    async close() {
+      await networks.leave()
     },
   }
 }

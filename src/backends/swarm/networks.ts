@@ -19,6 +19,11 @@ export interface ServiceNetworksOptions {
   releaseWithinMs: number
 }
 
+/** The part of a container's inspection that names its networks. */
+interface ContainerNetworks {
+  NetworkSettings?: { Networks?: Record<string, unknown> }
+}
+
 /** The networks of services, and the gateway's place on them. */
 export interface ServiceNetworks {
   /** The network a service's tasks join. */
@@ -31,6 +36,12 @@ export interface ServiceNetworks {
   join(service: string): Promise<void>
   /** After a service is removed: the gateway leaves its network, and the network is removed once its tasks are gone. */
   release(service: string): void
+  /**
+   * On shutdown: the gateway's container leaves every service network. A container restarted
+   * with a network that was removed meanwhile (by another gateway) fails to start, so it keeps
+   * none; the next gateway joins them again as it reads each service.
+   */
+  leave(): Promise<void>
   /** How the gateway reaches tasks, in words. */
   describe(): Promise<string>
 }
@@ -123,6 +134,23 @@ export function serviceNetworks(options: ServiceNetworksOptions): ServiceNetwork
           }
         }
       })()
+    },
+    async leave() {
+      if (!isolate) return
+      const container = await gatewayContainer().catch(() => undefined)
+      if (!container) return
+      joined.clear()
+      const inspected = await call((opts) =>
+        (client.getContainer(container).inspect as (o: object) => Promise<ContainerNetworks>)(opts),
+      ).catch(() => undefined)
+      const own = Object.keys(inspected?.NetworkSettings?.Networks ?? {}).filter((name) =>
+        name.startsWith(`${network}-`),
+      )
+      await Promise.allSettled(
+        own.map((name) =>
+          call((opts) => client.getNetwork(name).disconnect({ ...opts, Container: container, Force: true })),
+        ),
+      )
     },
     async describe() {
       if (!isolate) return `every service joins the overlay network "${network}", where the gateway reaches its task`
