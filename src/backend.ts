@@ -168,6 +168,11 @@ export interface Backend {
   /** Short name for logs and health output, e.g. `docker` or `memory`. */
   readonly name: string
   /**
+   * The label root of the containers it manages, when it filters by one: the gateway adopts it,
+   * and refuses a configuration that names another (it would act on another gateway's containers).
+   */
+  readonly labelRoot?: string
+  /**
    * Create and start a container.
    * @throws NameConflictError when the name is taken, ImageUnavailableError when the image
    *   cannot be had, InvalidSpecError when the engine rejects the spec,

@@ -126,10 +126,35 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     idleTimeoutSeconds: config.listen.idleTimeoutSeconds,
     fastPath: config.listen.fastPath,
   })
+  // Signals drain from the moment the server listens (see shutdown.graceSeconds).
+  let dashboard: RunningServer | undefined
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal: exiting without waiting for requests in flight', { signal })
+      process.exit(1)
+    }
+    stopping = true
+    const graceSeconds = config.shutdown.graceSeconds
+    // Readiness fails at once; what is in flight finishes; containers keep running for the next gateway.
+    gateway.drain.start()
+    logger.info('draining', { signal, inFlight: gateway.drain.inFlight, graceSeconds })
+    const started = performance.now()
+    await Promise.all([server.close(graceSeconds * 1000), dashboard?.close()])
+    const left = gateway.drain.inFlight
+    logger.info(left ? 'grace period over: closed what was still open' : 'drained', {
+      ms: Math.round(performance.now() - started),
+      ...(left ? { closed: left } : {}),
+    })
+    await gateway.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   // The port in force: the dashboard links containers to it.
   config.listen.port = server.port
-  const dashboard = config.dashboard.enabled
+  dashboard = config.dashboard.enabled
     ? await runtime
         .serveDashboard({ gateway, hostname: dashboardHostname, port: config.dashboard.port })
         .catch(async (err: Error) => {
@@ -163,18 +188,6 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     },
     (err: Error) => logger.warn('docker unreachable; the API answers 503 until it is back', { reason: err.message }),
   )
-
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    logger.info('stopping', { signal })
-    await Promise.all([server.close(), dashboard?.close()])
-    await gateway.close()
-    process.exit(0)
-  }
-  process.on('SIGINT', () => void stop('SIGINT'))
-  process.on('SIGTERM', () => void stop('SIGTERM'))
 }
 
 const HELP = `Usage: hono-docker-engine <command> [options]

@@ -3,6 +3,7 @@ import { basePath } from 'hono/route'
 import type { Backend } from './backend.js'
 import { parseConfig, type Config, type ConfigInput } from './config/schema.js'
 import { consoleLogger, type Logger } from './logger.js'
+import { ConfigError } from './errors.js'
 import { startBackground } from './lifecycle/background.js'
 import { ContainerManager } from './containers/manager.js'
 import { memoryStore, type ContainerStore } from './stores/store.js'
@@ -20,11 +21,31 @@ import { NAME_PATTERN } from './api/schemas.js'
 import { allowedHostsGuard, hostAllowList, hostGuard, hostName, proxyHostAllowList } from './http/host.js'
 import { errorBody } from './http/answer.js'
 import { createDashboard, DASHBOARD_COOKIE, type DashboardAssets } from './dashboard/index.js'
+import { Drain } from './lifecycle/drain.js'
+import { healthRoutes } from './api/health.js'
 
 /** An error's cause as one line for the operator log. */
 function describeCause(cause: unknown): string {
   const detail = (cause as { json?: { message?: unknown } } | undefined)?.json?.message
   return typeof detail === 'string' ? detail : String(cause)
+}
+
+/** The label root every configuration has unless it sets one. */
+const DEFAULT_LABEL_ROOT = parseConfig({}).labelRoot
+
+/**
+ * The configuration with the backend's label root: a gateway lists, reaps and purges what its
+ * backend manages, so the two must agree. A configuration that does not set `labelRoot` takes
+ * the backend's; one that sets another is refused, naming the key.
+ */
+function withBackendLabelRoot(config: Config, backend: Backend): Config {
+  const own = backend.labelRoot
+  if (own === undefined || own === config.labelRoot) return config
+  if (config.labelRoot !== DEFAULT_LABEL_ROOT)
+    throw new ConfigError(
+      `labelRoot: the configuration says "${config.labelRoot}", but the backend manages containers labelled "${own}"; give the backend the same labelRoot (docker({ labelRoot: "${config.labelRoot}" }))`,
+    )
+  return { ...config, labelRoot: own }
 }
 
 /** Options for {@link createGateway}. */
@@ -87,7 +108,12 @@ export interface Gateway {
    * Hono (the fast paths of `serveNode` and `serveBun`). Answers exactly as `app` would.
    */
   direct: DirectLane
-  /** Stop background work and release the backend. */
+  /**
+   * Its shutdown state, shared with the servers that serve it: `serveNode`/`serveBun` count what
+   * is in flight in it, refuse new requests once it drains, and their `close(graceMs)` drains it.
+   */
+  drain: Drain
+  /** Stop background work and release the backend (after the servers have drained). */
   close(): Promise<void>
 }
 
@@ -105,7 +131,7 @@ export interface Gateway {
  * ```
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const config = parseConfig(options.config ?? {}, 'gateway options')
+  const config = withBackendLabelRoot(parseConfig(options.config ?? {}, 'gateway options'), options.backend)
   const logger = options.logger ?? consoleLogger(config.log.level)
   const metrics = new GatewayMetrics(async () => {
     const counts = new Map<string, number>()
@@ -118,6 +144,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Every failed engine call is counted, whichever path made it.
   const backend = instrumentBackend(options.backend, metrics.dockerErrors)
   const upstreamFetch = options.fetch ?? fetchUpstream
+  const drain = new Drain()
   const manager = new ContainerManager({
     backend,
     store: options.store ?? memoryStore(config.history.maxEntries),
@@ -184,6 +211,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
     onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
     onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.add({}, delta),
+    drain,
   }
 
   /** Metrics by container (only names that resolve, to bound cardinality), and the access log. */
@@ -254,6 +282,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     allowedHost,
     onStreamError,
     mountBase,
+    drain,
   })
 
   api.onError(answerError)
@@ -297,6 +326,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Hostname routing first: on a container's host every path, `/api/…` included, is the container's.
   const app = new Hono()
   app.onError(answerError)
+  // Probes use whatever address reaches the process as Host: they answer before the host rules.
+  healthRoutes(app, { manager, drain, apiPrefix: config.apiPrefix, hostSuffix: config.hostSuffix })
   app.route('/', proxy)
   app.route('/', api)
   // Served on its own, the gateway answers every other path in its JSON error shape, with a pointer.
@@ -320,6 +351,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     manager,
     metrics,
     direct: createDirectLane(config, proxyDeps, observe),
+    drain,
     async close() {
       stopBackground()
       dashboard.close()

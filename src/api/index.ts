@@ -1,3 +1,5 @@
+import type { Drain } from '../lifecycle/drain.js'
+import { healthRoutes } from './health.js'
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import * as v from 'valibot'
@@ -41,6 +43,8 @@ export interface ApiDeps {
   onStreamError: (err: unknown, status: number, known: boolean) => void
   /** The public path prefix the gateway is mounted under (`''` standalone, `/viz` embedded). */
   mountBase: (c: Context) => string
+  /** The gateway's shutdown state, for the readiness probe. */
+  drain: Drain
 }
 
 export type { ContainerView } from './view.js'
@@ -67,6 +71,8 @@ export function createApi(deps: ApiDeps): Hono {
     },
   })
 
+  // Probes answer any Host: registered before the host rules.
+  healthRoutes(app, { manager, drain: deps.drain, apiPrefix: p })
   app.use(hostGuard)
   app.use(allowedHostsGuard(deps.allowedHost))
   // Browsers acting for a page need a token on every route, the credential-free ones included.

@@ -9,6 +9,7 @@ import {
   ContainerViewSchema,
   ErrorBodySchema,
   HealthSchema,
+  ProbeSchema,
   HistorySchema,
   LaunchBodySchema,
   LaunchResultSchema,
@@ -90,6 +91,23 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
           responses: {
             200: { description: 'Healthy', content: json(HealthSchema) },
             503: { description: 'The engine cannot be reached', content: json(HealthSchema) },
+          },
+        },
+      },
+      [`${p}/health/live`]: {
+        get: {
+          summary: 'Liveness: the process serves',
+          description: 'For orchestrators: answers any Host, without credentials, and says nothing but its state.',
+          responses: { 200: { description: 'Serving', content: json(ProbeSchema) } },
+        },
+      },
+      [`${p}/health/ready`]: {
+        get: {
+          summary: 'Readiness: the engine answers and the gateway is not draining',
+          description: 'For orchestrators and load balancers: answers any Host, without credentials.',
+          responses: {
+            200: { description: 'Ready', content: json(ProbeSchema) },
+            503: { description: '`draining` (shutting down) or `engine_unreachable`', content: json(ProbeSchema) },
           },
         },
       },

@@ -254,6 +254,11 @@ export const AccessLinkSchema = v.object({
   url: v.string(),
 })
 
+/** `GET /api/health/live` and `GET /api/health/ready`. */
+export const ProbeSchema = v.object({
+  status: v.picklist(['live', 'ready', 'draining', 'engine_unreachable']),
+})
+
 /** `GET /api/health`. */
 export const HealthSchema = v.object({
   ok: v.boolean(),

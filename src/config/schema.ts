@@ -53,6 +53,17 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Graceful shutdown of the standalone server (`SIGTERM`, `SIGINT`; a second signal exits at once). */
+  shutdown: v.optional(
+    v.strictObject({
+      /**
+       * Seconds requests in flight get to finish once shutdown begins; WebSockets still open then
+       * are closed with 1001. The process exits as soon as nothing is in flight.
+       */
+      graceSeconds: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(3600)), 30),
+    }),
+    {},
+  ),
   /** Path prefix of the JSON API. */
   apiPrefix: v.optional(PrefixSchema, '/api'),
   /** Path prefix under which containers are proxied. */

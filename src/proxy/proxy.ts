@@ -190,9 +190,14 @@ async function proxyWebSocket(
           prefix: target.prefix,
           publicHost,
         }),
-      onOpen: () => {
+      onOpen: (close) => {
         if (release) return
-        release = deps.manager.holdActivity(record.id)
+        const hold = deps.manager.holdActivity(record.id)
+        const inFlight = deps.drain?.begin(close)
+        release = () => {
+          hold()
+          inFlight?.()
+        }
         deps.onWebSocket?.(1)
         deps.manager.markReady(record.id)
       },

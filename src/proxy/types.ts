@@ -1,3 +1,4 @@
+import type { Drain } from '../lifecycle/drain.js'
 import type { Context } from 'hono'
 import type { ContainerRecord } from '../backend.js'
 import type { ContainerManager } from '../containers/manager.js'
@@ -29,6 +30,8 @@ export interface ProxyDeps {
   onError: (message: string, fields: Record<string, unknown>) => void
   /** Told when a WebSocket tunnel opens (+1) or closes (-1). */
   onWebSocket?: (delta: 1 | -1) => void
+  /** The gateway's shutdown state: open tunnels count as in flight, and are closed when its grace ends. */
+  drain?: Drain
 }
 
 /** Where a proxied request goes: the container name and the raw path after it. */

@@ -14,8 +14,11 @@ export interface WebSocketTarget {
    * the `101` included, before any reaches the client.
    */
   answerHeaders(upstream: Headers): Headers
-  /** Call once when the tunnel is open (activity starts). */
-  onOpen(): void
+  /**
+   * Call once when the tunnel is open (activity starts), with a function that closes both sides
+   * with a close code: the gateway calls it when a graceful shutdown's grace period ends.
+   */
+  onOpen(close?: (code: number, reason: string) => void): void
   /** Call once when either side closed (activity ends). */
   onClose(): void
 }

@@ -19,6 +19,8 @@ export interface GatewayProcess {
   pid: number
   /** Everything the process printed so far. */
   output(): string
+  /** Settles with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<number | string>
   stop(): Promise<void>
 }
 
@@ -57,6 +59,9 @@ export async function startGateway(
           env: { ...process.env, ...env },
         })
   let output = ''
+  const exited = new Promise<number | string>((done) =>
+    child.once('exit', (code, signal) => done(code ?? signal ?? 'unknown')),
+  )
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   let url: string | undefined
   let dashboardUrl: string | undefined
@@ -83,9 +88,10 @@ export async function startGateway(
     ...(dashboardUrl ? { dashboardUrl } : {}),
     pid: child.pid!,
     output: () => output,
+    exited,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done()
+        if (child.exitCode !== null || child.signalCode !== null) return done()
         child.once('exit', () => done())
         child.kill('SIGTERM')
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref()

@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { getConnInfo } from 'hono/bun'
 import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.js'
 import type { DirectLane, DirectRoute } from '../../proxy/direct.js'
-import type { RunningServer, ServeDashboardOptions } from '../running-server.js'
+import { DRAINING, isProbe, type RunningServer, type ServeDashboardOptions } from '../running-server.js'
 import type { BunServerLike } from './types.js'
 import { bunUpstream } from './upstream.js'
 import { packageAssets } from '../dashboard-assets.js'
@@ -79,10 +79,12 @@ export interface ServeBunOptions {
  */
 export async function serveBun(options: ServeBunOptions): Promise<RunningServer> {
   const idleTimeout = options.idleTimeoutSeconds ?? 120
-  const { app, direct } = options.gateway
+  const { app, direct, drain, config } = options.gateway
   const fastPath = options.fastPath !== false
   const server = Bun.serve({
     fetch: (request, srv) => {
+      if (drain.draining && !isProbe(pathOf(request.url), config.apiPrefix))
+        return new Response(DRAINING.body, DRAINING)
       srv.timeout(request, 0)
       const host = request.headers.get('host')
       const route = fastPath ? fastRoute(direct, request, host) : undefined
@@ -100,7 +102,28 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     websocket: { ...bunWebSocket, idleTimeout },
   })
-  return runningServer(server)
+  const running = runningServer(server)
+  return {
+    ...running,
+    close: async (graceMs = 0) => {
+      drain.start()
+      // Stop accepting; what is in flight goes on (Bun counts requests, the drain WebSockets).
+      const stopped = Promise.resolve(server.stop(false)).catch(() => {})
+      const deadline = Date.now() + graceMs
+      while (Date.now() < deadline && (server.pendingRequests > 0 || drain.inFlight > 0))
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      const outcome = await drain.settle(0)
+      if (outcome.cut) await new Promise((resolve) => setTimeout(resolve, 200))
+      await server.stop(true)
+      await stopped
+    },
+  }
+}
+
+/** The path of a request URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  return start === -1 ? '/' : url.slice(start)
 }
 
 /**

@@ -10,6 +10,8 @@ export interface BunServerLike {
   upgrade(request: Request, options: { data: Tunnel; headers?: Record<string, string> }): boolean
   timeout(request: Request, seconds: number): void
   requestIP(request: Request): { address: string } | null
+  /** Requests whose answers are not sent in full yet. */
+  readonly pendingRequests: number
 }
 /** Bun's server-side socket, as far as the relay uses it. */
 export interface BunServerSocket {

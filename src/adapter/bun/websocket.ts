@@ -117,7 +117,11 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
     upstream.close()
     return toResponse(errorAnswer(400, 'upgrade_failed', 'The WebSocket handshake failed'))
   }
-  target.onOpen()
+  target.onOpen((code, reason) => {
+    tunnel.closed = true
+    tunnel.client?.close(code, reason)
+    upstream.close(code, reason)
+  })
   // Bun ignores the response of an upgraded request.
   return new Response(null)
 }

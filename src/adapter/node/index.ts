@@ -15,7 +15,8 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../gateway.
 import { nodeUpstream } from './upstream.js'
 import { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
 import { directListener } from './fast-path.js'
-import type { RunningServer, ServeDashboardOptions } from '../running-server.js'
+import { DRAINING, isProbe, type RunningServer, type ServeDashboardOptions } from '../running-server.js'
+import type { Drain } from '../../lifecycle/drain.js'
 import { packageAssets } from '../dashboard-assets.js'
 
 export type { RunningServer, ServeDashboardOptions } from '../running-server.js'
@@ -97,10 +98,20 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
   const app = options.gateway.app
   const dispatcher = options.fastPath === false ? undefined : upstreamDispatchers.get(options.gateway)
   const direct = dispatcher && directListener(options.gateway.direct, dispatcher)
+  const { drain, config } = options.gateway
   const createDirectServer = (
     serverOptions: ServerOptions,
     listener: (req: IncomingMessage, res: ServerResponse) => void,
-  ) => createServer(serverOptions, direct ? (req, res) => direct(req, res) || listener(req, res) : listener)
+  ) =>
+    createServer(serverOptions, (req, res) => {
+      if (drain.draining && !isProbe(req.url ?? '/', config.apiPrefix)) {
+        res.writeHead(DRAINING.status, DRAINING.headers).end(DRAINING.body)
+        return
+      }
+      // In flight until its answer is sent in full, or the client leaves.
+      res.once('close', drain.begin())
+      if (!direct?.(req, res)) listener(req, res)
+    })
   return new Promise((resolve, reject) => {
     const server = serve(
       {
@@ -114,7 +125,7 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
         serverOptions: { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
         createServer: createDirectServer as typeof createServer,
       },
-      (info: AddressInfo) => resolve(runningServer(server as HttpServer, info)),
+      (info: AddressInfo) => resolve(drainingServer(server as HttpServer, info, drain)),
     )
     const httpServer = server as HttpServer
     httpServer.timeout = (options.idleTimeoutSeconds ?? 120) * 1000
@@ -144,6 +155,34 @@ export function serveNodeDashboard(options: ServeDashboardOptions): Promise<Runn
     )
     server.once('error', reject)
   })
+}
+
+/**
+ * The running-server handle of the gateway's Node server: `close(graceMs)` drains (see
+ * {@link RunningServer.close}). A connection whose answer ends during the drain is closed
+ * rather than kept alive.
+ */
+function drainingServer(server: HttpServer, info: AddressInfo, drain: Drain): RunningServer {
+  const running = runningServer(server, info)
+  return {
+    ...running,
+    close: async (graceMs = 0) => {
+      drain.start()
+      const closed = new Promise<void>((done) => server.close(() => done()))
+      server.closeIdleConnections?.()
+      // Keep-alive connections go idle as their answers end: close them soon after.
+      const timer = setInterval(() => server.closeIdleConnections?.(), 100)
+      try {
+        const outcome = await drain.settle(graceMs)
+        // WebSockets closed by the drain get a moment to send their close frames.
+        if (outcome.cut) await new Promise((resolve) => setTimeout(resolve, 200))
+      } finally {
+        clearInterval(timer)
+      }
+      server.closeAllConnections?.()
+      await closed
+    },
+  }
 }
 
 /** The running-server handle of a listening Node server. */

@@ -191,8 +191,8 @@ function handshake(slot: UpgradeSlot, target: WebSocketTarget): Promise<Response
       client.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
       if (upstreamHead.length) client.write(upstreamHead)
       if (slot.head.length) upstreamSocket.write(slot.head)
-      target.onOpen()
-      join(client, upstreamSocket, target.onClose)
+      const tunnel = join(client, upstreamSocket, target.onClose)
+      target.onOpen((code, reason) => goAwaySoon(tunnel, code, reason))
       resolve(new Response(null, { status: 204 }))
     })
 
@@ -212,19 +212,113 @@ function handshake(slot: UpgradeSlot, target: WebSocketTarget): Promise<Response
 /** The other socket of a tunnel, and the tunnel's shared state, kept on each of its two sockets. */
 const PEER = Symbol('peer')
 const TUNNEL = Symbol('tunnel')
-type TunnelSocket = Duplex & { [PEER]?: TunnelSocket; [TUNNEL]?: { closed: number; onClose: () => void } }
+type TunnelSocket = Duplex & { [PEER]?: TunnelSocket; [TUNNEL]?: TunnelState }
+
+/** A tunnel's shared state. */
+interface TunnelState {
+  client: TunnelSocket
+  upstream: TunnelSocket
+  closed: number
+  onClose: () => void
+  /** Where the container's frames end. */
+  frames: FrameEnds
+  /** Set when the gateway closes the tunnel: the close frame goes to the client after the current frame. */
+  goingAway?: { code: number; reason: string }
+}
+
+/**
+ * Where the frames a container sends end (RFC 6455 §5.2; a server's frames are unmasked, but
+ * the mask bit is honoured), so that the gateway can put a close frame of its own between two
+ * of them. Payload bytes are skipped, not read: a frame costs its header.
+ */
+export class FrameEnds {
+  /** Bytes still to come of the current frame's payload. */
+  #left = 0
+  /** The bytes of a header that is not complete yet. */
+  #head: number[] = []
+
+  /** Whether the stream is between two frames. */
+  get between(): boolean {
+    return this.#left === 0 && this.#head.length === 0
+  }
+
+  /** Follow a chunk; with `stop`, the offset just after the first frame that ends in it (else -1). */
+  feed(chunk: Uint8Array, stop = false): number {
+    let i = 0
+    while (i < chunk.length) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, chunk.length - i)
+        this.#left -= take
+        i += take
+        if (this.#left === 0 && stop) return i
+        continue
+      }
+      this.#head.push(chunk[i++]!)
+      const size = headerSize(this.#head)
+      if (size === undefined || this.#head.length < size) continue
+      this.#left = payloadSize(this.#head)
+      this.#head = []
+      if (this.#left === 0 && stop) return i
+    }
+    return -1
+  }
+}
+
+/** A frame header's length once its first two bytes are known. */
+function headerSize(head: number[]): number | undefined {
+  if (head.length < 2) return undefined
+  const length7 = head[1]! & 0x7f
+  return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (head[1]! & 0x80 ? 4 : 0)
+}
+
+/** A complete frame header's payload length. */
+function payloadSize(head: number[]): number {
+  const length7 = head[1]! & 0x7f
+  if (length7 < 126) return length7
+  if (length7 === 126) return (head[2]! << 8) | head[3]!
+  let size = 0
+  for (let i = 2; i < 10; i++) size = size * 256 + head[i]!
+  return size
+}
+
+/** A server's close frame (unmasked) with a code and a reason of at most 123 bytes. */
+function closeFrame(code: number, reason: string): Buffer {
+  const text = Buffer.from(reason).subarray(0, 123)
+  return Buffer.concat([Buffer.from([0x88, 2 + text.length, code >> 8, code & 0xff]), text])
+}
+
+/** Close a tunnel for the gateway: after the container's current frame, or at once between frames. */
+function goAwaySoon(tunnel: TunnelState, code: number, reason: string): void {
+  if (tunnel.goingAway) return
+  tunnel.goingAway = { code, reason }
+  if (tunnel.frames.between) goAway(tunnel)
+  // A frame that never ends does not hold the shutdown.
+  setTimeout(() => {
+    tunnel.client.destroy()
+    tunnel.upstream.destroy()
+  }, 2_000).unref()
+}
+
+/** The client gets the close frame and the end of the connection; the container's side is closed. */
+function goAway(tunnel: TunnelState): void {
+  const { client, upstream, goingAway } = tunnel
+  upstream.off('data', forward)
+  upstream.destroy()
+  client.write(closeFrame(goingAway!.code, goingAway!.reason))
+  client.end()
+}
 
 /**
  * Relay two sockets both ways, with backpressure, until both have closed; then call `onClose`
  * once. The listeners are shared by every tunnel and find their peer on the socket, so an open
  * tunnel costs its two sockets and little else (thousands of idle notebooks stay cheap).
  */
-function join(client: TunnelSocket, upstream: Socket & TunnelSocket, onClose: () => void): void {
+function join(client: TunnelSocket, upstream: Socket & TunnelSocket, onClose: () => void): TunnelState {
   upstream.setNoDelay(true)
   ;(client as Socket).setNoDelay?.(true)
   // A tunnel lives as long as its peers: no idle timeout on the client socket.
   ;(client as Socket).setTimeout?.(0)
-  const tunnel = { closed: 0, onClose }
+  const tunnel: TunnelState = { client, upstream, closed: 0, onClose, frames: new FrameEnds() }
   for (const [from, to] of [
     [client, upstream],
     [upstream, client],
@@ -237,10 +331,20 @@ function join(client: TunnelSocket, upstream: Socket & TunnelSocket, onClose: ()
     from.on('drain', resumePeer)
     from.on('data', forward)
   }
+  return tunnel
 }
 
 /** A chunk from one side goes to the other; a full peer pauses this side until it drains. */
 function forward(this: TunnelSocket, chunk: Buffer): void {
+  const tunnel = this[TUNNEL]!
+  if (this === tunnel.upstream) {
+    const end = tunnel.frames.feed(chunk, tunnel.goingAway !== undefined)
+    if (end !== -1) {
+      this[PEER]!.write(chunk.subarray(0, end))
+      goAway(tunnel)
+      return
+    }
+  }
   if (!this[PEER]!.write(chunk)) this.pause()
 }
 

@@ -193,6 +193,7 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
 
   return {
     name: 'docker',
+    labelRoot: root,
 
     async reach() {
       const { reach, reason } = await chosenReach()

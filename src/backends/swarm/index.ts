@@ -256,6 +256,7 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
 
   return {
     name: 'swarm',
+    labelRoot: root,
 
     async reach() {
       return {

@@ -1,0 +1,44 @@
+import type { Hono } from 'hono'
+import type { ContainerManager } from '../containers/manager.js'
+import type { Drain } from '../lifecycle/drain.js'
+import { hostName } from '../http/host.js'
+
+/** What {@link healthRoutes} reads. */
+export interface HealthDeps {
+  manager: ContainerManager
+  drain: Drain
+  apiPrefix: string
+  /** Under hostname routing, a container's host keeps every path, these included. */
+  hostSuffix?: string | undefined
+}
+
+/** Answers of probes are never cached, and say nothing but their state. */
+const NO_STORE = { 'cache-control': 'no-store' }
+
+/**
+ * Probes for orchestrators: `GET <api>/health/live` (the process serves) and
+ * `GET <api>/health/ready` (the engine answers and the gateway is not draining; `503` with a
+ * reason otherwise). They answer any `Host` (probes use the pod's or container's address)
+ * without credentials, so they reveal nothing but that state: no versions, no names, no errors.
+ */
+export function healthRoutes(app: Hono, deps: HealthDeps): void {
+  const p = deps.apiPrefix
+  const onContainerHost = (host: string | undefined) =>
+    deps.hostSuffix !== undefined && host !== undefined && hostName(host).endsWith(deps.hostSuffix)
+
+  app.get(`${p}/health/live`, (c, next) => {
+    if (onContainerHost(c.req.header('host'))) return next()
+    return c.json({ status: 'live' }, 200, NO_STORE)
+  })
+
+  app.get(`${p}/health/ready`, async (c, next) => {
+    if (onContainerHost(c.req.header('host'))) return next()
+    if (deps.drain.draining) return c.json({ status: 'draining' }, 503, { ...NO_STORE, 'retry-after': '1' })
+    const reachable = await deps.manager.ping().then(
+      () => true,
+      () => false,
+    )
+    if (!reachable) return c.json({ status: 'engine_unreachable' }, 503, NO_STORE)
+    return c.json({ status: 'ready' }, 200, NO_STORE)
+  })
+}
