@@ -4,6 +4,7 @@ import { docker } from './backends/docker/index.js'
 import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config/file.js'
 import { ConfigError } from './errors.js'
 import type { Gateway, GatewayOptions } from './gateway.js'
+import { withoutBackendKeys } from './config/backend-keys.js'
 import { consoleLogger } from './logger.js'
 import { isLoopbackAddress } from './util/secrets.js'
 import { fileStore } from './stores/file.js'
@@ -118,7 +119,8 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
       : docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
   const runtime = await loadRuntime()
   const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
-  const gateway = runtime.createGateway({ backend, config, logger, store })
+  // The backend is built from the docker/swarm keys above; the gateway is given it without them.
+  const gateway = runtime.createGateway({ backend, config: withoutBackendKeys(config), logger, store })
   const server = await runtime.serve({
     gateway,
     hostname,

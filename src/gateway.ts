@@ -4,6 +4,7 @@ import type { Backend } from './backend.js'
 import { parseConfig, type Config, type ConfigInput } from './config/schema.js'
 import { consoleLogger, type Logger } from './logger.js'
 import { ConfigError } from './errors.js'
+import { firstBackendKey } from './config/backend-keys.js'
 import { startBackground } from './lifecycle/background.js'
 import { ContainerManager } from './containers/manager.js'
 import { memoryStore, type ContainerStore } from './stores/store.js'
@@ -39,6 +40,11 @@ const DEFAULT_LABEL_ROOT = parseConfig({}).labelRoot
  * the backend's; one that sets another is refused, naming the key.
  */
 function withBackendLabelRoot(config: Config, backend: Backend): Config {
+  const key = firstBackendKey(config)
+  if (key)
+    throw new ConfigError(
+      `${key}: the gateway was given its backend, which this key cannot change; pass the setting to the backend (docker({ … }), swarm({ … })) and leave it out of the configuration`,
+    )
   const own = backend.labelRoot
   if (own === undefined || own === config.labelRoot) return config
   if (config.labelRoot !== DEFAULT_LABEL_ROOT)

@@ -137,4 +137,16 @@ describe('an embedded gateway and its backend', () => {
       createGateway({ backend: docker(), config: { labelRoot: 'org.example.tools' }, logger: silentLogger }),
     ).toThrow(/^labelRoot: /)
   })
+
+  it('refuses the keys that build a backend, naming the first, instead of ignoring them', () => {
+    for (const [config, key] of [
+      [{ docker: { socketPath: '/elsewhere.sock' } }, 'docker.socketPath'],
+      [{ swarm: { network: 'other' } }, 'swarm.network'],
+      [{ backend: 'swarm' }, 'backend'],
+    ] as const) {
+      expect(() => createGateway({ backend: docker(), config, logger: silentLogger }), key).toThrow(
+        new RegExp(`^${key.replace('.', '\\.')}: the gateway was given its backend`),
+      )
+    }
+  })
 })
