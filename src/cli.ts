@@ -65,8 +65,10 @@ function parsePort(text: string): number {
 }
 
 async function serveCommand(values: { config?: string; port?: string; host?: string }): Promise<void> {
-  const { config, source } = await loadConfigFile(values.config)
+  const { config, source, unknownVariables } = await loadConfigFile(values.config, process.env)
   const logger = consoleLogger(config.log.level)
+  if (unknownVariables.length)
+    logger.warn('environment variables that set no configuration key (ignored)', { variables: unknownVariables })
   const hostname = values.host ?? config.listen.hostname
   const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '')
     .split(',')
