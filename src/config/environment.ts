@@ -40,7 +40,7 @@ const VARIABLES = new Map(
  * array or comma-separated, maps and objects as JSON. Anything else stays text, so the schema
  * reports what is wrong in its own words.
  */
-function valueOf(text: string, type: string): unknown {
+function settingOf(text: string, type: string): unknown {
   const json = () => {
     try {
       return JSON.parse(text) as unknown
@@ -85,8 +85,11 @@ export function configFromEnv(env: Record<string, string | undefined>): EnvConfi
     }
     used.push(name)
     let target = values
-    for (const key of leaf.path.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>
-    target[leaf.path.at(-1)!] = valueOf(text, leaf.type)
+    for (const key of leaf.path.slice(0, -1)) {
+      target[key] ??= {}
+      target = target[key] as Record<string, unknown>
+    }
+    target[leaf.path.at(-1)!] = settingOf(text, leaf.type)
   }
   return { values, used: used.sort(), unknown: unknown.sort() }
 }
