@@ -157,7 +157,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
   process.on('SIGTERM', () => void stop('SIGTERM'))
   logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
   // The port in force: the dashboard links containers to it.
-  config.listen.port = server.port
+  gateway.config.listen.port = server.port
   dashboard = config.dashboard.enabled
     ? await runtime
         .serveDashboard({ gateway, hostname: dashboardHostname, port: config.dashboard.port })
