@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium, chromiumReady } from '../helpers/browser.js'
-import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, dockerReady, uniqueName } from '../helpers/docker.js'
+import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, dockerReady, eventually, uniqueName } from '../helpers/docker.js'
 import { RUNTIMES, type Runtime } from '../helpers/gateway-process.js'
 import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
 
@@ -106,6 +106,15 @@ function sameOriginSuite(runtime: Runtime) {
       const privateName = uniqueName('private')
       const launched = await fixture.launchOk({ image: ECHO_IMAGE, name: privateName, access: 'token' })
       await fixture.whenServing(attacker, '/with-header')
+      // Its link is spent by the first visit, so open it only once the container is ready.
+      await eventually(
+        async () => {
+          const res = await fixture.api(`/api/containers/${privateName}`)
+          return ((await res.json()) as { status?: string }).status === 'ready'
+        },
+        20_000,
+        `${privateName} to be ready`,
+      )
       const context = await browser.newContext()
       try {
         // The dashboard's session: a cookie of the same host on another port (cookies ignore ports).
