@@ -52,6 +52,10 @@ if $want_bench && ! command -v caddy >/dev/null 2>&1; then missing_packages+=(ca
 if $want_images && [ ! -x /usr/bin/chromium ]; then missing_packages+=(chromium); fi
 # The real-apps image (Jupyter, Shiny) is bootstrapped from the Debian mirror apt uses.
 if $want_images && ! command -v debootstrap >/dev/null 2>&1; then missing_packages+=(debootstrap); fi
+# The gateway image test runs the compose example with Debian's docker-compose.
+if $want_images && ! command -v docker-compose >/dev/null 2>&1; then missing_packages+=(docker-compose); fi
+# The systemd unit example is checked with systemd-analyze verify.
+if $want_images && ! command -v systemd-analyze >/dev/null 2>&1; then missing_packages+=(systemd); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then
@@ -79,6 +83,7 @@ say "Docker Engine $(docker version --format '{{.Server.Version}}' 2>/dev/null) 
 # 3. Test images.
 if $want_images; then
   bash test/images/build.sh >&2 || give_up "building the test images failed"
+  bash test/images/build-node-base.sh >&2 || give_up "building the Node base images for the gateway image failed"
   bash test/images/build-apps.sh >&2 || give_up "building the real-apps image failed"
   bash test/images/build-swarm-node.sh >&2 || give_up "building the Swarm node image failed"
 fi

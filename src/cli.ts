@@ -17,7 +17,7 @@ const USAGE = `Usage: hono-docker-engine serve [options]
 Run the gateway: a JSON API at /api and a proxy at /docker/<name>/ on a local Docker Engine.
 
 Options:
-  -c, --config FILE   config file (default: ./${DEFAULT_CONFIG_FILE}, if present)
+  -c, --config FILE   config file (default: $HONO_DOCKER_ENGINE_CONFIG, else ./${DEFAULT_CONFIG_FILE} if present)
   -p, --port N        listen port (overrides listen.port; 0 picks a free port)
       --host ADDRESS  listen address (overrides listen.hostname)
   -h, --help          show this help
@@ -196,6 +196,7 @@ const HELP = `Usage: hono-docker-engine <command> [options]
 
 Commands:
   serve              run the gateway (see: serve --help)
+  health [--ready]   ask a gateway whether it is live (or ready); exit 0 if so
   launch IMAGE       launch a container and wait until it is ready
   ls                 list managed containers
   logs NAME [-f]     print (or follow) a container's output
@@ -239,9 +240,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(client.usage)
     return 0
   }
-  const url = (parsed.values.url as string | undefined) ?? process.env.HONO_DOCKER_ENGINE_URL ?? 'http://127.0.0.1:8000'
   const token = (parsed.values.token as string | undefined) ?? process.env.HONO_DOCKER_ENGINE_TOKEN
   try {
+    const url =
+      (parsed.values.url as string | undefined) ||
+      process.env.HONO_DOCKER_ENGINE_URL ||
+      (client.defaultUrl ? await client.defaultUrl(parsed.values) : 'http://127.0.0.1:8000')
     await client.run(parsed.values, parsed.positionals, { url, ...(token ? { token } : {}) })
     return 0
   } catch (err) {
@@ -249,6 +253,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       console.error(`hono-docker-engine ${command}: ${err.message}`)
       return err.exitCode
+    }
+    if (err instanceof ConfigError) {
+      console.error(`hono-docker-engine ${command}: ${err.message}`)
+      return EXIT.usage
     }
     console.error(`hono-docker-engine ${command}: ${(err as Error).message}`)
     return EXIT.api

@@ -10,6 +10,8 @@ export interface Command {
   usage: string
   options: NonNullable<ParseArgsConfig['options']>
   run(values: Values, args: string[], client: ClientOptions): Promise<void>
+  /** The gateway's URL when neither `--url` nor `HONO_DOCKER_ENGINE_URL` gives one (default: port 8000 on loopback). */
+  defaultUrl?(values: Values): Promise<string>
 }
 
 const json = { type: 'boolean' } as const
@@ -51,7 +53,33 @@ async function waitUntilReady(client: ClientOptions, name: string, quiet: boolea
   }
 }
 
+/** The loopback URL of the gateway the config (file and `HDE_` variables) describes on this machine. */
+async function configuredUrl(values: Values): Promise<string> {
+  const { loadConfigFile } = await import('../config/file.js')
+  const { config } = await loadConfigFile(values.config as string | undefined, process.env)
+  const host = config.listen.hostname
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host
+  return `http://${reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable}:${config.listen.port}`
+}
+
 export const COMMANDS: Record<string, Command> = {
+  health: {
+    usage: `Usage: hono-docker-engine health [--ready] [-c FILE]
+
+Ask a gateway whether it is live (default) or ready (engine reachable, not draining); exit 0 if
+so, 69 if not. Without --url or $HONO_DOCKER_ENGINE_URL, the gateway on this machine that the
+config describes (-c FILE, $HONO_DOCKER_ENGINE_CONFIG or the default file, and HDE_ variables).
+The image's HEALTHCHECK runs it.`,
+    options: { ready: { type: 'boolean' }, config: { type: 'string', short: 'c' } },
+    defaultUrl: configuredUrl,
+    async run(values, _args, client) {
+      const probe = values.ready ? 'ready' : 'live'
+      const res = await call(client, `/api/health/${probe}`, { signal: AbortSignal.timeout(5_000) })
+      const { status } = (await res.json()) as { status: string }
+      console.log(status)
+    },
+  },
+
   launch: {
     usage: `Usage: hono-docker-engine launch IMAGE [options]
 

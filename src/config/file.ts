@@ -6,15 +6,21 @@ import { configFromEnv, deepMerge } from './environment.js'
 /** The config file the gateway reads by default, relative to the working directory. */
 export const DEFAULT_CONFIG_FILE = 'wrangler-free-local-config.json'
 
+/** The variable naming the config file when no `--config` is given (e.g. in the image). */
+export const CONFIG_FILE_VARIABLE = 'HONO_DOCKER_ENGINE_CONFIG'
+
 /**
- * Read and validate a JSON config file. A missing default file means "all defaults";
- * a missing explicit file, invalid JSON, or a schema mismatch is a {@link ConfigError}.
+ * Read and validate a JSON config file: `path`, else the file `HONO_DOCKER_ENGINE_CONFIG` names,
+ * else {@link DEFAULT_CONFIG_FILE}, with the `HDE_` variables of `env` laid over it. A missing
+ * default file means "all defaults"; a missing named file, invalid JSON, or a schema mismatch is
+ * a {@link ConfigError}.
  */
 export async function loadConfigFile(
   path: string | undefined,
   env: Record<string, string | undefined> = {},
 ): Promise<{ config: Config; source: string; unknownVariables: string[] }> {
-  const file = path ?? DEFAULT_CONFIG_FILE
+  const named = path ?? (env[CONFIG_FILE_VARIABLE] || undefined)
+  const file = named ?? DEFAULT_CONFIG_FILE
   const fromEnv = configFromEnv(env)
   const withEnv = (json: unknown, source: string) => {
     if (!fromEnv.used.length) return { config: parseConfig(json, source), source, unknownVariables: fromEnv.unknown }
@@ -29,7 +35,7 @@ export async function loadConfigFile(
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    if (!path && (err as NodeJS.ErrnoException).code === 'ENOENT') return withEnv({}, 'built-in defaults')
+    if (!named && (err as NodeJS.ErrnoException).code === 'ENOENT') return withEnv({}, 'built-in defaults')
     throw new ConfigError(`Cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
   }
   let json: unknown

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ECHO_IMAGE, STATIC_IMAGE, dockerCli, dockerReady, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
+import { freePort } from '../helpers/free-port.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const TOKEN = 'cli-test-token-0123456789'
@@ -100,12 +100,7 @@ describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
       expect(badToken.code).toBe(1)
       expect(badToken.stderr).toContain('401')
       // A port that was free a moment ago: closed, so the connection is refused.
-      const closed = await new Promise<number>((done) => {
-        const server = createServer().listen(0, '127.0.0.1', () => {
-          const { port } = server.address() as { port: number }
-          server.close(() => done(port))
-        })
-      })
+      const closed = await freePort()
       const down = await cli(['ls', '--url', `http://127.0.0.1:${closed}`])
       expect(down.code).toBe(69)
       expect(down.stderr).toContain(`cannot reach the gateway at http://127.0.0.1:${closed} (ECONNREFUSED)`)
@@ -114,8 +109,26 @@ describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
       expect(bad.stderr).toContain('127.0.0.1:9/hde-missing:1')
     })
 
+    it('health: asks the gateway the config describes, or the given URL; exit 0 when live or ready, 69 when not', async () => {
+      const port = new URL(gw.url).port
+      // No URL given: the port comes from the configuration (here an HDE_ variable), as in the image.
+      const live = await cli(['health'], { HONO_DOCKER_ENGINE_URL: '', HDE_LISTEN_PORT: port })
+      expect(live.code, live.stderr).toBe(0)
+      expect(live.stdout.trim()).toBe('live')
+      const ready = await cli(['health', '--ready'])
+      expect(ready.code, ready.stderr).toBe(0)
+      expect(ready.stdout.trim()).toBe('ready')
+      const closed = await freePort()
+      const down = await cli(['health'], { HONO_DOCKER_ENGINE_URL: '', HDE_LISTEN_PORT: String(closed) })
+      expect(down.code).toBe(69)
+      expect(down.stderr).toContain(`http://127.0.0.1:${closed}`)
+      const badConfig = await cli(['health'], { HONO_DOCKER_ENGINE_URL: '', HDE_LISTEN_PORT: 'eighty' })
+      expect(badConfig.code).toBe(2)
+      expect(badConfig.stderr).toContain('HDE_LISTEN_PORT')
+    })
+
     it('has --help for every command', async () => {
-      for (const command of ['serve', 'launch', 'ls', 'logs', 'rm', 'purge', 'pull']) {
+      for (const command of ['serve', 'health', 'launch', 'ls', 'logs', 'rm', 'purge', 'pull']) {
         const help = await cli([command, '--help'])
         expect(help.code, command).toBe(0)
         expect(help.stdout).toContain(`Usage: hono-docker-engine ${command}`)

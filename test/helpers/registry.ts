@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerCli, eventually } from './docker.js'
+import { freePort } from './free-port.js'
 
 /** A private registry on loopback (Debian's docker-registry), for pull tests that never leave the machine. */
 export interface LoopbackRegistry {
@@ -13,15 +13,6 @@ export interface LoopbackRegistry {
   push(localImage: string, repository: string): Promise<string>
   /** Stop it, and remove every image tag pulled from it. */
   stop(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Start `docker-registry` on a free loopback port with storage in a temp directory. */
