@@ -216,6 +216,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
     onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
+    onNotice: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
     onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.add({}, delta),
     drain,
   }

@@ -179,8 +179,9 @@ async function proxyWebSocket(
   }
   deps.manager.recordRequest(record, 'GET', pathAndQuery)
   let release: (() => void) | undefined
+  let opened = false
   try {
-    return await deps.websocket(c, {
+    const answer = await deps.websocket(c, {
       url,
       headers,
       protocols: offeredProtocols(request.headers),
@@ -191,6 +192,7 @@ async function proxyWebSocket(
           publicHost,
         }),
       onOpen: (close) => {
+        opened = true
         if (release) return
         const hold = deps.manager.holdActivity(record.id)
         const inFlight = deps.drain?.begin(close)
@@ -208,6 +210,13 @@ async function proxyWebSocket(
         deps.onWebSocket?.(-1)
       },
     })
+    // The container's own answer to the handshake, passed on as it is: say so in the log.
+    if (!opened && answer.status >= 400)
+      deps.onNotice?.('the container refused a WebSocket handshake', {
+        container: target.name,
+        status: answer.status,
+      })
+    return answer
   } catch (err) {
     if (err instanceof UpstreamConnectError)
       return toResponse(await afterConnectFailure(hintsOf(request), target.name, deps))

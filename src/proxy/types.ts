@@ -28,6 +28,8 @@ export interface ProxyDeps {
   websocket?: WebSocketProxy
   getClientAddress?: (c: Context) => string | undefined
   onError: (message: string, fields: Record<string, unknown>) => void
+  /** Told what is worth an operator's notice but is not the gateway's fault (a container's refusal). */
+  onNotice?: (message: string, fields: Record<string, unknown>) => void
   /** Told when a WebSocket tunnel opens (+1) or closes (-1). */
   onWebSocket?: (delta: 1 | -1) => void
   /** The gateway's shutdown state: open tunnels count as in flight, and are closed when its grace ends. */

@@ -3,12 +3,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
+import WebSocket from 'ws'
 import { ECHO_IMAGE, dockerCli, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
 import { nextMessage, openFds, openSocket, rawExchange } from '../helpers/sockets.js'
 import { launchServing } from '../helpers/acceptance-gateway.js'
 
 type Json = Record<string, any>
+
+/** A WebSocket handshake that the server refuses: its status, headers and body (rejects if it is accepted). */
+function refusedHandshake(
+  url: string,
+  host?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, host ? { headers: { host } } : {})
+    ws.once('open', () => {
+      ws.terminate()
+      reject(new Error(`${url}: the handshake was accepted`))
+    })
+    ws.once('unexpected-response', (_req, res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+        ws.terminate()
+      })
+    })
+    ws.once('error', reject)
+  })
+}
 
 /**
  * The complete proxy on a real container: WebSockets, streams past the runtimes' idle
@@ -71,6 +96,32 @@ export function streamingSuite(runtime: Runtime): void {
         10_000,
         'the socket in the logs',
       )
+    })
+
+    it("passes a container's refusal of a WebSocket handshake on as it is, by path and by host name", async () => {
+      const port = new URL(gw.url).port
+      for (const [url, host] of [
+        [wsUrl(''), undefined],
+        [`ws://127.0.0.1:${port}`, `${name}.docker.localhost:${port}`],
+      ] as const) {
+        for (const status of [403, 401, 404]) {
+          const refused = await refusedHandshake(`${url}/ws-status/${status}`, host)
+          expect(refused.status, `${url} ${status}`).toBe(status)
+          expect(refused.body, `${url} ${status}`).toBe(`refused with ${status}`)
+          expect(refused.headers['x-refused-by'], `${url} ${status}`).toBe('echo')
+          expect(refused.headers['retry-after'], `${url} ${status}`).toBeUndefined()
+          if (status === 401) expect(refused.headers['www-authenticate']).toBe('Basic realm="echo"')
+        }
+      }
+      // Said in the log, once per refusal; the container was not woken or restarted for it.
+      await eventually(
+        async () => gw.output().split('the container refused a WebSocket handshake').length - 1 >= 6,
+        10_000,
+        'the refusals in the log',
+      )
+      expect((await fetch(`${gw.url}/api/containers/${name}`).then((r) => r.json())) as Json).toMatchObject({
+        status: 'ready',
+      })
     })
 
     it('never loses WebSocket messages to a client that stops reading: all arrive in order, or the socket closes', async () => {

@@ -20,6 +20,8 @@
 //                                 "handshake" answers JSON: the upgrade request's url and headers;
 //                                 /ws-cookie answers the handshake with cookies for / and another prefix;
 //                                 /ws-refuse refuses it with a 403 that sets such a cookie;
+//                                 /ws-status/<code> refuses it with that status and the body
+//                                 "refused with <code>" (401: with WWW-Authenticate);
 //                                 both also send Clear-Site-Data: "cookies"
 import { createServer } from 'node:http'
 import { createHash } from 'node:crypto'
@@ -202,10 +204,17 @@ if (mode === 'exit') {
     const wss = new WebSocketServer({
       server,
       handleProtocols: (protocols) => [...protocols][0] ?? false,
-      verifyClient: (info, done) =>
-        info.req.url.startsWith('/ws-refuse')
-          ? done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0], 'Clear-Site-Data': '"cookies"' })
-          : done(true),
+      verifyClient: (info, done) => {
+        const status = /^\/ws-status\/(\d{3})/.exec(info.req.url)?.[1]
+        if (status)
+          return done(false, Number(status), `refused with ${status}`, {
+            'X-Refused-By': 'echo',
+            ...(status === '401' ? { 'WWW-Authenticate': 'Basic realm="echo"' } : {}),
+          })
+        if (info.req.url.startsWith('/ws-refuse'))
+          return done(false, 403, 'Forbidden', { 'Set-Cookie': cookies[0], 'Clear-Site-Data': '"cookies"' })
+        done(true)
+      },
     })
     wss.on('headers', (headers, req) => {
       if (!req.url.startsWith('/ws-cookie')) return

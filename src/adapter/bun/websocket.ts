@@ -1,6 +1,6 @@
-import type { WebSocketProxy } from '../../proxy/websocket.js'
+import type { WebSocketProxy, WebSocketTarget } from '../../proxy/websocket.js'
 import { UpstreamConnectError } from '../../errors.js'
-import { errorAnswer, toResponse } from '../../http/answer.js'
+import { NULL_BODY_STATUSES, errorAnswer, toResponse } from '../../http/answer.js'
 import type { BunServerLike, BunServerSocket, Tunnel } from './types.js'
 
 /** Bytes a relayed WebSocket may buffer in either direction before it is closed. */
@@ -63,6 +63,39 @@ export const bunWebSocket = {
   },
 }
 
+/** How long the container gets to answer the handshake again when Bun's client could not open it. */
+const REFUSAL_TIMEOUT_MS = 10_000
+
+/**
+ * The container's answer to the client's handshake, made again as a plain request because Bun's
+ * WebSocket client hides it: a refusal (`403` for an `Origin` it rejects, `401`, `404`, …) with
+ * its body, by the gateway's header policy, as Node's tunnel passes it on. `undefined` when the
+ * container cannot be reached, or accepts this time: the core then answers as for a refused
+ * connection.
+ */
+async function handshakeRefusal(target: WebSocketTarget): Promise<Response | undefined> {
+  const headers = new Headers(target.headers)
+  headers.set('connection', 'Upgrade')
+  headers.set('upgrade', 'websocket')
+  let answer: Response
+  try {
+    answer = await fetch(target.url, {
+      headers,
+      redirect: 'manual',
+      decompress: false,
+      signal: AbortSignal.timeout(REFUSAL_TIMEOUT_MS),
+    } as RequestInit)
+  } catch {
+    return undefined
+  }
+  if (answer.status === 101 || answer.status < 200) {
+    await answer.body?.cancel().catch(() => {})
+    return undefined
+  }
+  const body = NULL_BODY_STATUSES.has(answer.status) ? null : answer.body
+  return new Response(body, { status: answer.status, headers: target.answerHeaders(answer.headers) })
+}
+
 /**
  * WebSocket proxying on Bun: the upstream socket is opened first (so the container's chosen
  * subprotocol can be answered to the client), then the client is upgraded and messages are
@@ -95,10 +128,16 @@ export const bunWebSocketProxy: WebSocketProxy = async (c, target) => {
       onClose = () => {}
     },
   }
-  await new Promise<void>((resolve, reject) => {
-    upstream.onopen = () => resolve()
-    upstream.onerror = () => reject(new UpstreamConnectError('the container refused the WebSocket'))
+  const opened = await new Promise<boolean>((resolve) => {
+    upstream.onopen = () => resolve(true)
+    upstream.onerror = () => resolve(false)
   })
+  if (!opened) {
+    // Bun's client tells only that the handshake failed: ask the container what it answered.
+    const refusal = await handshakeRefusal(target)
+    if (refusal) return refusal
+    throw new UpstreamConnectError('the container refused the WebSocket')
+  }
   upstream.onmessage = (event: MessageEvent) => {
     const data = event.data as string | ArrayBuffer
     if (tunnel.client) tunnel.client.send(data)
