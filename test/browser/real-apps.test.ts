@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumReady, launchChromium } from '../helpers/browser.js'
-import { APPS_IMAGE, appsImageReady, dockerReady, uniqueName } from '../helpers/docker.js'
+import {
+  APPS_IMAGE,
+  RUN_ID,
+  appsImageReady,
+  dockerCli,
+  dockerReady,
+  eventually,
+  uniqueName,
+} from '../helpers/docker.js'
 import { RUNTIMES, type Runtime } from '../helpers/gateway-process.js'
 import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
 
@@ -20,16 +28,40 @@ function readmeRecipes(): Record<string, unknown>[] {
   const section = readme.slice(readme.indexOf('\n## Real applications\n'), readme.indexOf('\n## Lifecycle\n'))
   return [...section.matchAll(/ -d '(\{.*\})'$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>)
 }
-const [jupyterAtPrefix, jupyterAtRoot, shiny] = readmeRecipes()
+const [jupyterAtPrefix, jupyterAtRoot, shiny, labAtPrefix, labAtRoot, streamlit, gradio, marimo] = readmeRecipes()
 
 it("the README's recipes are the launches this suite makes", () => {
-  expect(readmeRecipes()).toHaveLength(3)
+  expect(readmeRecipes()).toHaveLength(8)
+  for (const recipe of [labAtPrefix, labAtRoot, streamlit, gradio, marimo])
+    expect(JSON.stringify(recipe?.cmd)).toContain('/opt/py/bin/')
+  expect(JSON.stringify(labAtPrefix?.cmd)).toContain('--ServerApp.base_url=$PUBLIC_PREFIX')
+  expect(JSON.stringify(streamlit?.cmd)).toContain('--server.enableXsrfProtection=true')
   expect(jupyterAtPrefix).toMatchObject({ image: APPS_IMAGE, stripPrefix: false })
   expect(JSON.stringify(jupyterAtPrefix?.cmd)).toContain('--NotebookApp.base_url=$PUBLIC_PREFIX')
   expect(JSON.stringify(jupyterAtRoot?.cmd)).toContain('--NotebookApp.base_url=/')
   expect(JSON.stringify(shiny?.cmd)).toContain('shiny::runApp')
 })
 const ready = (await dockerReady(suite)) && (await chromiumReady(suite)) && (await appsImageReady(suite))
+
+/**
+ * The apps run on a network of their own with no way out (`--internal`) and no way to each other:
+ * an app that would phone home (update checks, analytics) cannot, as the test run's rule demands.
+ */
+const APPS_NETWORK = `hde-apps-${RUN_ID}`
+if (ready)
+  await dockerCli(
+    'network',
+    'create',
+    '--internal',
+    '-o',
+    'com.docker.network.bridge.enable_icc=false',
+    '--label',
+    'hde.test=real-apps',
+    APPS_NETWORK,
+  )
+afterAll(async () => {
+  if (ready) await dockerCli('network', 'rm', APPS_NETWORK).catch(() => '')
+})
 
 for (const runtime of RUNTIMES) realApps(runtime)
 
@@ -42,9 +74,14 @@ const OPTIONAL_ASSET = /\/nbextensions\/widgets\/notebook\/js\/extension\.js\?/
 /** Same-origin requests a page made that failed or answered 4xx/5xx, as `status url`. */
 function watchFailures(page: Page): string[] {
   const failures: string[] = []
-  const ours = (url: string) => new URL(url).origin === new URL(page.url()).origin && !OPTIONAL_ASSET.test(url)
+  const ours = (url: string) =>
+    new URL(url).origin === new URL(page.url()).origin &&
+    !OPTIONAL_ASSET.test(url) &&
+    // The browser asks for a default icon at the origin's root when a page names none (Gradio).
+    new URL(url).pathname !== '/favicon.ico'
   page.on('requestfailed', (request) => {
-    if (!ours(request.url())) return
+    // A request the page itself cancelled (navigating away, an app aborting a poll) is no failure.
+    if (!ours(request.url()) || request.failure()?.errorText === 'net::ERR_ABORTED') return
     const failure = `failed (${request.failure()?.errorText}) ${request.url()}`
     failures.push(failure)
     // Chromium aborts requests in flight when the host's interfaces change, as Docker's do while
@@ -126,6 +163,66 @@ function useJupyter(browser: Browser, base: string): Promise<void> {
   })
 }
 
+/**
+ * Use a jupyter-server app at `base` (ending in `/`) through one of its interfaces, JupyterLab 4
+ * (`lab`) or Notebook 7 (`notebook`): the page loads cleanly, a notebook is saved through the REST
+ * API with the XSRF cookie, opening it starts a kernel over WebSockets, and running its cell prints.
+ */
+function useJupyterServer(browser: Browser, base: string, ui: 'lab' | 'notebook'): Promise<void> {
+  return withPage(browser, async (page, { failures, sockets }) => {
+    await page.goto(`${base}${ui === 'lab' ? 'lab?reset' : 'tree'}`)
+    await page
+      .locator(ui === 'lab' ? '#jp-main-dock-panel' : '.jp-DirListing')
+      .first()
+      .waitFor({ timeout: 60_000 })
+    await page.waitForLoadState('networkidle')
+    expect(failures, `same-origin requests of the ${ui} page`).toEqual([])
+
+    const path = `hde-${ui}-${Date.now()}.ipynb`
+    const saved = await page.evaluate(
+      async ({ api, path }) => {
+        const xsrf = /(?:^|; )_xsrf=([^;]+)/.exec(document.cookie)?.[1]
+        const notebook = {
+          cells: [{ cell_type: 'code', source: 'print(6 * 7)', metadata: {}, outputs: [], execution_count: null }],
+          metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+          nbformat: 4,
+          nbformat_minor: 5,
+        }
+        const res = await fetch(`${api}contents/${path}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', 'x-xsrftoken': decodeURIComponent(xsrf ?? '') },
+          body: JSON.stringify({ type: 'notebook', format: 'json', content: notebook }),
+        })
+        return { status: res.status, xsrf: Boolean(xsrf) }
+      },
+      { api: `${base}api/`, path },
+    )
+    expect(saved.xsrf, 'the _xsrf cookie is readable at the prefix').toBe(true)
+    expect(saved.status).toBe(201)
+
+    await page.goto(`${base}${ui === 'lab' ? `lab/tree/${path}?reset` : `notebooks/${path}`}`)
+    await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ timeout: 90_000 })
+    await page.locator('.jp-Notebook .jp-Cell').first().click()
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('Shift+Enter')
+    const output = page.locator('.jp-OutputArea-output').first()
+    await output.waitFor({ timeout: 60_000 })
+    expect((await output.textContent())?.trim()).toBe('42')
+    expect(sockets.some((url) => url.startsWith(base.replace(/^http/, 'ws')) && url.includes('/api/kernels/'))).toBe(
+      true,
+    )
+    expect(failures, `same-origin requests of the ${ui} notebook page`).toEqual([])
+  })
+}
+
+/** Type into a text field, confirm with Enter, and wait for the app to answer with `hello, <text>`. */
+async function greetedBack(page: Page, field: ReturnType<Page['locator']>, text: string): Promise<void> {
+  await field.waitFor({ timeout: 60_000 })
+  await field.fill(text)
+  await field.press('Enter')
+  await page.getByText(`hello, ${text}`).first().waitFor({ timeout: 60_000 })
+}
+
 /** The parts of Jupyter Notebook's page script the test drives. */
 interface JupyterWindow {
   Jupyter: {
@@ -146,11 +243,12 @@ const APP_TEST = { timeout: 180_000 }
 function realApps(runtime: Runtime) {
   describe.runIf(ready)(`real applications through the gateway on ${runtime}, in Chromium`, () => {
     const fixture = useAcceptanceGateway(runtime, (socketPath) => ({
-      docker: { socketPath },
+      docker: { socketPath, network: APPS_NETWORK },
       hostSuffix: '.docker.localhost',
     }))
     let browser: Browser
     const names = { notebook: '', hostNotebook: '', shiny: '', files: '' }
+    const python = { lab: '', hostLab: '', streamlit: '', gradio: '', marimo: '' }
     beforeAll(async () => {
       browser = await launchChromium()
       names.notebook = uniqueName('nb')
@@ -162,8 +260,29 @@ function realApps(runtime: Runtime) {
       await fixture.launchOk({ ...jupyterAtRoot, name: names.hostNotebook })
       await fixture.launchOk({ ...shiny, name: names.shiny })
       await fixture.launchOk({ image: APPS_IMAGE, port: 8888, name: names.files, cmd: ['/srv/files.sh'] })
+      python.lab = uniqueName('lab')
+      python.hostLab = uniqueName('labhost')
+      python.streamlit = uniqueName('streamlit')
+      python.gradio = uniqueName('gradio')
+      python.marimo = uniqueName('marimo')
+      await fixture.launchOk({ ...labAtPrefix, name: python.lab })
+      await fixture.launchOk({ ...labAtRoot, name: python.hostLab })
+      await fixture.launchOk({ ...streamlit, name: python.streamlit })
+      await fixture.launchOk({ ...gradio, name: python.gradio })
+      await fixture.launchOk({ ...marimo, name: python.marimo })
       for (const name of Object.values(names)) await fixture.whenServing(name)
-    })
+      // Python apps take their time to import on a busy machine.
+      for (const name of Object.values(python))
+        await eventually(
+          async () => {
+            const res = await fixture.api(`/docker/${name}/`)
+            await res.body?.cancel()
+            return res.status !== 503
+          },
+          180_000,
+          `${name} to serve`,
+        )
+    }, 300_000)
     afterAll(async () => {
       await browser?.close()
     })
@@ -189,6 +308,68 @@ function realApps(runtime: Runtime) {
           timeout: 30_000,
         })
         expect(sockets.some((url) => url.startsWith(base.replace(/^http/, 'ws')))).toBe(true)
+        expect(failures).toEqual([])
+      })
+    })
+
+    it('JupyterLab 4 under /docker/<name>/ (stripPrefix: false, base URL from PUBLIC_PREFIX)', APP_TEST, async () => {
+      await useJupyterServer(browser, `${fixture.gw.url}/docker/${python.lab}/`, 'lab')
+    })
+
+    it('Notebook 7 under /docker/<name>/, from the same server', APP_TEST, async () => {
+      await useJupyterServer(browser, `${fixture.gw.url}/docker/${python.lab}/`, 'notebook')
+    })
+
+    it('JupyterLab 4 at the root of its own host (hostname routing)', APP_TEST, async () => {
+      const port = new URL(fixture.gw.url).port
+      await useJupyterServer(browser, `http://${python.hostLab}.docker.localhost:${port}/`, 'lab')
+    })
+
+    it(
+      'Streamlit: a widget change reruns the script over its WebSocket; a 20 MB upload arrives intact',
+      APP_TEST,
+      async () => {
+        await withPage(browser, async (page, { failures, sockets }) => {
+          const base = `${fixture.gw.url}/docker/${python.streamlit}/`
+          await page.goto(base)
+          await greetedBack(page, page.getByLabel('Your name'), 'gateway')
+          expect(sockets).toContain(`${base.replace(/^http/, 'ws')}_stcore/stream`)
+          // Through Streamlit's upload endpoint, with its XSRF token, under the prefix.
+          const upload = Buffer.alloc(20 * 1024 * 1024)
+          for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE((i * 2654435761) >>> 0, i)
+          const sha = createHash('sha256').update(upload).digest('hex')
+          await page.locator('input[type="file"]').setInputFiles({
+            name: 'big.bin',
+            mimeType: 'application/octet-stream',
+            buffer: upload,
+          })
+          await page.getByText(`received ${upload.length} bytes, sha256 ${sha}`).waitFor({ timeout: 90_000 })
+          expect(failures).toEqual([])
+        })
+      },
+    )
+
+    it("Gradio: a button's event goes through its queue and back", APP_TEST, async () => {
+      await withPage(browser, async (page, { failures }) => {
+        await page.goto(`${fixture.gw.url}/docker/${python.gradio}/`)
+        await page.locator('#name textarea').fill('gateway')
+        await page.locator('#greet').click()
+        await page.waitForFunction(
+          () =>
+            (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, gateway',
+          undefined,
+          { timeout: 60_000 },
+        )
+        expect(failures).toEqual([])
+      })
+    })
+
+    it('Marimo: a reactive cell updates over its WebSocket', APP_TEST, async () => {
+      await withPage(browser, async (page, { failures, sockets }) => {
+        const base = `${fixture.gw.url}/docker/${python.marimo}/`
+        await page.goto(base)
+        await greetedBack(page, page.getByRole('textbox').first(), 'gateway')
+        expect(sockets.some((url) => url.startsWith(`${base.replace(/^http/, 'ws')}ws`))).toBe(true)
         expect(failures).toEqual([])
       })
     })

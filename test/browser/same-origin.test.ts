@@ -133,7 +133,7 @@ function sameOriginSuite(runtime: Runtime) {
         expect(opened?.status()).toBe(200)
         const names = async () => (await context.cookies()).map((cookie) => cookie.name).sort()
         const before = await names()
-        expect(before).toEqual(['hde_access_' + privateName, 'hde_dashboard'].sort())
+        expect(before).toEqual([`hde_access_${privateName}`, 'hde_dashboard'].sort())
         const wipe = '/with-header?name=Clear-Site-Data&value=%22cookies%22%2C%20%22storage%22'
         for (const url of [
           `${fixture.gw.url}/docker/${attacker}${wipe}`,
