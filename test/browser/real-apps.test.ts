@@ -225,6 +225,22 @@ function useJupyterServer(browser: Browser, base: string, ui: 'lab' | 'notebook'
   })
 }
 
+/**
+ * A recipe of the README under hostname routing, as the README says: served at the root of its own
+ * host, so without `stripPrefix` and without the option that tells it a prefix.
+ */
+function atRootOfHost(recipe: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { stripPrefix: _strip, ...rest } = recipe ?? {}
+  const cmd = (rest.cmd as string[]).map((part) =>
+    part
+      .replace(/ --server\.baseUrlPath=\$PUBLIC_PREFIX/, '')
+      .replace(/ --base-url=\$\{PUBLIC_PREFIX%\/\}/, '')
+      .replace(/GRADIO_ROOT_PATH=\$\{PUBLIC_PREFIX%\/\} /, ''),
+  )
+  expect(cmd.join(' ')).not.toContain('PUBLIC_PREFIX')
+  return { ...rest, cmd }
+}
+
 /** Type into a text field, confirm with Enter, and wait for the app to answer with `hello, <text>`. */
 async function greetedBack(page: Page, field: ReturnType<Page['locator']>, text: string): Promise<void> {
   await field.waitFor({ timeout: 60_000 })
@@ -258,7 +274,16 @@ function realApps(runtime: Runtime) {
     }))
     let browser: Browser
     const names = { notebook: '', hostNotebook: '', shiny: '', files: '' }
-    const python = { lab: '', hostLab: '', streamlit: '', gradio: '', marimo: '' }
+    const python = {
+      lab: '',
+      hostLab: '',
+      streamlit: '',
+      gradio: '',
+      marimo: '',
+      hostStreamlit: '',
+      hostGradio: '',
+      hostMarimo: '',
+    }
     beforeAll(async () => {
       browser = await launchChromium()
       names.notebook = uniqueName('nb')
@@ -280,6 +305,12 @@ function realApps(runtime: Runtime) {
       await fixture.launchOk({ ...streamlit, name: python.streamlit })
       await fixture.launchOk({ ...gradio, name: python.gradio })
       await fixture.launchOk({ ...marimo, name: python.marimo })
+      python.hostStreamlit = uniqueName('sthost')
+      python.hostGradio = uniqueName('grhost')
+      python.hostMarimo = uniqueName('mohost')
+      await fixture.launchOk({ ...atRootOfHost(streamlit), name: python.hostStreamlit })
+      await fixture.launchOk({ ...atRootOfHost(gradio), name: python.hostGradio })
+      await fixture.launchOk({ ...atRootOfHost(marimo), name: python.hostMarimo })
       for (const name of Object.values(names)) await fixture.whenServing(name)
       // Python apps take their time to import on a busy machine.
       for (const name of Object.values(python))
@@ -383,6 +414,41 @@ function realApps(runtime: Runtime) {
         expect(failures).toEqual([])
       })
     })
+
+    it(
+      'Notebook 7, Streamlit, Gradio and Marimo at the root of their own hosts (hostname routing)',
+      APP_TEST,
+      async () => {
+        const port = new URL(fixture.gw.url).port
+        const host = (name: string) => `http://${name}.docker.localhost:${port}/`
+        await useJupyterServer(browser, host(python.hostLab), 'notebook')
+        await withPage(browser, async (page, { failures, sockets }) => {
+          await page.goto(host(python.hostStreamlit))
+          await greetedBack(page, page.getByLabel('Your name'), 'host')
+          expect(sockets).toContain(`${host(python.hostStreamlit).replace(/^http/, 'ws')}_stcore/stream`)
+          expect(failures).toEqual([])
+        })
+        await withPage(browser, async (page, { failures }) => {
+          await page.goto(host(python.hostGradio))
+          await page.locator('#name textarea').fill('host')
+          await page.locator('#greet').click()
+          await page.waitForFunction(
+            () => (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, host',
+            undefined,
+            { timeout: 60_000 },
+          )
+          expect(failures).toEqual([])
+        })
+        await withPage(browser, async (page, { failures, sockets }) => {
+          await page.goto(host(python.hostMarimo))
+          await greetedBack(page, page.getByRole('textbox').first(), 'host')
+          expect(sockets.some((url) => url.startsWith(`${host(python.hostMarimo).replace(/^http/, 'ws')}ws`))).toBe(
+            true,
+          )
+          expect(failures).toEqual([])
+        })
+      },
+    )
 
     it('a 50 MB file comes through byte-identical, and Range requests get exact bytes', async () => {
       const base = `/docker/${names.files}`
