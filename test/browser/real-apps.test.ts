@@ -415,40 +415,35 @@ function realApps(runtime: Runtime) {
       })
     })
 
-    it(
-      'Notebook 7, Streamlit, Gradio and Marimo at the root of their own hosts (hostname routing)',
-      APP_TEST,
-      async () => {
-        const port = new URL(fixture.gw.url).port
-        const host = (name: string) => `http://${name}.docker.localhost:${port}/`
-        await useJupyterServer(browser, host(python.hostLab), 'notebook')
-        await withPage(browser, async (page, { failures, sockets }) => {
-          await page.goto(host(python.hostStreamlit))
-          await greetedBack(page, page.getByLabel('Your name'), 'host')
-          expect(sockets).toContain(`${host(python.hostStreamlit).replace(/^http/, 'ws')}_stcore/stream`)
-          expect(failures).toEqual([])
-        })
-        await withPage(browser, async (page, { failures }) => {
-          await page.goto(host(python.hostGradio))
-          await page.locator('#name textarea').fill('host')
-          await page.locator('#greet').click()
-          await page.waitForFunction(
-            () => (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, host',
-            undefined,
-            { timeout: 60_000 },
-          )
-          expect(failures).toEqual([])
-        })
-        await withPage(browser, async (page, { failures, sockets }) => {
-          await page.goto(host(python.hostMarimo))
-          await greetedBack(page, page.getByRole('textbox').first(), 'host')
-          expect(sockets.some((url) => url.startsWith(`${host(python.hostMarimo).replace(/^http/, 'ws')}ws`))).toBe(
-            true,
-          )
-          expect(failures).toEqual([])
-        })
-      },
-    )
+    it('Notebook 7, Streamlit, Gradio and Marimo at the root of their own hosts (hostname routing)', // Four apps in one test: each step keeps its own bound, and the test allows for all of them.
+    { timeout: 480_000 }, async () => {
+      const port = new URL(fixture.gw.url).port
+      const host = (name: string) => `http://${name}.docker.localhost:${port}/`
+      await useJupyterServer(browser, host(python.hostLab), 'notebook')
+      await withPage(browser, async (page, { failures, sockets }) => {
+        await page.goto(host(python.hostStreamlit))
+        await greetedBack(page, page.getByLabel('Your name'), 'host')
+        expect(sockets).toContain(`${host(python.hostStreamlit).replace(/^http/, 'ws')}_stcore/stream`)
+        expect(failures).toEqual([])
+      })
+      await withPage(browser, async (page, { failures }) => {
+        await page.goto(host(python.hostGradio))
+        await page.locator('#name textarea').fill('host')
+        await page.locator('#greet').click()
+        await page.waitForFunction(
+          () => (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, host',
+          undefined,
+          { timeout: 60_000 },
+        )
+        expect(failures).toEqual([])
+      })
+      await withPage(browser, async (page, { failures, sockets }) => {
+        await page.goto(host(python.hostMarimo))
+        await greetedBack(page, page.getByRole('textbox').first(), 'host')
+        expect(sockets.some((url) => url.startsWith(`${host(python.hostMarimo).replace(/^http/, 'ws')}ws`))).toBe(true)
+        expect(failures).toEqual([])
+      })
+    })
 
     it('a 50 MB file comes through byte-identical, and Range requests get exact bytes', async () => {
       const base = `/docker/${names.files}`
