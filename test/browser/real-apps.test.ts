@@ -249,6 +249,42 @@ async function greetedBack(page: Page, field: ReturnType<Page['locator']>, text:
   await page.getByText(`hello, ${text}`).first().waitFor({ timeout: 60_000 })
 }
 
+/** A Python app's page at `base` (ending in `/`), driven by `use`; its same-origin requests must all succeed. */
+function usePythonApp(
+  browser: Browser,
+  base: string,
+  use: (page: Page, sockets: string[]) => Promise<void>,
+): Promise<void> {
+  return withPage(browser, async (page, { failures, sockets }) => {
+    await page.goto(base)
+    await use(page, sockets)
+    expect(failures).toEqual([])
+  })
+}
+
+/** Streamlit reruns its script for a widget's new value, over its WebSocket. */
+async function greetStreamlit(page: Page, sockets: string[], base: string, text: string): Promise<void> {
+  await greetedBack(page, page.getByLabel('Your name'), text)
+  expect(sockets).toContain(`${base.replace(/^http/, 'ws')}_stcore/stream`)
+}
+
+/** Gradio's button event goes through its queue and fills the output box. */
+async function greetGradio(page: Page, text: string): Promise<void> {
+  await page.locator('#name textarea').fill(text)
+  await page.locator('#greet').click()
+  await page.waitForFunction(
+    (expected) => (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === expected,
+    `hello, ${text}`,
+    { timeout: 60_000 },
+  )
+}
+
+/** Marimo reruns the cell that reads the text field, over its WebSocket. */
+async function greetMarimo(page: Page, sockets: string[], base: string, text: string): Promise<void> {
+  await greetedBack(page, page.getByRole('textbox').first(), text)
+  expect(sockets.some((url) => url.startsWith(`${base.replace(/^http/, 'ws')}ws`))).toBe(true)
+}
+
 /** The parts of Jupyter Notebook's page script the test drives. */
 interface JupyterWindow {
   Jupyter: {
@@ -265,6 +301,8 @@ interface JupyterWindow {
  * may take as long as its steps allow, which a loaded 2-core machine starting a kernel sometimes needs.
  */
 const APP_TEST = { timeout: 180_000 }
+/** Four apps in one test: each step keeps its own bound, and the test allows for all of them. */
+const HOSTS_TEST = { timeout: 480_000 }
 
 function realApps(runtime: Runtime) {
   describe.runIf(ready)(`real applications through the gateway on ${runtime}, in Chromium`, () => {
@@ -370,11 +408,9 @@ function realApps(runtime: Runtime) {
       'Streamlit: a widget change reruns the script over its WebSocket; a 20 MB upload arrives intact',
       APP_TEST,
       async () => {
-        await withPage(browser, async (page, { failures, sockets }) => {
-          const base = `${fixture.gw.url}/docker/${python.streamlit}/`
-          await page.goto(base)
-          await greetedBack(page, page.getByLabel('Your name'), 'gateway')
-          expect(sockets).toContain(`${base.replace(/^http/, 'ws')}_stcore/stream`)
+        const base = `${fixture.gw.url}/docker/${python.streamlit}/`
+        await usePythonApp(browser, base, async (page, sockets) => {
+          await greetStreamlit(page, sockets, base, 'gateway')
           // Through Streamlit's upload endpoint, with its XSRF token, under the prefix.
           const upload = Buffer.alloc(20 * 1024 * 1024)
           for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE((i * 2654435761) >>> 0, i)
@@ -385,65 +421,35 @@ function realApps(runtime: Runtime) {
             buffer: upload,
           })
           await page.getByText(`received ${upload.length} bytes, sha256 ${sha}`).waitFor({ timeout: 90_000 })
-          expect(failures).toEqual([])
         })
       },
     )
 
     it("Gradio: a button's event goes through its queue and back", APP_TEST, async () => {
-      await withPage(browser, async (page, { failures }) => {
-        await page.goto(`${fixture.gw.url}/docker/${python.gradio}/`)
-        await page.locator('#name textarea').fill('gateway')
-        await page.locator('#greet').click()
-        await page.waitForFunction(
-          () =>
-            (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, gateway',
-          undefined,
-          { timeout: 60_000 },
-        )
-        expect(failures).toEqual([])
-      })
+      await usePythonApp(browser, `${fixture.gw.url}/docker/${python.gradio}/`, (page) => greetGradio(page, 'gateway'))
     })
 
     it('Marimo: a reactive cell updates over its WebSocket', APP_TEST, async () => {
-      await withPage(browser, async (page, { failures, sockets }) => {
-        const base = `${fixture.gw.url}/docker/${python.marimo}/`
-        await page.goto(base)
-        await greetedBack(page, page.getByRole('textbox').first(), 'gateway')
-        expect(sockets.some((url) => url.startsWith(`${base.replace(/^http/, 'ws')}ws`))).toBe(true)
-        expect(failures).toEqual([])
-      })
+      const base = `${fixture.gw.url}/docker/${python.marimo}/`
+      await usePythonApp(browser, base, (page, sockets) => greetMarimo(page, sockets, base, 'gateway'))
     })
 
-    it('Notebook 7, Streamlit, Gradio and Marimo at the root of their own hosts (hostname routing)', // Four apps in one test: each step keeps its own bound, and the test allows for all of them.
-    { timeout: 480_000 }, async () => {
-      const port = new URL(fixture.gw.url).port
-      const host = (name: string) => `http://${name}.docker.localhost:${port}/`
-      await useJupyterServer(browser, host(python.hostLab), 'notebook')
-      await withPage(browser, async (page, { failures, sockets }) => {
-        await page.goto(host(python.hostStreamlit))
-        await greetedBack(page, page.getByLabel('Your name'), 'host')
-        expect(sockets).toContain(`${host(python.hostStreamlit).replace(/^http/, 'ws')}_stcore/stream`)
-        expect(failures).toEqual([])
-      })
-      await withPage(browser, async (page, { failures }) => {
-        await page.goto(host(python.hostGradio))
-        await page.locator('#name textarea').fill('host')
-        await page.locator('#greet').click()
-        await page.waitForFunction(
-          () => (document.querySelector('#greeting textarea') as HTMLTextAreaElement | null)?.value === 'hello, host',
-          undefined,
-          { timeout: 60_000 },
+    it(
+      'Notebook 7, Streamlit, Gradio and Marimo at the root of their own hosts (hostname routing)',
+      HOSTS_TEST,
+      async () => {
+        const port = new URL(fixture.gw.url).port
+        const host = (name: string) => `http://${name}.docker.localhost:${port}/`
+        await useJupyterServer(browser, host(python.hostLab), 'notebook')
+        const streamlitBase = host(python.hostStreamlit)
+        await usePythonApp(browser, streamlitBase, (page, sockets) =>
+          greetStreamlit(page, sockets, streamlitBase, 'host'),
         )
-        expect(failures).toEqual([])
-      })
-      await withPage(browser, async (page, { failures, sockets }) => {
-        await page.goto(host(python.hostMarimo))
-        await greetedBack(page, page.getByRole('textbox').first(), 'host')
-        expect(sockets.some((url) => url.startsWith(`${host(python.hostMarimo).replace(/^http/, 'ws')}ws`))).toBe(true)
-        expect(failures).toEqual([])
-      })
-    })
+        await usePythonApp(browser, host(python.hostGradio), (page) => greetGradio(page, 'host'))
+        const marimoBase = host(python.hostMarimo)
+        await usePythonApp(browser, marimoBase, (page, sockets) => greetMarimo(page, sockets, marimoBase, 'host'))
+      },
+    )
 
     it('a 50 MB file comes through byte-identical, and Range requests get exact bytes', async () => {
       const base = `/docker/${names.files}`

@@ -11,6 +11,8 @@ force="${1:-}"
 project="$here/../.."
 
 node_bin="$(readlink -f "$(command -v node)")"
+# shellcheck source=node-rootfs.sh
+. "$here/node-rootfs.sh"
 npm_dir="$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)"
 npm_cache="$(npm config get cache)"
 current_hash() { docker image inspect --format '{{ index .Config.Labels "hde.test.hash" }}' "$1" 2>/dev/null || true; }
@@ -20,13 +22,8 @@ trap 'rm -rf "$work"' EXIT
 
 runtime_root() { # dir
   local root="$1"
-  mkdir -p "$root/usr/local/bin" "$root/bin" "$root/usr/bin" "$root/tmp" "$root/etc"
-  chmod 1777 "$root/tmp"
-  cp "$node_bin" "$root/usr/local/bin/node"
-  for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
+  mkdir -p "$root/bin" "$root/usr/bin" "$root/etc"
+  copy_node "$root"
   cp /bin/busybox "$root/bin/busybox"
   for tool in sh env mkdir rm cp mv ls cat chown chmod id; do ln -sf /bin/busybox "$root/bin/$tool"; done
   ln -sf /bin/env "$root/usr/bin/env"
@@ -43,7 +40,7 @@ import_root() { # image hash dir
   echo "built $1"
 }
 
-runtime_hash="$( (sha256sum "$node_bin" /bin/busybox "$0" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
+runtime_hash="$( (sha256sum "$node_bin" /bin/busybox "$0" "$here/node-rootfs.sh" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
 if [ "$force" = "--force" ] || [ "$(current_hash hde-test/node-runtime:1)" != "$runtime_hash" ]; then
   runtime_root "$work/runtime"
   import_root hde-test/node-runtime:1 "$runtime_hash" "$work/runtime"

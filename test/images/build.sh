@@ -14,6 +14,8 @@ busybox_bin=/bin/busybox
 [ -x "$busybox_bin" ] && [[ "$(ldd "$busybox_bin" 2>&1 || true)" == *"not a dynamic"* ]] \
   || { echo "build.sh: a static /bin/busybox is required (apt-get install busybox-static)" >&2; exit 1; }
 node_bin="$(readlink -f "$(command -v node)")"
+# shellcheck source=node-rootfs.sh
+. "$here/node-rootfs.sh"
 
 current_hash() { docker image inspect --format '{{ index .Config.Labels "hde.test.hash" }}' "$1" 2>/dev/null || true; }
 
@@ -42,17 +44,11 @@ fi
 # Echo server on the machine's node.
 ws_dir="$here/../../node_modules/ws"
 [ -f "$ws_dir/package.json" ] || { echo "build.sh: node_modules/ws is missing (run npm ci)" >&2; exit 1; }
-echo_hash="$( (sha256sum "$node_bin" "$here/echo.mjs" "$0" "$ws_dir/package.json" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
+echo_hash="$( (sha256sum "$node_bin" "$here/echo.mjs" "$0" "$here/node-rootfs.sh" "$ws_dir/package.json" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
 if [ "$force" = "--force" ] || [ "$(current_hash hde-test/echo:1)" != "$echo_hash" ]; then
   root="$work/echo"
-  mkdir -p "$root/usr/local/bin" "$root/app" "$root/tmp"
-  chmod 1777 "$root/tmp"
-  cp "$node_bin" "$root/usr/local/bin/node"
-  # The node binary and every shared library it links, at the same paths.
-  for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
+  mkdir -p "$root/app"
+  copy_node "$root"
   cp "$here/echo.mjs" "$root/app/echo.mjs"
   # The WebSocket library the echo server uses, from this project's own dependencies.
   mkdir -p "$root/app/node_modules"
