@@ -43,6 +43,8 @@ export class AccessControl {
     const sessionHash = await hashSecret(session)
     let redeemed = false
     await this.#store.updateMeta(id, (meta) => {
+      // Run again after a conflict with another gateway: only the last run decides.
+      redeemed = false
       const oneTimeHash = meta.access?.oneTimeHash
       if (!oneTimeHash || !sameHash(presented, oneTimeHash)) return meta
       redeemed = true

@@ -1,6 +1,17 @@
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ContainerMeta, ContainerStore, EngineRunRecord, HistoryEntry } from './store.js'
+import { KeyedQueue } from '../util/keyed-queue.js'
+import { randomToken } from '../util/secrets.js'
+import { localLeases } from './local-leases.js'
+import {
+  type ContainerMeta,
+  type ContainerStore,
+  type EngineRunRecord,
+  type HistoryEntry,
+  localSessions,
+  mergeActivity,
+  type StoredSession,
+} from './store.js'
 
 /** Options for {@link fileStore}. */
 export interface FileStoreOptions {
@@ -17,8 +28,10 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
  * per line, appended; compacted to the newest `maxEntries` once it holds twice that, or replaced
  * by a batch that holds that many by itself) and
  * `<dir>/meta/<id>.json` (replaced atomically; updates of one id run one at a time, so none is
- * lost), and `<dir>/engine-run.json` (the engine run last seen). Meant for one gateway process
- * per directory.
+ * lost), `<dir>/engine-run.json` (the engine run last seen), `<dir>/activity.json` (last
+ * activity by id), `<dir>/sessions.json` (signed-in dashboard sessions) and `<dir>/secrets/<name>`.
+ * Everything is readable by the owner only. Meant for one gateway process per directory: leases
+ * are held in memory; replicas share a Redis store instead.
  */
 export function fileStore(options: FileStoreOptions): ContainerStore {
   const maxEntries = options.maxEntries ?? 1_000
@@ -82,29 +95,56 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
       return {}
     }
   }
-  /** The update of each id in progress, which the next one waits for. */
-  const metaUpdates = new Map<string, Promise<unknown>>()
+  /** Updates of one id run one after another, so none is lost. */
+  const metaUpdates = new KeyedQueue()
   const updateMeta = (id: string, change: (current: ContainerMeta) => ContainerMeta): Promise<ContainerMeta> => {
     checked(id)
-    const previous = metaUpdates.get(id) ?? Promise.resolve()
-    const update = previous
-      .catch(() => {})
-      .then(async () => {
-        await ensureDirs()
-        const current = await readMeta(id)
-        const next = change(current)
-        // A change that decided to change nothing (a link already spent) writes nothing.
-        if (next !== current) await writeAtomically(metaFile(id), JSON.stringify(next))
-        return next
-      })
-    metaUpdates.set(id, update)
-    void update
-      .catch(() => {})
-      .finally(() => {
-        if (metaUpdates.get(id) === update) metaUpdates.delete(id)
-      })
-    return update
+    return metaUpdates.run(id, async () => {
+      await ensureDirs()
+      const current = await readMeta(id)
+      const next = change(current)
+      // A change that decided to change nothing (a link already spent) writes nothing.
+      if (next !== current) await writeAtomically(metaFile(id), JSON.stringify(next))
+      return next
+    })
   }
+  /** Reads a JSON file of this store, or `undefined` when it is missing or torn. */
+  const readJson = async <T>(file: string): Promise<T | undefined> => {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as T
+    } catch {
+      return undefined
+    }
+  }
+  // Whole-file state (activity, sessions) is loaded once, then written through, one write at a time.
+  const wholeFileWrites = new KeyedQueue()
+  const activityFile = join(options.dir, 'activity.json')
+  let activity: Promise<Map<string, number>> | undefined
+  const loadActivity = () =>
+    (activity ??= readJson<Record<string, number>>(activityFile).then(
+      (saved) => new Map(Object.entries(saved ?? {}).filter(([, at]) => Number.isFinite(at))),
+    ))
+  const saveActivity = () =>
+    wholeFileWrites.run('activity', async () => {
+      await ensureDirs()
+      await writeAtomically(activityFile, JSON.stringify(Object.fromEntries(await loadActivity())))
+    })
+  const sessionsFile = join(options.dir, 'sessions.json')
+  let sessions: Promise<ReturnType<typeof localSessions>> | undefined
+  const loadSessions = () =>
+    (sessions ??= readJson<Record<string, StoredSession>>(sessionsFile).then((saved) => {
+      const kept = localSessions()
+      for (const [id, session] of Object.entries(saved ?? {})) if (session.expires > Date.now()) kept.put(id, session)
+      return kept
+    }))
+  const saveSessions = () =>
+    wholeFileWrites.run('sessions', async () => {
+      await ensureDirs()
+      const kept = await loadSessions()
+      await writeAtomically(sessionsFile, JSON.stringify(Object.fromEntries(kept.entries)))
+    })
+  const secretsDir = join(options.dir, 'secrets')
+  const leases = localLeases()
   const engineRunFile = join(options.dir, 'engine-run.json')
 
   return {
@@ -141,13 +181,15 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
       lineCounts.delete(id)
       await rm(historyFile(id), { force: true })
       // After any update in progress, which would otherwise write the file back.
-      await metaUpdates.get(id)?.catch(() => {})
+      await metaUpdates.idle(id)
       await rm(metaFile(id), { force: true })
+      if ((await loadActivity()).delete(id)) await saveActivity()
     },
     async ids() {
       await ensureDirs()
       const names = [...(await readdir(historyDir)), ...(await readdir(metaDir))]
-      return [...new Set(names.filter((n) => !n.endsWith('.tmp')).map((n) => n.replace(/\.(ndjson|json)$/, '')))]
+      const stored = names.filter((n) => !n.endsWith('.tmp')).map((n) => n.replace(/\.(ndjson|json)$/, ''))
+      return [...new Set([...stored, ...(await loadActivity()).keys()])]
     },
     async readEngineRun() {
       try {
@@ -160,6 +202,45 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
     async writeEngineRun(run) {
       await ensureDirs()
       await writeAtomically(engineRunFile, JSON.stringify({ startedAt: run.startedAt, seenAt: run.seenAt }))
+    },
+    async writeActivity(times) {
+      mergeActivity(await loadActivity(), times)
+      await saveActivity()
+    },
+    async readActivity() {
+      return new Map(await loadActivity())
+    },
+    async putSession(id, session) {
+      ;(await loadSessions()).put(id, session)
+      await saveSessions()
+    },
+    async getSession(id) {
+      return (await loadSessions()).get(id)
+    },
+    async deleteSession(id) {
+      if ((await loadSessions()).delete(id)) await saveSessions()
+    },
+    secret(name) {
+      checked(name)
+      const file = join(secretsDir, name)
+      // One at a time, so that nobody reads a secret still being written.
+      return wholeFileWrites.run(`secret:${name}`, async () => {
+        await ensureDirs()
+        await privateDir(secretsDir)
+        try {
+          // Made once: the first writer wins, everyone reads its value.
+          await writeFile(file, randomToken(), { mode: 0o600, flag: 'wx' })
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        }
+        return (await readFile(file, 'utf8')).trim()
+      })
+    },
+    async lease(name, holder, ttlMs) {
+      return leases.lease(name, holder, ttlMs)
+    },
+    async releaseLease(name, holder) {
+      leases.release(name, holder)
     },
   }
 }
