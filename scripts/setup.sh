@@ -45,7 +45,6 @@ command -v dockerd >/dev/null 2>&1 || missing_packages+=(docker.io)
 static_busybox() { [ -x /bin/busybox ] && case "$(ldd /bin/busybox 2>&1)" in *"not a dynamic"*) true ;; *) false ;; esac; }
 if $want_images && ! static_busybox; then missing_packages+=(busybox-static); fi
 # The benchmark compares against nginx and Caddy on loopback, with wrk as the load generator.
-if $want_bench && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
 if $want_bench && ! command -v wrk >/dev/null 2>&1; then missing_packages+=(wrk); fi
 if $want_bench && ! command -v caddy >/dev/null 2>&1; then missing_packages+=(caddy); fi
 # The browser tests drive Debian's Chromium with playwright-core (no browser download).
@@ -56,6 +55,9 @@ if $want_images && ! command -v debootstrap >/dev/null 2>&1; then missing_packag
 if $want_images && ! command -v docker-compose >/dev/null 2>&1; then missing_packages+=(docker-compose); fi
 # The systemd unit example is checked with systemd-analyze verify.
 if $want_images && ! command -v systemd-analyze >/dev/null 2>&1; then missing_packages+=(systemd); fi
+# The store and replica tests run Debian's redis-server, and the replicas sit behind its nginx.
+if $want_images && ! command -v redis-server >/dev/null 2>&1; then missing_packages+=(redis-server); fi
+if ($want_images || $want_bench) && ! command -v nginx >/dev/null 2>&1; then missing_packages+=(nginx-light); fi
 # The pull tests run Debian's registry on loopback (never a remote one).
 if $want_images && ! command -v docker-registry >/dev/null 2>&1; then missing_packages+=(docker-registry); fi
 if [ ${#missing_packages[@]} -gt 0 ]; then

@@ -8,6 +8,9 @@ import { withoutBackendKeys } from './config/backend-keys.js'
 import { consoleLogger } from './logger.js'
 import { isLoopbackAddress } from './util/secrets.js'
 import { fileStore } from './stores/file.js'
+import type { ContainerStore } from './stores/store.js'
+import type { Config } from './config/schema.js'
+import type { Logger } from './logger.js'
 import type { RunningServer } from './adapter/running-server.js'
 import { CliError, EXIT, progressDone } from './cli/client.js'
 import { COMMANDS } from './cli/commands.js'
@@ -55,6 +58,29 @@ async function loadRuntime(): Promise<Runtime> {
     serve: node.serveNode,
     serveDashboard: node.serveNodeDashboard,
   }
+}
+
+/**
+ * The store the configuration names: the data directory's files, or a Redis shared by replicas
+ * (its client is loaded only then). Redis connection errors are logged at most every 30 s.
+ */
+async function openStore(config: Config, logger: Logger): Promise<ContainerStore> {
+  if (config.store === 'file') return fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
+  const { url, keyPrefix, commandTimeoutMs } = config.redis
+  if (!url) throw new ConfigError('redis.url: required with store "redis" (e.g. redis://127.0.0.1:6379)')
+  const { redisStore } = await import('./stores/redis.js')
+  let reportedAt = Number.NEGATIVE_INFINITY
+  return redisStore({
+    url,
+    keyPrefix,
+    commandTimeoutMs,
+    maxEntries: config.history.maxEntries,
+    onError: (err) => {
+      if (performance.now() - reportedAt < 30_000) return
+      reportedAt = performance.now()
+      logger.warn('the Redis store cannot be reached; proxying goes on, retrying', { error: err.message })
+    },
+  })
 }
 
 function parsePort(text: string): number {
@@ -120,7 +146,7 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
         })
       : docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
   const runtime = await loadRuntime()
-  const store = fileStore({ dir: config.dataDir, maxEntries: config.history.maxEntries })
+  const store = await openStore(config, logger)
   // The backend is built from the docker/swarm keys above; the gateway is given it without them.
   const gateway = runtime.createGateway({ backend, config: withoutBackendKeys(config), logger, store })
   const server = await runtime.serve({
@@ -149,11 +175,19 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
     // The drain ends early when nothing is left in flight; at the grace period, what was open was closed.
     logger.info(ms >= graceSeconds * 1000 ? 'grace period over: closed what was still open' : 'drained', { ms })
     await gateway.close()
+    await store.close?.()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop('SIGINT'))
   process.on('SIGTERM', () => void stop('SIGTERM'))
-  logger.info('listening', { url: server.url, runtime: runtime.name, config: source, dataDir: config.dataDir })
+  logger.info('listening', {
+    url: server.url,
+    runtime: runtime.name,
+    config: source,
+    store: config.store,
+    ...(config.store === 'file' ? { dataDir: config.dataDir } : {}),
+    replica: gateway.manager.replicaId,
+  })
   // The port in force: the dashboard links containers to it.
   gateway.config.listen.port = server.port
   dashboard = config.dashboard.enabled

@@ -24,6 +24,8 @@ import { errorBody } from './http/answer.js'
 import { createDashboard, DASHBOARD_COOKIE, type DashboardAssets } from './dashboard/index.js'
 import { Drain } from './lifecycle/drain.js'
 import { healthRoutes } from './api/health.js'
+import { Leadership } from './lifecycle/leadership.js'
+import { randomToken } from './util/secrets.js'
 
 /** An error's cause as one line for the operator log. */
 function describeCause(cause: unknown): string {
@@ -139,30 +141,57 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions): Gateway {
   const config = withBackendLabelRoot(parseConfig(options.config ?? {}, 'gateway options'), options.backend)
   const logger = options.logger ?? consoleLogger(config.log.level)
-  const metrics = new GatewayMetrics(async () => {
-    const counts = new Map<string, number>()
-    for (const record of await manager.records()) {
-      const status = await manager.status(record)
-      counts.set(status, (counts.get(status) ?? 0) + 1)
-    }
-    return [...counts].map(([status, value]) => ({ labels: { status }, value }))
-  })
+  if (config.store === 'redis' && !options.store)
+    throw new ConfigError(
+      'store: "redis" is read by the CLI; an embedding app passes the store itself (store: redisStore({ url }) from hono-docker-engine/redis)',
+    )
+  const store = options.store ?? memoryStore(config.history.maxEntries)
+  const replicaId = randomToken().slice(0, 16)
+  // Replicas on a shared store elect the one that runs the background work; alone, a gateway leads.
+  const leadership = store.shared
+    ? new Leadership({ store, holder: replicaId, ttlMs: config.replicas.leaseSeconds * 1000, logger })
+    : undefined
+  const isLeader = () => leadership?.isLeader ?? true
+  const storeAnswers = () =>
+    store.ping
+      ? store.ping().then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(true)
+  const metrics = new GatewayMetrics(
+    async () => {
+      const counts = new Map<string, number>()
+      for (const record of await manager.records()) {
+        const status = await manager.status(record)
+        counts.set(status, (counts.get(status) ?? 0) + 1)
+      }
+      return [...counts].map(([status, value]) => ({ labels: { status }, value }))
+    },
+    {
+      storeUp: async () => ((await storeAnswers()) ? 1 : 0),
+      leader: () => (isLeader() ? 1 : 0),
+    },
+  )
   // Every failed engine call is counted, whichever path made it.
   const backend = instrumentBackend(options.backend, metrics.dockerErrors)
   const upstreamFetch = options.fetch ?? fetchUpstream
   const drain = new Drain()
   const manager = new ContainerManager({
     backend,
-    store: options.store ?? memoryStore(config.history.maxEntries),
+    store,
+    isLeader,
+    replicaId,
     config,
     fetch: upstreamFetch,
     logger,
     metrics,
   })
-  const stopBackground =
-    options.background === false
-      ? () => {}
-      : startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds })
+  const runBackground = options.background !== false
+  if (runBackground) leadership?.start()
+  const stopBackground = runBackground
+    ? startBackground({ manager, logger, reapIntervalSeconds: config.idle.checkIntervalSeconds, isLeader })
+    : () => {}
   const mountBase = (c: Context) => {
     const base = basePath(c)
     return base === '/' ? '' : base
@@ -298,6 +327,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     manager,
     metrics,
     config,
+    store,
     launch: launchRules,
     allowedHost,
     onStreamError,
@@ -334,7 +364,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = new Hono()
   app.onError(answerError)
   // Probes use whatever address reaches the process as Host: they answer before the host rules.
-  healthRoutes(app, { manager, drain, apiPrefix: config.apiPrefix, hostSuffix: config.hostSuffix })
+  healthRoutes(app, { manager, drain, apiPrefix: config.apiPrefix, hostSuffix: config.hostSuffix, storeAnswers })
   app.route('/', proxy)
   app.route('/', api)
   // Served on its own, the gateway answers every other path in its JSON error shape, with a pointer.
@@ -362,6 +392,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async close() {
       stopBackground()
       dashboard.close()
+      // Another replica takes the background work over at once.
+      await leadership?.stop()
       await manager.close()
       await backend.close?.()
     },

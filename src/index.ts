@@ -14,3 +14,11 @@ export { LaunchBodySchema, type LaunchBody, type LaunchRequest } from './api/sch
 export type { ErrorBody } from './http/errors.js'
 export type { ContainerView } from './api/index.js'
 export type { ContainerStatus } from './containers/readiness.js'
+export {
+  memoryStore,
+  type ContainerStore,
+  type ContainerMeta,
+  type HistoryEntry,
+  type StoredSession,
+  type EngineRunRecord,
+} from './stores/store.js'

@@ -152,9 +152,29 @@ export class GatewayMetrics {
     'Container engine calls that failed, by operation and kind',
   )
   containers: Gauge
+  readonly storeUp: Gauge
+  readonly leader: Gauge
 
-  constructor(countByStatus: () => Promise<Series[]>) {
+  /**
+   * `countByStatus` counts containers at scrape time; `replica` tells whether the store answers
+   * and whether this gateway leads its replicas (1 or 0).
+   */
+  constructor(
+    countByStatus: () => Promise<Series[]>,
+    replica: { storeUp: () => Promise<number>; leader: () => number } = {
+      storeUp: async () => 1,
+      leader: () => 1,
+    },
+  ) {
     this.containers = new Gauge('hde_containers', 'Managed containers by status', countByStatus)
+    this.storeUp = new Gauge('hde_store_up', 'Whether the store answers (1) or not (0)', async () => [
+      { labels: {}, value: await replica.storeUp() },
+    ])
+    this.leader = new Gauge(
+      'hde_leader',
+      'Whether this gateway runs the background work of its replicas (1) or not (0)',
+      () => [{ labels: {}, value: replica.leader() }],
+    )
   }
 
   /** The whole exposition. */
@@ -171,6 +191,8 @@ export class GatewayMetrics {
       this.removals.render(),
       this.stops.render(),
       this.dockerErrors.render(),
+      await this.storeUp.render(),
+      await this.leader.render(),
     ]
     return `${parts.join('\n')}\n`
   }

@@ -10,6 +10,8 @@ export interface HealthDeps {
   apiPrefix: string
   /** Under hostname routing, a container's host keeps every path, these included. */
   hostSuffix?: string | undefined
+  /** Whether the store answers (a shared store may be away while the gateway keeps proxying). */
+  storeAnswers?: () => Promise<boolean>
 }
 
 /** Answers of probes are never cached, and say nothing but their state. */
@@ -18,7 +20,7 @@ const NO_STORE = { 'cache-control': 'no-store' }
 /**
  * Probes for orchestrators: `GET <api>/health/live` (the process serves) and
  * `GET <api>/health/ready` (the engine answers and the gateway is not draining; `503` with a
- * reason otherwise). They answer any `Host` (probes use the pod's or container's address)
+ * reason otherwise; `store: "unavailable"` beside a `200` while a shared store is away). They answer any `Host` (probes use the pod's or container's address)
  * without credentials, so they reveal nothing but that state: no versions, no names, no errors.
  */
 export function healthRoutes(app: Hono, deps: HealthDeps): void {
@@ -39,6 +41,10 @@ export function healthRoutes(app: Hono, deps: HealthDeps): void {
       () => false,
     )
     if (!reachable) return c.json({ status: 'engine_unreachable' }, 503, NO_STORE)
+    // Without its store a replica still proxies every container it knows: it stays in rotation
+    // (taking every replica out at once would be an outage), and says what is missing.
+    if (deps.storeAnswers && !(await deps.storeAnswers()))
+      return c.json({ status: 'ready', store: 'unavailable' }, 200, NO_STORE)
     return c.json({ status: 'ready' }, 200, NO_STORE)
   })
 }

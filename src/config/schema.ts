@@ -237,6 +237,34 @@ export const ConfigSchema = v.strictObject({
   ),
   /** Where history and per-container state are kept across restarts (the CLI's file store). */
   dataDir: v.optional(v.pipe(v.string(), v.nonEmpty()), '.data'),
+  /**
+   * Where the CLI keeps its state: `file` (in `dataDir`, for one gateway) or `redis` (shared by
+   * any number of replicas in front of the same engine; see `redis`).
+   */
+  store: v.optional(v.picklist(['file', 'redis']), 'file'),
+  /** The Redis server of `store: "redis"`. */
+  redis: v.optional(
+    v.strictObject({
+      /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+      url: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL'))),
+      /** Prepended to every key, so several deployments can share one Redis. */
+      keyPrefix: v.optional(v.pipe(v.string(), v.nonEmpty()), 'hde:'),
+      /** Longest a Redis command may take before it fails (the gateway keeps proxying meanwhile). */
+      commandTimeoutMs: v.optional(PositiveIntSchema, 5_000),
+    }),
+    {},
+  ),
+  /** Gateways sharing a store. */
+  replicas: v.optional(
+    v.strictObject({
+      /**
+       * How long the leader's lease lasts unrenewed: when the leader dies, another replica takes
+       * its background work (idle reaping) over within this time.
+       */
+      leaseSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(300)), 5),
+    }),
+    {},
+  ),
   /** Per-container access history. */
   history: v.optional(
     v.strictObject({

@@ -12,6 +12,8 @@ import { ServedInputs, type ServedInput } from './served-inputs.js'
 import type { ContainerStore, HistoryEntry } from '../stores/store.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
 import { ContainerView } from './view.js'
+import { randomToken } from '../util/secrets.js'
+import { sleep } from '../util/sleep.js'
 
 /** Compared against when a name has no input, so that every miss costs the same. */
 const NO_INPUT_TOKEN = 'no input is served under this name'
@@ -24,7 +26,17 @@ export interface ContainerManagerOptions {
   fetch: UpstreamFetch
   logger: Logger
   metrics: GatewayMetrics
+  /**
+   * Whether this gateway leads the replicas sharing its store (always, on a store of its own):
+   * only the leader drops stored state of containers it no longer finds.
+   */
+  isLeader?: () => boolean
+  /** This gateway's name among its replicas, for the leases it holds. */
+  replicaId?: string
 }
+
+/** How often a replica waiting for another's wake or launch asks again (ms). */
+const LEASE_POLL_MS = 200
 
 /**
  * Owns the gateway's view of its containers: routing cache, readiness, activity, history,
@@ -57,6 +69,10 @@ export class ContainerManager extends ContainerView {
   readonly #metrics: GatewayMetrics
   /** When each container's launch or wake began, until it is ready (for the ready-duration metric). */
   readonly #startedAt = new Map<string, number>()
+  readonly #isLeader: () => boolean
+  /** This gateway's name among replicas, for the leases it holds. */
+  readonly replicaId: string
+  readonly #unwatch: (() => void) | undefined
 
   constructor(options: ContainerManagerOptions) {
     super({
@@ -73,6 +89,39 @@ export class ContainerManager extends ContainerView {
     this.#logger = options.logger
     this.#metrics = options.metrics
     this.#stopped = new StoppedByGateway(options.store)
+    this.#isLeader = options.isLeader ?? (() => true)
+    this.replicaId = options.replicaId ?? randomToken().slice(0, 16)
+    // Another replica changed what this one may have cached: read it again when next needed.
+    this.#unwatch = options.store.watch?.((id) => {
+      this.#stopped.forget(id)
+      this.access.forget(id)
+      this.#inputs.reload()
+      this.changes.notify()
+    })
+  }
+
+  /**
+   * Run `task` holding the store's lease `name` (renewed while it runs), waiting up to `waitMs`
+   * for another replica to give it up. On a store of one gateway's own, the lease is always free.
+   */
+  async #withLease<T>(name: string, waitMs: number, task: () => Promise<T>): Promise<T> {
+    const ttlMs = 30_000
+    const deadline = performance.now() + waitMs
+    while ((await this.#store.lease(name, this.replicaId, ttlMs)) === undefined) {
+      if (performance.now() > deadline)
+        throw new BackendError(
+          `Another gateway replica held the lease "${name}" for over ${Math.round(waitMs / 1000)} s`,
+        )
+      await sleep(LEASE_POLL_MS)
+    }
+    const renewal = setInterval(() => void this.#store.lease(name, this.replicaId, ttlMs).catch(() => {}), ttlMs / 3)
+    ;(renewal as { unref?: () => void }).unref?.()
+    try {
+      return await task()
+    } finally {
+      clearInterval(renewal)
+      await this.#store.releaseLease(name, this.replicaId).catch(() => {})
+    }
   }
 
   /**
@@ -98,8 +147,11 @@ export class ContainerManager extends ContainerView {
       let record: ContainerRecord
       if (!this.config.memLimitMb || !spec.memReservationMb) record = await this.#launchNow(spec, options)
       else {
+        // One launch at a time under the memory limit, across every replica sharing the store.
         const run = this.#launchQueue.then(() =>
-          makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)),
+          this.#withLease('memory-limit', this.config.maxWaitSeconds * 1000, () =>
+            makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)),
+          ),
         )
         this.#launchQueue = run.catch(() => {})
         record = await run
@@ -277,28 +329,61 @@ export class ContainerManager extends ContainerView {
   }
 
   /**
-   * Start a stopped container. Concurrent callers share one start (single-flight per name);
-   * resolves once it is running (readiness is awaited separately).
+   * Start a stopped container. Concurrent callers share one start (single-flight per name, and
+   * across replicas by the store's `wake:<name>` lease: a replica that finds it held waits for the
+   * container to run); resolves once it is running (readiness is awaited separately).
    */
   wake(name: string): Promise<ContainerRecord> {
     const inFlight = this.#waking.get(name)
     if (inFlight) return inFlight
     const waking = (async () => {
-      if (!this.backend.start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
+      const start = this.backend.start
+      if (!start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
       const began = performance.now()
-      const record = await this.backend.start(name)
+      let started = false
+      const record = await this.#startOnce(name, async () => {
+        started = true
+        return start(name)
+      })
       await this.#stopped.unmark(record.id)
       this.readiness.reset(record.id)
       this.#started(record.id, began)
       this.routes.remember(name, record)
       this.activity.touch(record.id)
       this.readiness.watch(record)
-      this.#logger.info('woken', { name })
+      this.#logger.info(started ? 'woken' : 'woken by another replica', { name })
       this.changes.notify()
       return record
     })().finally(() => this.#waking.delete(name))
     this.#waking.set(name, waking)
     return waking
+  }
+
+  /**
+   * Call `start` unless another replica is starting `name` or already has: then wait (within
+   * `maxWaitSeconds`) for the engine to report it running, and resolve its record.
+   */
+  async #startOnce(name: string, start: () => Promise<ContainerRecord>): Promise<ContainerRecord> {
+    const lease = `wake:${name}`
+    const ttlMs = this.config.maxWaitSeconds * 1000
+    const deadline = performance.now() + ttlMs
+    for (;;) {
+      if ((await this.#store.lease(lease, this.replicaId, ttlMs)) !== undefined) {
+        try {
+          // A replica that held the lease before may have started it already.
+          const current = this.#store.shared ? await this.backend.inspect(name) : undefined
+          return current?.state === 'running' ? current : await start()
+        } finally {
+          await this.#store.releaseLease(lease, this.replicaId).catch(() => {})
+        }
+      }
+      const current = await this.backend.inspect(name)
+      if (!current) throw new ContainerNotFoundError(name)
+      if (current.state === 'running') return current
+      if (performance.now() > deadline)
+        throw new BackendError(`Another gateway replica did not start ${name} within ${this.config.maxWaitSeconds} s`)
+      await sleep(LEASE_POLL_MS)
+    }
   }
 
   /** Record one proxied request for history and activity. */
@@ -320,13 +405,16 @@ export class ContainerManager extends ContainerView {
    */
   async reconcile(): Promise<void> {
     await this.engine.check()
+    // Stored ids are read before the engine lists: state is stored only for a container that
+    // exists, so an id read first and not listed after is gone (never a launch in progress
+    // elsewhere). Replicas leave this to their leader.
+    const stored = this.#store.ids && this.#isLeader() ? await this.#store.ids() : []
     const records = await this.backend.list()
     this.routes.clear()
     for (const record of records) this.readiness.watch(record)
     await this.#pruneVolumes()
-    if (!this.#store.ids) return
     const live = new Set(records.map((r) => r.id))
-    for (const id of await this.#store.ids()) if (!live.has(id)) await this.forget(id)
+    for (const id of stored) if (!live.has(id)) await this.forget(id)
   }
 
   /** Remove orphaned volumes; failures are logged, never thrown. */
@@ -348,8 +436,9 @@ export class ContainerManager extends ContainerView {
 
   /** Stop background work and write buffered history. */
   async close(): Promise<void> {
+    this.#unwatch?.()
     clearTimeout(this.#pruneTimer)
     this.readiness.close()
-    await this.history.flush()
+    await Promise.all([this.history.flush(), this.activity.close()])
   }
 }

@@ -39,6 +39,11 @@ export class ServedInputs {
     this.#byName.set(name, { id, ...served })
   }
 
+  /** Read the store again on next use (another replica launched or changed a container). */
+  reload(): void {
+    this.#loaded = undefined
+  }
+
   /** Forget the input of a container that is gone. */
   forget(id: string): void {
     for (const [name, entry] of this.#byName) if (entry.id === id) this.#byName.delete(name)

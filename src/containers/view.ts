@@ -57,7 +57,7 @@ export class ContainerView {
       ...(options.onReady ? { onReady: options.onReady } : {}),
       onChange: () => this.changes.notify(),
     })
-    this.activity = new Activity(options.store)
+    this.activity = new Activity({ store: options.store, logger: options.logger })
     this.access = new AccessControl(options.store)
     const { store } = options
     this.engine = new EngineRestarts(

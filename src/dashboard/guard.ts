@@ -61,7 +61,7 @@ export async function sessionOf(c: Context, options: DashboardGuardOptions): Pro
   const id = getCookie(c, DASHBOARD_COOKIE)
   if (!isSessionCookie(id)) return undefined
   if (options.tokens.length === 0) return options.sessions.stateless(id, true)
-  return options.sessions.get(id) ?? (await options.sessions.stateless(id, false))
+  return (await options.sessions.get(id)) ?? (await options.sessions.stateless(id, false))
 }
 
 /** Whether the request's CSRF token (header `x-csrf-token`, or form field `csrf`) is the session's. */

@@ -36,6 +36,7 @@ import type { PageFrame } from './pages/layout.js'
 import { OverviewPage } from './pages/overview.js'
 import { MessagePage, SignInPage } from './pages/sign-in.js'
 import { DashboardSessions } from './sessions.js'
+import type { ContainerStore } from '../stores/store.js'
 import { TrafficSampler } from './traffic.js'
 
 export { DASHBOARD_COOKIE } from './sessions.js'
@@ -46,6 +47,8 @@ export interface DashboardDeps {
   manager: ContainerManager
   metrics: GatewayMetrics
   config: Config
+  /** Where signed-in sessions and the key that signs sign-in forms are kept. */
+  store: ContainerStore
   /** The launch rules the API applies, applied here too. */
   launch: LaunchRules
   /** The host names it answers for (DNS rebinding defence). */
@@ -92,7 +95,7 @@ const mountBase = (c: Context) => {
 export function createDashboard(deps: DashboardDeps): Dashboard {
   const { manager, config } = deps
   const guard: DashboardGuardOptions = {
-    sessions: new DashboardSessions({ ttlMs: config.dashboard.sessionTtlSeconds * 1000 }),
+    sessions: new DashboardSessions({ ttlMs: config.dashboard.sessionTtlSeconds * 1000, store: deps.store }),
     tokens: config.auth.tokens,
     trustProxy: config.trustProxy,
     base: mountBase,
@@ -196,7 +199,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       const frame = { base: mountBase(c), signOut: false, csrf: pending.csrf }
       return page(c, <SignInPage frame={frame} error="That is not one of the gateway's API tokens." />, 401)
     }
-    setSessionCookie(c, guard, guard.sessions.signIn())
+    setSessionCookie(c, guard, await guard.sessions.signIn())
     return c.redirect(`${mountBase(c)}/`, 303)
   })
 
@@ -204,8 +207,8 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   app.use('*', requireSession(guard))
   app.use('*', requireSameOrigin(guard))
 
-  app.post('/sign-out', (c) => {
-    guard.sessions.end(c.get('session').id)
+  app.post('/sign-out', async (c) => {
+    await guard.sessions.end(c.get('session').id)
     setSessionCookie(c, guard, null)
     return c.redirect(`${mountBase(c)}/${tokens ? 'sign-in' : ''}`, 303)
   })

@@ -1,3 +1,4 @@
+import type { ContainerStore } from '../stores/store.js'
 import { randomToken } from '../util/secrets.js'
 
 /** The dashboard's session cookie. The proxy strips it from every request, so no container ever sees it. */
@@ -19,8 +20,8 @@ export interface DashboardSession {
 export interface DashboardSessionsOptions {
   /** How long a signed-in session lasts. */
   ttlMs: number
-  /** Most signed-in sessions kept (oldest dropped first; default 10,000). */
-  maxSignedIn?: number
+  /** Where signed-in sessions and the signing key are kept (shared by replicas on a shared store). */
+  store: ContainerStore
 }
 
 /** How long a sign-in form's cookie lasts. */
@@ -34,47 +35,57 @@ export function isSessionCookie(value: string | undefined): value is string {
 }
 
 /**
- * Dashboard sessions. Only a sign-in with an API token creates state on the server (kept in
- * memory: a gateway restart signs everyone out), with a new id, so that an id planted before
- * sign-in is worth nothing after. Everything an anonymous request gets is **stateless**, so that
- * no flood of requests can push anyone's session out:
- * - a sign-in form's cookie is a random nonce, and its CSRF token the nonce signed with a key of
- *   this gateway (HMAC-SHA-256);
+ * Dashboard sessions. Only a sign-in with an API token creates state on the server, kept in the
+ * store (so a restart, or another replica on a shared store, keeps the browser signed in), with a
+ * new id, so that an id planted before sign-in is worth nothing after. Everything an anonymous
+ * request gets is **stateless**, so that no flood of requests can push anyone's session out:
+ * - a sign-in form's cookie is a random nonce, and its CSRF token the nonce signed with a key
+ *   kept in the store (HMAC-SHA-256), the same for every replica;
  * - a loopback browser while no tokens are configured gets a random id the same way, signed in.
  */
 export class DashboardSessions {
-  readonly #signedIn = new Map<string, DashboardSession>()
   readonly #ttlMs: number
-  readonly #maxSignedIn: number
-  readonly #key: Promise<CryptoKey>
+  readonly #store: ContainerStore
+  #key: Promise<CryptoKey> | undefined
 
   constructor(options: DashboardSessionsOptions) {
     this.#ttlMs = options.ttlMs
-    this.#maxSignedIn = options.maxSignedIn ?? 10_000
-    this.#key = crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    this.#store = options.store
   }
 
-  /** Sign in: a new session kept on the server (oldest dropped first past the bound). */
-  signIn(): DashboardSession {
+  /** The signing key, read from the store once (and again after a failed read). */
+  #signingKey(): Promise<CryptoKey> {
+    this.#key ??= this.#store.secret('dashboard-signing-key').then(
+      (secret) =>
+        crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+          'sign',
+        ]),
+      (err: unknown) => {
+        this.#key = undefined
+        throw err
+      },
+    )
+    return this.#key
+  }
+
+  /** Sign in: a new session kept in the store. */
+  async signIn(): Promise<DashboardSession> {
     const session: DashboardSession = {
       id: randomToken(),
       csrf: randomToken(),
       signedIn: true,
       expires: Date.now() + this.#ttlMs,
     }
-    this.#signedIn.set(session.id, session)
-    if (this.#signedIn.size > this.#maxSignedIn) this.#signedIn.delete(this.#signedIn.keys().next().value!)
+    await this.#store.putSession(session.id, { csrf: session.csrf, expires: session.expires })
     return session
   }
 
   /** The live signed-in session with this id, if there is one. */
-  get(id: string | undefined): DashboardSession | undefined {
+  async get(id: string | undefined): Promise<DashboardSession | undefined> {
     if (!id) return undefined
-    const session = this.#signedIn.get(id)
-    if (!session) return undefined
-    if (session.expires > Date.now()) return session
-    this.#signedIn.delete(id)
-    return undefined
+    const stored = await this.#store.getSession(id)
+    if (!stored || stored.expires <= Date.now()) return undefined
+    return { id, csrf: stored.csrf, signedIn: true, expires: stored.expires }
   }
 
   /**
@@ -86,7 +97,7 @@ export class DashboardSessions {
     const nonce = isSessionCookie(id) ? id : randomToken()
     // The purpose is signed too: a sign-in form's token is no local session's, nor the reverse.
     const message = new TextEncoder().encode(`${signedIn ? 'local' : 'sign-in'}:${nonce}`)
-    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, message))
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#signingKey(), message))
     return {
       id: nonce,
       csrf: Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(''),
@@ -95,9 +106,9 @@ export class DashboardSessions {
     }
   }
 
-  /** End a signed-in session (sign-out). */
-  end(id: string): void {
-    this.#signedIn.delete(id)
+  /** End a signed-in session (sign-out), on every replica. */
+  async end(id: string): Promise<void> {
+    await this.#store.deleteSession(id)
   }
 
   /** Seconds a session lasts from now (for the cookie's `Max-Age`). */

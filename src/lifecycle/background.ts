@@ -21,14 +21,17 @@ export interface BackgroundOptions {
   logger: Logger
   /** Seconds between reaper passes. */
   reapIntervalSeconds: number
+  /** Whether this gateway leads its replicas now: only the leader reaps (default: always). */
+  isLeader?: () => boolean
 }
 
 const MIN_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 30_000
 
 /**
- * Start the gateway's background work: the idle reaper (which also asks whether the engine
- * restarted, so that what its shutdown stopped is known as stopped), and following engine events
+ * Start the gateway's background work: the idle reaper, on the leader of replicas only (every
+ * replica asks whether the engine restarted, so that what its shutdown stopped is known as
+ * stopped), and following engine events (every replica keeps its own view current)
  * (with reconnect, backoff, and a re-list after every reconnect). Returns a function that stops both.
  * Timers are unref'd so they never keep a process alive on their own.
  */
@@ -39,7 +42,8 @@ export function startBackground(options: BackgroundOptions): () => void {
   const reaper = setInterval(() => {
     if (reaping) return
     reaping = true
-    Promise.all([manager.checkEngine(), reap(manager, logger)])
+    const leads = options.isLeader?.() ?? true
+    Promise.all([manager.checkEngine(), leads ? reap(manager, logger) : undefined])
       .catch((err: unknown) => logger.warn('idle reaper pass failed', { error: String(err) }))
       .finally(() => (reaping = false))
   }, options.reapIntervalSeconds * 1000)

@@ -1,3 +1,4 @@
+import { memoryStore } from '../../src/stores/store.js'
 import { describe, expect, it } from 'vitest'
 import { memory } from '../../src/backends/memory.js'
 import { createGateway } from '../../src/gateway.js'
@@ -284,14 +285,25 @@ describe('dashboard sessions under a flood of anonymous requests', () => {
     expect(planted.status).toBe(403)
   }, 120_000)
 
-  it('expires signed-in sessions', () => {
-    const short = new DashboardSessions({ ttlMs: -1 })
-    expect(short.get(short.signIn().id)).toBeUndefined()
-    const sessions = new DashboardSessions({ ttlMs: 60_000, maxSignedIn: 2 })
-    const first = sessions.signIn()
-    sessions.signIn()
-    sessions.signIn()
-    expect(sessions.get(first.id)).toBeUndefined()
+  it('expires signed-in sessions', async () => {
+    const short = new DashboardSessions({ ttlMs: -1, store: memoryStore() })
+    expect(await short.get((await short.signIn()).id)).toBeUndefined()
+  })
+
+  it('keeps sessions and sign-in forms valid on every gateway sharing its store, and sign-out ends them on all', async () => {
+    const store = memoryStore()
+    const [one, two] = [0, 1].map(() => new DashboardSessions({ ttlMs: 60_000, store }))
+    const session = await one!.signIn()
+    expect(await two!.get(session.id)).toEqual(session)
+    // A sign-in form served by one replica is posted to the other: the same signed token.
+    const form = await one!.stateless(undefined, false)
+    expect((await two!.stateless(form.id, false)).csrf).toBe(form.csrf)
+    // Never a local session's token, nor another store's.
+    expect((await two!.stateless(form.id, true)).csrf).not.toBe(form.csrf)
+    const elsewhere = new DashboardSessions({ ttlMs: 60_000, store: memoryStore() })
+    expect((await elsewhere.stateless(form.id, false)).csrf).not.toBe(form.csrf)
+    await two!.end(session.id)
+    expect(await one!.get(session.id)).toBeUndefined()
   })
 })
 
