@@ -30,6 +30,8 @@ export class HistoryRecorder {
   #pendingCount = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
+  /** The store refused the last write: said once, until a write succeeds again. */
+  #failing = false
   readonly #options: Required<HistoryRecorderOptions>
 
   constructor(options: HistoryRecorderOptions) {
@@ -72,8 +74,17 @@ export class HistoryRecorder {
             id,
             entries.map(({ at, method, path }): HistoryEntry => ({ time: new Date(at).toISOString(), method, path })),
           )
+          if (this.#failing) this.#options.logger.info('history writes resumed')
+          this.#failing = false
         } catch (err) {
-          this.#options.logger.error('history write failed', { id, error: String(err) })
+          if (!this.#failing) this.#options.logger.error('history write failed; kept to retry', { id, error: String(err) })
+          this.#failing = true
+          // Kept for the next flush (ahead of what came meanwhile), within the same bound.
+          const later = this.#pending.get(id) ?? []
+          this.#pending.set(id, [...entries, ...later].slice(-2 * this.#options.maxEntries))
+          this.#pendingCount += entries.length
+          this.#timer ??= setTimeout(() => void this.flush(), Math.max(this.#options.flushIntervalMs, 1_000))
+          ;(this.#timer as { unref?: () => void }).unref?.()
         }
       }
     })

@@ -15,7 +15,7 @@ export function redisMissing(): string | undefined {
   return reason
 }
 
-/** A redis-server of the test's own on loopback: no persistence, no password, a port of its own. */
+/** A redis-server of the test's own on loopback: appends every write to its file (as production should), a port of its own. */
 export interface RedisServer {
   url: string
   port: number
@@ -52,7 +52,7 @@ export async function startRedis(): Promise<RedisServer> {
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir],
       { stdio: 'ignore' },
     )
     const deadline = Date.now() + 30_000
