@@ -220,6 +220,15 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
     )
     expect(answers.filter((status) => status !== 200)).toEqual([])
     expect(await startsBetween(name, since, Math.ceil(Date.now() / 1000) + 1)).toBe(1)
+    // The engine reports no start of a running container: the replicas' logs show who asked for one.
+    const wakes = replicas.flatMap((replica) =>
+      replica
+        .gw!.output()
+        .split('\n')
+        .filter((line) => line.includes(`"name":"${name}"`) && /"message":"woken/.test(line))
+        .map((line) => `${replica.runtime}: ${JSON.parse(line).message}`),
+    )
+    expect(wakes.filter((wake) => wake.endsWith(': woken'))).toHaveLength(1)
   }, 120_000)
 
   it('loses no request through the balancer while one replica drains on SIGTERM', async () => {
