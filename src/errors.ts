@@ -47,6 +47,11 @@ export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError'
 }
 
+/** The store shared by replicas (Redis) cannot be reached or did not answer in time. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
+
 /** The container engine answered with something unexpected. */
 export class BackendError extends Error {
   override name = 'BackendError'

@@ -77,7 +77,8 @@ export class HistoryRecorder {
           if (this.#failing) this.#options.logger.info('history writes resumed')
           this.#failing = false
         } catch (err) {
-          if (!this.#failing) this.#options.logger.error('history write failed; kept to retry', { id, error: String(err) })
+          if (!this.#failing)
+            this.#options.logger.error('history write failed; kept to retry', { id, error: String(err) })
           this.#failing = true
           // Kept for the next flush (ahead of what came meanwhile), within the same bound.
           const later = this.#pending.get(id) ?? []

@@ -5,6 +5,7 @@ import {
   AccessDeniedError,
   BackendError,
   BackendUnavailableError,
+  StoreUnavailableError,
   ContainerNotFoundError,
   ImageNotAllowedError,
   ImageUnavailableError,
@@ -55,6 +56,7 @@ const MAPPED: [new (...args: never[]) => Error, ContentfulStatusCode, string][] 
   [InvalidSpecError, 400, 'invalid_spec'],
   [InsufficientMemoryError, 507, 'insufficient_memory'],
   [BackendUnavailableError, 503, 'backend_unavailable'],
+  [StoreUnavailableError, 503, 'store_unavailable'],
   [BackendError, 502, 'backend_error'],
 ]
 

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { StoreUnavailableError } from '../errors.js'
 import { KeyedQueue } from '../util/keyed-queue.js'
 import { randomToken } from '../util/secrets.js'
 import type { ContainerMeta, ContainerStore, EngineRunRecord, HistoryEntry, StoredSession } from './store.js'
@@ -115,10 +116,10 @@ export function redisStore(options: RedisStoreOptions): ContainerStore {
         )
         if (stored === 1) return next
       }
-      throw new Error(`The metadata of ${id} kept changing under ${MAX_ATTEMPTS} attempts to update it`)
+      throw new StoreUnavailableError(`The metadata of ${id} kept changing under ${MAX_ATTEMPTS} attempts to update it`)
     })
 
-  return {
+  const store: ContainerStore = {
     shared: true,
     async appendHistory(id, entries) {
       if (entries.length === 0) return
@@ -246,4 +247,21 @@ export function redisStore(options: RedisStoreOptions): ContainerStore {
       await Promise.all([client, subscriber].map((each) => each?.quit().catch(() => each.disconnect())))
     },
   }
+  return unavailableWhenFailing(store)
+}
+
+/** The store's methods, failing with {@link StoreUnavailableError} (a `503` to clients) when Redis does. */
+function unavailableWhenFailing(store: ContainerStore): ContainerStore {
+  const wrapped: Record<string, unknown> = { ...store }
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function' || name === 'watch' || name === 'close') continue
+    wrapped[name] = (...args: unknown[]) =>
+      (method as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
+        if (err instanceof StoreUnavailableError) throw err
+        throw new StoreUnavailableError('The shared store (Redis) cannot be reached; try again shortly', {
+          cause: err,
+        })
+      })
+  }
+  return wrapped as unknown as ContainerStore
 }

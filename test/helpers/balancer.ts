@@ -1,8 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { freePort } from './free-port.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
 
 /** Why the load balancer cannot run here, or `undefined` when Debian's nginx is installed. */
 export function balancerMissing(): string | undefined {
@@ -22,41 +24,23 @@ export interface Balancer {
 }
 
 /**
- * The README's nginx configuration for replicas, for upstream addresses `host:port`: WebSockets
- * and server-sent events pass through, and a request that a replica refuses (connection refused or
- * reset before an answer, or `503` while it drains) is tried on the next replica. `max_fails=0`:
- * a `503` (also a container's please-wait answer) must not take a replica out of rotation.
+ * The README's nginx configuration for replicas (its Replicas section), with its `server` lines
+ * replaced by `upstreams` (`host:port`) and its `listen` line by `listen`. Throws when the README's
+ * recipe no longer has the lines this replaces.
  */
-export function replicaConfig(listen: string, upstreams: string[]): string {
-  return `
-map $http_upgrade $connection_upgrade {
-  default upgrade;
-  ''      '';
-}
-upstream gateway {
-${upstreams.map((address) => `  server ${address} max_fails=0;`).join('\n')}
-  keepalive 32;
-}
-server {
-  listen ${listen};
-  location / {
-    proxy_pass http://gateway;
-    proxy_http_version 1.1;
-    proxy_set_header Host $http_host;
-    proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection $connection_upgrade;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_buffering off;
-    proxy_request_buffering off;
-    proxy_read_timeout 1h;
-    client_max_body_size 0;
-    proxy_connect_timeout 2s;
-    proxy_next_upstream error timeout http_502 http_503;
-    proxy_next_upstream_tries 3;
-  }
-}
-`
+export async function replicaConfig(listen: string, upstreams: string[]): Promise<string> {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Replicas'))
+  const recipe = /```nginx\n([\s\S]*?)```/.exec(section)?.[1]
+  if (!recipe) throw new Error('README: no nginx recipe in the Replicas section')
+  const servers = recipe.match(/^ {2}server \S+ (.*);$/gm) ?? []
+  const listens = recipe.match(/^ {2}listen \S+;$/gm) ?? []
+  if (servers.length !== 2 || listens.length !== 1)
+    throw new Error('README: the nginx recipe should have two upstream server lines and one listen line')
+  const options = / {2}server \S+ (.*);/.exec(servers[0]!)![1]
+  return recipe
+    .replace(servers.join('\n'), upstreams.map((address) => `  server ${address} ${options};`).join('\n'))
+    .replace(listens[0]!, `  listen ${listen};`)
 }
 
 /** Start nginx on a free loopback port, balancing over `upstreams` (`host:port`). */
@@ -79,7 +63,7 @@ http {
   fastcgi_temp_path ${temp('fastcgi')};
   uwsgi_temp_path ${temp('uwsgi')};
   scgi_temp_path ${temp('scgi')};
-  ${replicaConfig(`127.0.0.1:${port}`, upstreams)}
+  ${await replicaConfig(`127.0.0.1:${port}`, upstreams)}
 }
 `,
   )

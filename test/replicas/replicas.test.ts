@@ -328,6 +328,14 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
       }
       const during = traffic.count()
       await eventually(async () => traffic.count() >= during + 200, 60_000, 'traffic while Redis is away')
+      // What needs the store (a private container's link) is refused plainly, never a 500.
+      const refused = await fetch(`${replicas[0]!.url}/api/containers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: ECHO_IMAGE, name: uniqueName('nostore'), access: 'token' }),
+      })
+      expect(refused.status).toBe(503)
+      expect(((await refused.json()) as Json).error.code).toBe('store_unavailable')
     } finally {
       await redis.restart()
     }
