@@ -6,6 +6,7 @@
  *   caddy    — Debian caddy, `reverse_proxy` with its defaults
  *   chp      — configurable-http-proxy (JupyterHub's Node proxy)
  *   node/bun — this gateway on Node and on Bun
+ *   node-redis, bun-redis — the same on the Redis store replicas share (a redis-server of its own)
  *   bun-bare, node-bare — for small GETs only: each runtime's floor, a proxy with no gateway logic
  * Contestants are measured in turn, round after round (BENCH_ROUNDS, 3); each figure is the median.
  * Every proxy reaches the container at the same address: the gateways run with
@@ -23,6 +24,7 @@ import { RouteTable } from '../src/containers/route-table.js'
 import { ECHO_IMAGE, STATIC_IMAGE, eventually, removeRunContainers, uniqueName } from '../test/helpers/docker.js'
 import { peakRss, resetPeakRss, startGateway, type GatewayProcess } from '../test/helpers/gateway-process.js'
 import { openSockets } from '../test/helpers/sockets.js'
+import { startRedis, type RedisServer } from '../test/helpers/redis.js'
 import { type CpuShare, interleaved } from './cpu.js'
 import { heldWebSockets, launchBurst, manyContainers } from './loads.js'
 
@@ -383,7 +385,9 @@ function combined(turns: Result[]): Result {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const docker = new Docker()
+let redis: RedisServer | undefined
 try {
+  redis = await startRedis()
   // Node runs the compiled package, as in production (no TypeScript loader in the request path).
   const config = { labelRoot: LABEL_ROOT, docker: { reach: 'network' } }
   const gwNode = await startGateway('node', config, {}, { compiled: true })
@@ -400,9 +404,14 @@ try {
 
   /** A gateway of its own for one round; it finds the `bench` container by its labels. */
   const gateway =
-    (name: string, runtime: 'node' | 'bun', root?: string): Start =>
+    (name: string, runtime: 'node' | 'bun', root?: string, extra: object = {}): Start =>
     async () => {
-      const gw = await startGateway(runtime, config, {}, { compiled: runtime === 'node', ...(root ? { root } : {}) })
+      const gw = await startGateway(
+        runtime,
+        { ...config, ...extra },
+        {},
+        { compiled: runtime === 'node', ...(root ? { root } : {}) },
+      )
       const base = `${gw.url}/docker/bench`
       await waitFor(`${base}/`)
       return { name, base, pid: gw.pid, stop: () => gw.stop() }
@@ -414,6 +423,9 @@ try {
     () => startChp(upstream),
     gateway('node', 'node'),
     gateway('bun', 'bun'),
+    // The store replicas share, beside the file store of the two above (each its own key prefix).
+    gateway('node-redis', 'node', undefined, { store: 'redis', redis: { url: redis.url, keyPrefix: 'bench-node:' } }),
+    gateway('bun-redis', 'bun', undefined, { store: 'redis', redis: { url: redis.url, keyPrefix: 'bench-bun:' } }),
     // An earlier build of the project on the same container, to measure a change against (same run).
     ...(BASELINE ? [gateway('node-baseline', 'node', BASELINE), gateway('bun-baseline', 'bun', BASELINE)] : []),
   ]
@@ -594,6 +606,7 @@ try {
           `Against the baseline (${BASELINE}), proxy CPU per small GET: Node ${cpu.node?.proxyUs} vs ${cpu['node-baseline']?.proxyUs} µs (${ratio(cpu.node?.proxyUs ?? 0, cpu['node-baseline']?.proxyUs ?? 0)}×), Bun ${cpu.bun?.proxyUs} vs ${cpu['bun-baseline']?.proxyUs} µs (${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-baseline']?.proxyUs ?? 0)}×).`,
         ]
       : []),
+    `The Redis store (replicas) against the file store, proxy CPU per small GET (target ≤ 1.05×): Node ${cpu['node-redis']?.proxyUs} vs ${cpu.node?.proxyUs} µs (${ratio(cpu['node-redis']?.proxyUs ?? 0, cpu.node?.proxyUs ?? 0)}×), Bun ${cpu['bun-redis']?.proxyUs} vs ${cpu.bun?.proxyUs} µs (${ratio(cpu['bun-redis']?.proxyUs ?? 0, cpu.bun?.proxyUs ?? 0)}×); the machine's CPU, redis-server's included: Node ${cpu['node-redis']?.machineUs} vs ${cpu.node?.machineUs} µs, Bun ${cpu['bun-redis']?.machineUs} vs ${cpu.bun?.machineUs} µs.`,
     `Targets: proxy CPU per small GET vs the runtime's floor (≤ 1.15×): Node ${ratio(cpu.node?.proxyUs ?? 0, cpu['node-bare']?.proxyUs ?? 0)}× node-bare, Bun ${ratio(cpu.bun?.proxyUs ?? 0, cpu['bun-bare']?.proxyUs ?? 0)}× bun-bare. Small GET throughput: Node ${ratio(results.node!['small GET']!.rps, results.chp!['small GET']!.rps)}× CHP (≥ 2.5×), Bun ${ratio(results.bun!['small GET']!.rps, results.caddy!['small GET']!.rps)}× Caddy (≥ 1×). WebSocket echo vs nginx (≥ 0.95×): Node ${ratio(results.node!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, Bun ${ratio(results.bun!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× (the floors: node-bare ${ratio(results['node-bare']!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×, bun-bare ${ratio(results['bun-bare']!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}×; proxy CPU per message ${ratio(wsCpu.node?.proxyUs ?? 0, wsCpu['node-bare']?.proxyUs ?? 0)}× node-bare, ${ratio(wsCpu.bun?.proxyUs ?? 0, wsCpu['bun-bare']?.proxyUs ?? 0)}× bun-bare); direct is ${ratio(results.direct!['WebSocket echo']!.rps, results.nginx!['WebSocket echo']!.rps)}× nginx${results.direct!['WebSocket echo']!.rps > 1.2 * results.nginx!['WebSocket echo']!.rps ? ', so the load generator is not the ceiling' : ': the load generator may be the ceiling'}.`,
   )
   const report = lines.join('\n')
@@ -628,6 +641,7 @@ try {
   await gwBun.stop()
 } finally {
   for (const child of children) child.kill()
+  await redis?.stop()
   await docker
     .getContainer('bench')
     .remove({ force: true, v: true })
