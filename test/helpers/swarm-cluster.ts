@@ -49,6 +49,8 @@ export interface SwarmCluster {
   managerHost: string
   /** The loopback port published for the manager's port 8000 (where the gateway's container listens). */
   gatewayPort: number
+  /** The loopback port published for the manager's port 8001 (where a second gateway replica listens). */
+  replicaPort: number
   /** Run the docker CLI on a node's engine. */
   docker(node: SwarmNode, ...args: string[]): Promise<string>
   /** Load an image of this machine into every node's engine (no registry). */
@@ -104,7 +106,8 @@ export async function startSwarmCluster(mark: string): Promise<SwarmCluster> {
       const volume = `${name}-data`
       await dockerCli('volume', 'create', volume)
       volumes.push(volume)
-      const publish = role === 'manager' ? ['-p', '127.0.0.1::2375', '-p', '127.0.0.1::8000'] : []
+      const publish =
+        role === 'manager' ? ['-p', '127.0.0.1::2375', '-p', '127.0.0.1::8000', '-p', '127.0.0.1::8001'] : []
       await dockerCli(
         'run',
         '-d',
@@ -176,6 +179,7 @@ export async function startSwarmCluster(mark: string): Promise<SwarmCluster> {
       workers,
       managerHost: `tcp://127.0.0.1:${await portOf(2375)}`,
       gatewayPort: await portOf(8000),
+      replicaPort: await portOf(8001),
       docker: (node, ...args) => onNode(node.name, ...args),
       load: async (image) => {
         for (const name of names)

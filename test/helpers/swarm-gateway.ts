@@ -11,10 +11,12 @@ const ROOT = resolve(import.meta.dirname, '../..')
 
 /** The gateway as it runs on the cluster: a container on the manager, attached to the overlay. */
 export interface ClusterGateway {
-  /** `http://127.0.0.1:<port>`: the manager's port 8000, published on loopback. */
+  /** `http://127.0.0.1:<port>`: the manager's port (8000, or 8001 for a second replica), published on loopback. */
   url: string
   /** Restart its container (routes are rebuilt from service labels). */
   restart(): Promise<void>
+  /** `docker kill` its container: a replica lost. */
+  kill(): Promise<void>
   /** What it printed. */
   logs(): Promise<string>
 }
@@ -69,8 +71,10 @@ export async function startClusterGateway(
   image: string,
   config: object,
   token: string,
+  /** Its container's name, and the manager's port it listens on (8000, or 8001 for a second replica). */
+  as: { name: string; port: 8000 | 8001 } = { name: 'hde-gateway', port: 8000 },
 ): Promise<ClusterGateway> {
-  const json = JSON.stringify(config)
+  const json = JSON.stringify({ ...config, listen: { ...(config as { listen?: object }).listen, port: as.port } })
   if (json.includes("'")) throw new Error('startClusterGateway: the config must not contain single quotes')
   await cluster.docker(cluster.manager, 'image', 'inspect', image).catch(async () => {
     await cluster.loadOn(cluster.manager, image)
@@ -81,9 +85,9 @@ export async function startClusterGateway(
     cluster.manager.name,
     'sh',
     '-c',
-    `mkdir -p /etc/hde && printf '%s' '${json}' > /etc/hde/config.json`,
+    `mkdir -p /etc/${as.name} && printf '%s' '${json}' > /etc/${as.name}/config.json`,
   )
-  const name = 'hde-gateway'
+  const { name } = as
   await cluster.docker(
     cluster.manager,
     'run',
@@ -93,14 +97,14 @@ export async function startClusterGateway(
     '--network',
     SWARM_NETWORK,
     '-p',
-    '8000:8000',
+    `${as.port}:${as.port}`,
     '-v',
     '/var/run/docker.sock:/var/run/docker.sock',
     '-v',
-    '/etc/hde:/etc/hde:ro',
+    `/etc/${as.name}:/etc/hde:ro`,
     image,
   )
-  const url = `http://127.0.0.1:${cluster.gatewayPort}`
+  const url = `http://127.0.0.1:${as.port === 8000 ? cluster.gatewayPort : cluster.replicaPort}`
   const healthy = () =>
     eventually(
       async () => {
@@ -121,6 +125,44 @@ export async function startClusterGateway(
       await cluster.docker(cluster.manager, 'restart', '-t', '5', name)
       await healthy()
     },
+    kill: async () => {
+      await cluster.docker(cluster.manager, 'kill', name)
+    },
     logs: () => cluster.docker(cluster.manager, 'logs', name),
+  }
+}
+
+/**
+ * An image holding this machine's `redis-server` (Debian's) and the libraries it links, tagged
+ * `tag`; built once and kept (the tag names its version).
+ */
+export async function buildRedisImage(tag: string): Promise<void> {
+  if (await dockerCli('image', 'inspect', '--format', '{{.Id}}', tag).catch(() => '')) return
+  const work = await mkdtemp(join(tmpdir(), 'hde-redis-image-'))
+  try {
+    const rootfs = join(work, 'rootfs')
+    const { stdout: found } = await exec('sh', ['-c', 'command -v redis-server'])
+    const server = found.trim()
+    await mkdir(join(rootfs, 'usr/bin'), { recursive: true })
+    await cp(server, join(rootfs, 'usr/bin/redis-server'), { dereference: true })
+    const { stdout } = await exec('ldd', [server])
+    for (const lib of stdout.match(/\/[^\s)]+/g) ?? []) {
+      await mkdir(join(rootfs, dirname(lib)), { recursive: true })
+      await cp(lib, join(rootfs, lib), { dereference: true })
+    }
+    for (const dir of ['tmp', 'data']) {
+      await mkdir(join(rootfs, dir), { recursive: true })
+      await chmod(join(rootfs, dir), 0o1777)
+    }
+    await exec(
+      'bash',
+      [
+        '-c',
+        `tar -C "${rootfs}" -c . | docker import --change 'WORKDIR /data' --change 'CMD ["/usr/bin/redis-server","--appendonly","yes","--protected-mode","no","--dir","/data"]' - "${tag}"`,
+      ],
+      { maxBuffer: 1 << 24 },
+    )
+  } finally {
+    await rm(work, { recursive: true, force: true })
   }
 }

@@ -6,11 +6,29 @@ import { swarm, type SwarmBackend } from '../../src/backends/swarm/index.js'
 import { testBackend } from '../backends/suite.js'
 import { ECHO_IMAGE, RUN_ID, dockerCli, dockerReady, eventually, uniqueName } from '../helpers/docker.js'
 import { SWARM_NETWORK, SWARM_NODE_IMAGE, startSwarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js'
-import { buildGatewayImage, startClusterGateway, type ClusterGateway } from '../helpers/swarm-gateway.js'
+import {
+  buildGatewayImage,
+  buildRedisImage,
+  startClusterGateway,
+  type ClusterGateway,
+} from '../helpers/swarm-gateway.js'
 
 const TOKEN = 'swarm-test-token-0123456789abcdef'
 const GATEWAY_IMAGE = `hde-test/swarm-gateway:${RUN_ID}`
 const LABEL_ROOT = 'io.github.hde-test.swarm'
+const REDIS_IMAGE = 'hde-test/redis:1'
+/** The gateway's configuration on the cluster (the replicas add a Redis store). */
+const GATEWAY_CONFIG = {
+  listen: { hostname: '0.0.0.0', port: 8000 },
+  auth: { tokens: [TOKEN] },
+  backend: 'swarm',
+  swarm: { network: SWARM_NETWORK, constraints: ['node.role==worker'] },
+  labelRoot: LABEL_ROOT,
+  dashboard: { enabled: false },
+  dataDir: '/data',
+  upstream: { connectTimeoutMs: 2_000 },
+  idle: { checkIntervalSeconds: 1, action: 'stop' },
+}
 
 /** The Swarm suite needs the node image (`npm test` builds it as root); without it, in CI, it fails. */
 async function swarmReady(): Promise<boolean> {
@@ -87,22 +105,7 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     if (built.status === 'rejected') throw built.reason
     await cluster.load(ECHO_IMAGE)
     backend = swarm({ host: cluster.managerHost, labelRoot: LABEL_ROOT, constraints: ['node.role==worker'] })
-    gateway = await startClusterGateway(
-      cluster,
-      GATEWAY_IMAGE,
-      {
-        listen: { hostname: '0.0.0.0', port: 8000 },
-        auth: { tokens: [TOKEN] },
-        backend: 'swarm',
-        swarm: { network: SWARM_NETWORK, constraints: ['node.role==worker'] },
-        labelRoot: LABEL_ROOT,
-        dashboard: { enabled: false },
-        dataDir: '/data',
-        upstream: { connectTimeoutMs: 2_000 },
-        idle: { checkIntervalSeconds: 1, action: 'stop' },
-      },
-      TOKEN,
-    )
+    gateway = await startClusterGateway(cluster, GATEWAY_IMAGE, GATEWAY_CONFIG, TOKEN)
   }, 600_000)
 
   afterAll(async () => {
@@ -367,5 +370,73 @@ describe.runIf(ready)('the Swarm backend on a three-node cluster', () => {
     expect(second?.role).toBe('worker')
     expect(second?.name).not.toBe(first?.name)
     for (const status of statuses) expect([200, 502, 503, 504]).toContain(status)
+  })
+
+  it('runs as two replicas on a Redis service: both serve what one launched, and when one is killed the other serves, leads and wakes', async () => {
+    const [built] = await Promise.allSettled([buildRedisImage(REDIS_IMAGE)])
+    if (built.status === 'rejected') throw built.reason
+    await cluster.loadOn(cluster.manager, REDIS_IMAGE)
+    // Redis as a service of the cluster, on the overlay the gateways share (by name, no virtual IP).
+    await cluster.docker(
+      cluster.manager,
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      'hde-redis',
+      '--network',
+      SWARM_NETWORK,
+      '--endpoint-mode',
+      'dnsrr',
+      '--constraint',
+      'node.role==manager',
+      REDIS_IMAGE,
+    )
+    await eventually(async () => (await cluster.nodeOf('hde-redis')) !== undefined, 120_000, 'Redis running')
+    // The single gateway makes way for two replicas on the same engine and store.
+    await cluster.docker(cluster.manager, 'rm', '-f', 'hde-gateway')
+    const config = {
+      ...GATEWAY_CONFIG,
+      store: 'redis',
+      redis: { url: 'redis://hde-redis:6379' },
+      replicas: { leaseSeconds: 3 },
+    }
+    const [one, two] = await Promise.all([
+      startClusterGateway(cluster, GATEWAY_IMAGE, config, TOKEN, { name: 'hde-gateway', port: 8000 }),
+      startClusterGateway(cluster, GATEWAY_IMAGE, config, TOKEN, { name: 'hde-gateway-2', port: 8001 }),
+    ])
+    const leads = async (replica: ClusterGateway) =>
+      /^hde_leader 1$/m.test(
+        await (await fetch(`${replica.url}/metrics`, { headers: auth, signal: AbortSignal.timeout(10_000) })).text(),
+      )
+    await eventually(
+      async () => (await leads(one)) !== (await leads(two)),
+      60_000,
+      'exactly one of the replicas leading',
+    )
+    gateway = one
+    const name = uniqueName('replicated')
+    expect((await launch({ image: ECHO_IMAGE, name })).status).toBe(201)
+    await whenServing(name)
+    // The other replica joins the service's network itself when it first routes to it.
+    gateway = two
+    expect((await whenServing(name, '/via-two')).status).toBe(200)
+    await one.kill()
+    // The survivor keeps serving, leads within the lease's time, and reaps and wakes.
+    expect((await whenServing(name, '/after-kill')).status).toBe(200)
+    await eventually(() => leads(two), 60_000, 'the survivor leading')
+    const idle = uniqueName('replicazero')
+    expect((await launch({ image: ECHO_IMAGE, name: idle, idleTimeoutSeconds: 5 })).status).toBe(201)
+    await whenServing(idle)
+    await eventually(
+      async () => ((await (await api(`/api/containers/${idle}`)).json()) as { status: string }).status === 'stopped',
+      90_000,
+      `${idle} scaled to zero by the survivor`,
+    )
+    const woken = await fetch(`${two.url}/docker/${idle}/woken`, {
+      headers: { prefer: 'wait=60' },
+      signal: AbortSignal.timeout(90_000),
+    })
+    expect(woken.status).toBe(200)
   })
 })
