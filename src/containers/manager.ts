@@ -149,9 +149,11 @@ export class ContainerManager extends ContainerView {
       else {
         // One launch at a time under the memory limit, across every replica sharing the store.
         const run = this.#launchQueue.then(() =>
-          this.#withLease('memory-limit', this.config.maxWaitSeconds * 1000, () =>
-            makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options)),
-          ),
+          this.#withLease('memory-limit', this.config.maxWaitSeconds * 1000, () => {
+            // Another replica may have launched a moment ago: count from the engine's own list.
+            if (this.#store.shared) this.listing.changed()
+            return makeRoom(this, spec, this.#logger).then(() => this.#launchNow(spec, options))
+          }),
         )
         this.#launchQueue = run.catch(() => {})
         record = await run
@@ -337,13 +339,13 @@ export class ContainerManager extends ContainerView {
     const inFlight = this.#waking.get(name)
     if (inFlight) return inFlight
     const waking = (async () => {
-      const start = this.backend.start
-      if (!start) throw new BackendError(`The ${this.backend.name} backend cannot start containers`)
+      const { backend } = this
+      if (!backend.start) throw new BackendError(`The ${backend.name} backend cannot start containers`)
       const began = performance.now()
       let started = false
       const record = await this.#startOnce(name, async () => {
         started = true
-        return start(name)
+        return backend.start!(name)
       })
       await this.#stopped.unmark(record.id)
       this.readiness.reset(record.id)

@@ -96,6 +96,9 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
     redis: { url: redis.url, keyPrefix: `hde-test-${RUN_ID}:` },
     replicas: { leaseSeconds: 3 },
     idle: { action: 'stop', checkIntervalSeconds: 1 },
+    // Only launches that reserve memory count (the others reserve none).
+    memLimitMb: 100,
+    memLimitPolicy: 'reject',
     trustProxy: true,
     shutdown: { graceSeconds: 20 },
     dashboard: { enabled: false },
@@ -229,6 +232,28 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
         .map((line) => `${replica.runtime}: ${JSON.parse(line).message}`),
     )
     expect(wakes.filter((wake) => wake.endsWith(': woken'))).toHaveLength(1)
+  }, 120_000)
+
+  it('keeps the memory limit across replicas: concurrent launches through both never overshoot it', async () => {
+    const names = Array.from({ length: 6 }, () => uniqueName('mem'))
+    const answers = await Promise.all(
+      names.map((name, n) =>
+        fetch(`${replicas[n % 2]!.url}/api/containers`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ image: ECHO_IMAGE, name, memReservationMb: 40 }),
+        }).then((r) => r.status),
+      ),
+    )
+    // Each launch evicts the least recently used to fit; whatever the order, 2 × 40 MB fit in 100.
+    expect(answers.filter((status) => status === 201)).toHaveLength(6)
+    const running: string[] = []
+    for (const name of names) {
+      const answer = await fetch(`${replicas[0]!.url}/api/containers/${name}`)
+      if (answer.status === 200 && ((await answer.json()) as Json).status !== 'stopped') running.push(name)
+    }
+    expect(running.length).toBeLessThanOrEqual(2)
+    for (const name of names) await fetch(`${replicas[0]!.url}/api/containers/${name}`, { method: 'DELETE' })
   }, 120_000)
 
   it('loses no request through the balancer while one replica drains on SIGTERM', async () => {
