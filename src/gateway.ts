@@ -152,13 +152,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     ? new Leadership({ store, holder: replicaId, ttlMs: config.replicas.leaseSeconds * 1000, logger })
     : undefined
   const isLeader = () => leadership?.isLeader ?? true
-  const storeAnswers = () =>
-    store.ping
-      ? store.ping().then(
-          () => true,
-          () => false,
-        )
-      : Promise.resolve(true)
+  /** Whether the store answers within a second (probes and scrapes must not wait on a store that is away). */
+  const storeAnswers = (): Promise<boolean> => {
+    if (!store.ping) return Promise.resolve(true)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    return Promise.race([
+      store.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 1_000)
+      }),
+    ]).finally(() => clearTimeout(timer))
+  }
   const metrics = new GatewayMetrics(
     async () => {
       const counts = new Map<string, number>()
