@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { docker } from './backends/docker/index.js'
 import { loadConfigFile, DEFAULT_CONFIG_FILE } from './config/file.js'
 import { ConfigError } from './errors.js'
 import type { Gateway, GatewayOptions } from './gateway.js'
@@ -144,7 +143,11 @@ async function serveCommand(values: { config?: string; port?: string; host?: str
           constraints: config.swarm.constraints,
           startTimeoutMs: config.swarm.startTimeoutSeconds * 1000,
         })
-      : docker({ labelRoot: config.labelRoot, ...dockerOptions, ...(tls ? { tls } : {}) })
+      : (await import('./backends/docker/index.js')).docker({
+          labelRoot: config.labelRoot,
+          ...dockerOptions,
+          ...(tls ? { tls } : {}),
+        })
   const runtime = await loadRuntime()
   const store = await openStore(config, logger)
   // The backend is built from the docker/swarm keys above; the gateway is given it without them.
@@ -238,6 +241,10 @@ Commands:
   purge              remove containers by inactivity and/or label
   pull IMAGE         pull an image, showing progress
 
+Options:
+  -h, --help         show this help
+  -v, --version      print the version
+
 Client commands talk to a running gateway:
   --url URL          gateway URL (default $HONO_DOCKER_ENGINE_URL, else http://127.0.0.1:8000)
   --token TOKEN      API token (default $HONO_DOCKER_ENGINE_TOKEN)
@@ -251,10 +258,15 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP)
     return command ? 0 : EXIT.usage
   }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(await version())
+    return 0
+  }
   if (command === 'serve') return serveMain(rest)
   const client = COMMANDS[command]
   if (!client) {
-    console.error(`Unknown command "${command}".\n\n${HELP}`)
+    const what = command.startsWith('-') ? `option "${command}"` : `command "${command}"`
+    console.error(`hono-docker-engine: unknown ${what}.\n\n${HELP}`)
     return EXIT.usage
   }
   const parsed = parseOrExplain(client.usage, () =>
@@ -331,12 +343,35 @@ async function serveMain(args: string[]): Promise<number> {
 const code = await main(process.argv.slice(2))
 if (code !== 0) process.exit(code)
 
-/** Parse arguments; a mistake is printed with the usage, and answers `undefined`. */
+/** Parse arguments; a mistake is printed in plain words with the usage, and answers `undefined`. */
 function parseOrExplain<T>(usage: string, parse: () => T): T | undefined {
   try {
     return parse()
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`)
+    console.error(`${describeParseError(err as Error & { code?: string })}\n\n${usage}`)
     return undefined
   }
+}
+
+/** What `util.parseArgs` refused, in one plain sentence naming the option or argument. */
+function describeParseError(err: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(err.message)?.[1]
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `Unknown option "${quoted ?? err.message}" (values that start with "-" go after "--").`
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `Option "${(quoted ?? '').replace(/ <value>$/, '')}" ${/argument missing/.test(err.message) ? 'needs a value' : 'takes no value'}.`
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `Unexpected argument "${quoted ?? err.message}".`
+    default:
+      return err.message
+  }
+}
+
+/** The package's version, from its package.json (one level up from the sources and from dist/). */
+async function version(): Promise<string> {
+  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return manifest.version
 }

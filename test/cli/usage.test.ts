@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+/** Run the CLI from the sources; resolves exit code and output. No gateway or engine is needed. */
+const cli = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT }, (err, stdout, stderr) =>
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+
+describe('the CLI on its own', () => {
+  it('prints its version', async () => {
+    const { version } = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-v']) {
+      const run = await cli([flag])
+      expect(run.code).toBe(0)
+      expect(run.stdout.trim()).toBe(version)
+    }
+  })
+
+  it('names what it did not understand in one plain sentence, with the usage, and exits 2', async () => {
+    const cases: [string[], string][] = [
+      [['ls', '--bogus'], 'Unknown option "--bogus"'],
+      [['ls', '--url'], 'Option "--url" needs a value.'],
+      [['serve', 'extra'], 'Unexpected argument "extra".'],
+      [['--nope'], 'hono-docker-engine: unknown option "--nope".'],
+      [['frobnicate'], 'hono-docker-engine: unknown command "frobnicate".'],
+    ]
+    for (const [args, sentence] of cases) {
+      const run = await cli(args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.stderr.split('\n')[0], args.join(' ')).toContain(sentence)
+      expect(run.stderr).toContain('Usage: hono-docker-engine')
+      // Never Node's own wording.
+      expect(run.stderr).not.toContain('To specify a positional argument')
+    }
+  })
+})
