@@ -1,7 +1,7 @@
 import type { Hono } from 'hono'
 import type { ContainerManager } from '../containers/manager.js'
 import type { Drain } from '../lifecycle/drain.js'
-import { hostName } from '../http/host.js'
+import { hostGuard, hostName } from '../http/host.js'
 
 /** What {@link healthRoutes} reads. */
 export interface HealthDeps {
@@ -28,6 +28,9 @@ export function healthRoutes(app: Hono, deps: HealthDeps): void {
   const onContainerHost = (host: string | undefined) =>
     deps.hostSuffix !== undefined && host !== undefined && hostName(host).endsWith(deps.hostSuffix)
 
+  // Any Host a probe may use, as long as it is a host and port at all (the rule everywhere else too).
+  app.use(`${p}/health/live`, hostGuard)
+  app.use(`${p}/health/ready`, hostGuard)
   app.get(`${p}/health/live`, (c, next) => {
     if (onContainerHost(c.req.header('host'))) return next()
     return c.json({ status: 'live' }, 200, NO_STORE)

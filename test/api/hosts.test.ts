@@ -114,6 +114,18 @@ describe('Host names (DNS rebinding, authority validation)', () => {
     expect(((await res.json()) as { url: string }).url).toBe('/api/containers')
   })
 
+  it('answers probes for any host name, and only a Host that is a host and port at all', async () => {
+    const { app } = setup()
+    for (const path of ['/api/health/live', '/api/health/ready']) {
+      expect((await app.request(`http://x${path}`, { headers: { host: 'pod-10-1-2-3.internal:8000' } })).status).toBe(
+        200,
+      )
+      const refused = await app.request(`http://x${path}`, { headers: { host: 'x y' } })
+      expect(refused.status, path).toBe(400)
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('invalid_host')
+    }
+  })
+
   it('builds the allow-list from the listen address, loopback names and extras', () => {
     const allowed = hostAllowList({ listenHostname: '10.0.0.5', tokens: false, extra: ['host.docker.internal:8000'] })
     for (const host of ['10.0.0.5:8000', 'localhost', 'host.docker.internal']) expect(allowed(host), host).toBe(true)

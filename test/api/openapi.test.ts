@@ -31,9 +31,16 @@ describe('OpenAPI document', () => {
   it('documents request bodies from the validating schemas, with examples that validate', async () => {
     const doc = (await (await gateway.app.request('/api/openapi.json')).json()) as Json
     const launch = doc.paths['/api/containers'].post.requestBody.content['application/json']
-    expect(launch.schema.properties.image.type).toBe('string')
-    expect(launch.schema.additionalProperties).toBe(false)
-    expect(launch.schema.required).toEqual(['image'])
+    // Named: a client imports LaunchRequest, Container and Error by name.
+    expect(launch.schema.$ref).toBe('#/components/schemas/LaunchRequest')
+    const request = doc.components.schemas.LaunchRequest
+    expect(request.properties.image.type).toBe('string')
+    expect(request.additionalProperties).toBe(false)
+    expect(request.required).toEqual(['image'])
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Container', 'Error', 'ContainerList']))
+    // Whole numbers in the query are documented as integers, with their bounds.
+    const limit = doc.paths['/api/containers'].get.parameters.find((p: Json) => p.name === 'limit')
+    expect(limit.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1000 })
     for (const [example, schema] of [
       [launch.example, LaunchBodySchema],
       [API_EXAMPLES.purge, PurgeBodySchema],
