@@ -1,3 +1,4 @@
+import { PULL_FAILURE_WORDS, type PullFailureReason } from './backends/pull-failure.js'
 /**
  * Domain errors. The core and the backends throw these; only `src/api/errors.ts`
  * turns them into HTTP responses.
@@ -28,12 +29,15 @@ export class NameConflictError extends Error {
 /** The image is not present and could not be pulled. */
 export class ImageUnavailableError extends Error {
   override name = 'ImageUnavailableError'
+  /** Why, as a client can switch on it. */
+  readonly reason: PullFailureReason
   constructor(
     readonly image: string,
-    detail: string,
+    reason: PullFailureReason,
     options?: ErrorOptions,
   ) {
-    super(`Image "${image}" is not present and could not be pulled: ${detail}`, options)
+    super(`Image "${image}" is not available: ${PULL_FAILURE_WORDS[reason]}`, options)
+    this.reason = reason
   }
 }
 

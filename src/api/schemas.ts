@@ -1,3 +1,4 @@
+import { PULL_FAILURE_REASONS } from '../backends/pull-failure.js'
 import * as v from 'valibot'
 
 /** Container names: the routing key in URLs, so no encoding, no slashes, no leading dot. */
@@ -211,6 +212,8 @@ export const ErrorBodySchema = v.object({
     code: v.string(),
     message: v.string(),
     issues: v.optional(v.array(v.object({ path: v.string(), message: v.string() }))),
+    /** Why an image is not available (`image_unavailable`). */
+    reason: v.optional(v.picklist(PULL_FAILURE_REASONS)),
   }),
 })
 

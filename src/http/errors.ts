@@ -81,7 +81,10 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     }
   }
   for (const [type, status, code] of MAPPED) {
-    if (err instanceof type) return { status, body: errorBody(code, err.message), known: true }
+    if (!(err instanceof type)) continue
+    // A failed pull says why, as a client can switch on it (`not_found`, `unauthorized`, …).
+    const extra = err instanceof ImageUnavailableError ? { reason: err.reason } : {}
+    return { status, body: errorBody(code, err.message, extra), known: true }
   }
   return {
     status: 500,

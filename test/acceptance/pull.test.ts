@@ -72,17 +72,29 @@ describe.runIf(ready)('pulling images from a loopback registry', () => {
     expect(res.status).toBe(422)
     const body = (await res.json()) as Json
     expect(body.error.code).toBe('image_unavailable')
+    expect(body.error.reason).toBe('not_found')
     expect(body.error.message).toContain(image)
+    // The registry's and engine's own words are the operator's, not the client's.
+    expect(body.error.message).not.toMatch(/manifest|v2|http/i)
     const launch = await post('/api/containers', { image, name: uniqueName('nope') })
     expect(launch.status).toBe(422)
     expect(Date.now() - started).toBeLessThan(15_000)
+  })
+
+  it('says when the registry cannot be reached, by reason', async () => {
+    // Nothing listens on port 9 of loopback: the engine's connection is refused at once.
+    const res = await post('/api/images/pull', { image: '127.0.0.1:9/hde/x:1' })
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as Json
+    expect(body.error).toMatchObject({ code: 'image_unavailable', reason: 'unreachable' })
+    expect(body.error.message).toContain('cannot be reached')
   })
 
   it('does not pull with the "never" policy', async () => {
     const image = await registry.push(STATIC_IMAGE, `hde/static:${uniqueName('never')}`)
     const res = await post('/api/containers', { image, name: uniqueName('never'), pull: 'never' })
     expect(res.status).toBe(422)
-    expect(((await res.json()) as Json).error.message).toContain('"never"')
+    expect(((await res.json()) as Json).error).toMatchObject({ reason: 'not_present' })
     await expect(dockerCli('image', 'inspect', image)).rejects.toThrow()
   })
 })

@@ -261,7 +261,7 @@ export function acceptanceSuite(runtime: Runtime): void {
       const missing = await launch({ image: '127.0.0.1:9/hde-missing:1', name: missingName })
       expect(missing.status).toBe(422)
       const body = (await missing.json()) as Json
-      expect(body.error.code).toBe('image_unavailable')
+      expect(body.error).toMatchObject({ code: 'image_unavailable', reason: 'unreachable' })
       expect(body.error.message).toContain('127.0.0.1:9/hde-missing:1')
       expect(Date.now() - started).toBeLessThan(20_000)
       expect(await dockerCli('ps', '-aq', '--filter', `name=^/${missingName}$`)).toBe('')

@@ -228,7 +228,7 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
           if (statusOf(err) === 409) throw new NameConflictError(spec.name, { cause: err })
           if (statusOf(err) !== 404) return failLaunch(err)
           if (spec.pull === 'never')
-            throw new ImageUnavailableError(spec.image, 'it is not present and the pull policy is "never"', {
+            throw new ImageUnavailableError(spec.image, 'not_present', {
               cause: err,
             })
           await pullAll(spec.image, launchOptions.onProgress)

@@ -1,5 +1,6 @@
 import type { PullEvent } from '../../backend.js'
 import { ImageUnavailableError } from '../../errors.js'
+import { pullFailureReason } from '../pull-failure.js'
 import { mapDockerError, type ModemError } from './errors.js'
 
 /** docker-modem's NDJSON progress follower, as far as pulls use it. */
@@ -24,10 +25,13 @@ interface RawPullEvent {
 export function pullError(image: string, err: unknown, timeoutMs: number): Error {
   if (err instanceof ImageUnavailableError) return err
   const e = err as ModemError
+  // The engine's words (registry addresses, its own paths) stay in `cause`, for the operator log.
   if (e.statusCode !== undefined)
-    return new ImageUnavailableError(image, e.json?.message ?? `the engine answered ${e.statusCode}`, { cause: err })
+    return new ImageUnavailableError(image, pullFailureReason(e.json?.message ?? e.message), { cause: err })
   if (e.name === 'AbortError' || e.name === 'TimeoutError')
-    return new ImageUnavailableError(image, `the pull did not finish within ${timeoutMs} ms`, { cause: err })
+    return new ImageUnavailableError(image, 'timeout', {
+      cause: new Error(`the pull did not finish within ${timeoutMs} ms`, { cause: err }),
+    })
   return mapDockerError(err, timeoutMs)
 }
 
@@ -54,7 +58,10 @@ export function pullEvents(
     },
     (raw) => {
       if (raw.error || raw.errorDetail) {
-        failure ??= new ImageUnavailableError(image, raw.errorDetail?.message ?? raw.error ?? 'the pull failed')
+        const said = raw.errorDetail?.message ?? raw.error
+        failure ??= new ImageUnavailableError(image, pullFailureReason(said), {
+          cause: new Error(said ?? 'the pull failed'),
+        })
       } else if (raw.status) {
         const { current, total } = raw.progressDetail ?? {}
         queue.push({

@@ -1,3 +1,4 @@
+import { pullFailureReason } from '../pull-failure.js'
 import type { Readable } from 'node:stream'
 import Docker from 'dockerode'
 import type { Backend, BackendEvent, ContainerRecord, LaunchSpec, LogOptions } from '../../backend.js'
@@ -194,8 +195,12 @@ export function swarm(options: SwarmBackendOptions = {}): SwarmBackend {
         if (record) return record
       }
       const rejected = tasks.find((t) => t.Status?.State === 'rejected')
-      if (rejected)
-        throw new ImageUnavailableError(image, `Swarm rejected its task: ${rejected.Status?.Err ?? 'no reason given'}`)
+      if (rejected) {
+        const said = rejected.Status?.Err
+        throw new ImageUnavailableError(image, pullFailureReason(said), {
+          cause: new Error(`Swarm rejected its task: ${said ?? 'no reason given'}`),
+        })
+      }
       const latest = newest(tasks)
       if (latest?.Status)
         last = `its task is ${latest.Status.State}${latest.Status.Err ? `: ${latest.Status.Err}` : ''}`
