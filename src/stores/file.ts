@@ -165,8 +165,11 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
         lineCounts.set(id, count)
         return
       }
-      const kept = (await readLines(id)).slice(-maxEntries)
-      await writeAtomically(file, kept.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      // Kept as the lines they are, without parsing them: this runs several times a second on a busy
+      // container. A torn line a crash left is kept as text, and skipped when read.
+      const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean)
+      const kept = lines.slice(-maxEntries)
+      await writeAtomically(file, `${kept.join('\n')}\n`)
       lineCounts.set(id, kept.length)
     },
     async readHistory(id, limit) {
