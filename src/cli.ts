@@ -22,9 +22,11 @@ Options:
   -c, --config FILE   config file (default: $HONO_DOCKER_ENGINE_CONFIG, else ./${DEFAULT_CONFIG_FILE} if present)
   -p, --port N        listen port (overrides listen.port; 0 picks a free port)
       --host ADDRESS  listen address (overrides listen.hostname)
+      --log-level L   debug, info, warn or error (overrides log.level and HDE_LOG_LEVEL)
   -h, --help          show this help
 
-Docker is reached through docker.socketPath in the config, else DOCKER_HOST, else the local socket.`
+Docker is reached through docker.socketPath in the config, else DOCKER_HOST, else the local socket.
+The log is readable lines on a terminal and JSON lines otherwise (log.format, HDE_LOG_FORMAT).`
 
 /** A runtime's way to build and serve a gateway. Chosen here, at the edge, never in the core. */
 interface Runtime {
@@ -89,9 +91,27 @@ function parsePort(text: string): number {
   return port
 }
 
-async function serveCommand(values: { config?: string; port?: string; host?: string }): Promise<void> {
+/** `--log-level`, checked as the configuration checks `log.level`. */
+function parseLogLevel(text: string): Config['log']['level'] {
+  const levels = ['debug', 'info', 'warn', 'error'] as const
+  const level = levels.find((each) => each === text)
+  if (!level) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}, got "${text}"`)
+  return level
+}
+
+async function serveCommand(values: {
+  config?: string
+  port?: string
+  host?: string
+  'log-level'?: string
+}): Promise<void> {
   const { config, source, unknownVariables } = await loadConfigFile(values.config, process.env)
-  const logger = consoleLogger(config.log.level)
+  if (values['log-level'] !== undefined) config.log.level = parseLogLevel(values['log-level'])
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true)
+  const logger = consoleLogger(config.log.level, {
+    format: pretty ? 'pretty' : 'json',
+    color: pretty && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  })
   if (unknownVariables.length)
     logger.warn('environment variables that set no configuration key (ignored)', { variables: unknownVariables })
   const hostname = values.host ?? config.listen.hostname
@@ -318,6 +338,7 @@ async function serveMain(args: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),

@@ -324,6 +324,11 @@ export const ConfigSchema = v.strictObject({
   log: v.optional(
     v.strictObject({
       level: v.optional(v.picklist(['debug', 'info', 'warn', 'error']), 'info'),
+      /**
+       * How the CLI writes its log: `json` (one object per line, for collectors), `pretty` (a
+       * readable line, coloured unless `NO_COLOR` is set), or `auto`: pretty on a terminal, else JSON.
+       */
+      format: v.optional(v.picklist(['auto', 'json', 'pretty']), 'auto'),
       /** One line per proxied request (container, method, path, status, duration). */
       access: v.optional(v.boolean(), false),
     }),

@@ -41,3 +41,30 @@ describe('the CLI on its own', () => {
     }
   })
 })
+
+describe('the log', () => {
+  it('refuses a --log-level it does not know, naming the choices, as a configuration error', async () => {
+    const run = await cli(['serve', '--log-level', 'loud', '--port', '0'])
+    expect(run.code).toBe(78)
+    expect(run.stderr).toContain('--log-level must be one of debug, info, warn, error, got "loud"')
+  })
+
+  it('writes readable lines, or one JSON object per line', async () => {
+    const { consoleLogger } = await import('../../src/logger.js')
+    const lines: string[] = []
+    const original = console.log
+    console.log = (line: string) => lines.push(line)
+    try {
+      consoleLogger('info', { format: 'pretty' }).info('launched', { name: 'tool', image: 'x:1', note: 'two words' })
+      consoleLogger('info', { format: 'pretty', color: true }).warn('slow')
+      consoleLogger('warn').info('dropped below the level')
+      consoleLogger().info('as json', { n: 1 })
+    } finally {
+      console.log = original
+    }
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}launched name=tool image=x:1 note="two words"$/)
+    expect(lines[1]).toContain('\x1b[33mWARN \x1b[0m slow')
+    expect(lines).toHaveLength(3)
+    expect(JSON.parse(lines[2]!)).toMatchObject({ level: 'info', message: 'as json', n: 1 })
+  })
+})
