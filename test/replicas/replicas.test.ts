@@ -332,6 +332,9 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
       60_000,
       `${idle} reaped by the survivor`,
     )
+    // And wakes it, through the balancer, on its next request.
+    const woken = await fetch(`${balancer.url}/docker/${idle}/woken`, { headers: { prefer: 'wait=60' } })
+    expect(woken.status).toBe(200)
     await start(lead)
   }, 240_000)
 
