@@ -243,7 +243,7 @@ function atRootOfHost(recipe: Record<string, unknown> | undefined): Record<strin
 
 /** Type into a text field, confirm with Enter, and wait for the app to answer with `hello, <text>`. */
 async function greetedBack(page: Page, field: ReturnType<Page['locator']>, text: string): Promise<void> {
-  await field.waitFor({ timeout: 60_000 })
+  await field.waitFor({ timeout: 120_000 })
   await field.fill(text)
   await field.press('Enter')
   await page.getByText(`hello, ${text}`).first().waitFor({ timeout: 60_000 })
@@ -300,9 +300,9 @@ interface JupyterWindow {
  * A notebook's steps wait up to 30 s (the page), 60 s (the kernel) and 60 s (the output): the test
  * may take as long as its steps allow, which a loaded 2-core machine starting a kernel sometimes needs.
  */
-const APP_TEST = { timeout: 180_000 }
+const APP_TEST = { timeout: 240_000 }
 /** Four apps in one test: each step keeps its own bound, and the test allows for all of them. */
-const HOSTS_TEST = { timeout: 480_000 }
+const HOSTS_TEST = { timeout: 600_000 }
 
 function realApps(runtime: Runtime) {
   describe.runIf(ready)(`real applications through the gateway on ${runtime}, in Chromium`, () => {

@@ -26,6 +26,9 @@ interface Replica {
   url: string
 }
 
+/** How long each client pauses between requests: steady traffic, not a load test that starves other suites. */
+const PACE_MS = 20
+
 /** Requests in a loop from `concurrency` clients until stopped; outcomes counted by kind and time. */
 function steadyTraffic(url: string, concurrency: number) {
   let running = true
@@ -41,6 +44,7 @@ function steadyTraffic(url: string, concurrency: number) {
         outcome = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
       }
       outcomes.push({ at: performance.now(), outcome })
+      await new Promise((resolve) => setTimeout(resolve, PACE_MS))
     }
   })
   return {
