@@ -93,7 +93,7 @@ export interface Gateway {
   app: Hono
   /**
    * The JSON API and `/metrics` alone, to serve on an origin of their own. Containers' pages run
-   * on the proxy's origin: nothing that trusts a cookie there may share it (see README, Origins).
+   * on the proxy's origin: nothing that trusts a cookie there may share it (see docs/security.md, Origins).
    */
   api: Hono
   /** The proxy alone (`/docker/<name>/…`, and hostname routing when configured). */

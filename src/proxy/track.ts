@@ -3,7 +3,7 @@ export interface RelayOptions {
   /**
    * The body's chunks are fresh buffers that nothing else holds (Bun's `fetch` and `Bun.serve`
    * make them): relay them as a byte stream that takes each chunk's buffer over instead of
-   * queueing the chunk, which costs Bun less CPU per byte relayed (README, "How requests are carried").
+   * queueing the chunk, which costs Bun less CPU per byte relayed (docs/benchmark.md, "How requests are carried").
    */
   freshChunks?: boolean
 }

@@ -357,7 +357,7 @@ export function streamingSuite(runtime: Runtime): void {
       const before = await peakRss(gw.pid)
       const res = await request(`${gw.url}/docker/${name}/bytes?n=${size}`, { highWaterMark: 64 * 1024 })
       // Node passes the container's length on; Bun.serve sends any streamed body chunked, without
-      // it (oven-sh/bun#10507, README "Proxy"): this fails once Bun keeps it, to update the README.
+      // it (oven-sh/bun#10507, docs/proxy.md): this fails once Bun keeps it, to update that page.
       if (runtime === 'node') expect(res.headers['content-length']).toBe(String(size))
       else expect([res.headers['content-length'], res.headers['transfer-encoding']]).toEqual([undefined, 'chunked'])
       // Read a little, then stall for a while: the gateway must not read ahead into memory.

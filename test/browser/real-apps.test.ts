@@ -18,19 +18,18 @@ import { useAcceptanceGateway } from '../helpers/acceptance-gateway.js'
 /**
  * Real third-party apps from Debian's packages, used through the gateway in Chromium as a person
  * would: Jupyter Notebook under its path prefix and at the root of its own host, a Shiny app, and
- * a large file with Range requests. This is the README's recipes, run.
+ * a large file with Range requests. These are the recipes of docs/real-applications.md, run.
  */
 const suite = 'real applications in Chromium'
 
-/** The launch bodies of the README's "Real applications" recipes, in order: what this suite launches. */
+/** The launch bodies of the recipes in docs/real-applications.md, in order: what this suite launches. */
 function readmeRecipes(): Record<string, unknown>[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## Real applications\n'), readme.indexOf('\n## Lifecycle\n'))
-  return [...section.matchAll(/ -d '(\{.*\})'$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>)
+  const page = readFileSync(new URL('../../docs/real-applications.md', import.meta.url), 'utf8')
+  return [...page.matchAll(/ -d '(\{.*\})'$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>)
 }
 const [jupyterAtPrefix, jupyterAtRoot, shiny, labAtPrefix, labAtRoot, streamlit, gradio, marimo] = readmeRecipes()
 
-it("the README's recipes are the launches this suite makes", () => {
+it("the documented recipes are the launches this suite makes", () => {
   expect(readmeRecipes()).toHaveLength(8)
   for (const recipe of [labAtPrefix, labAtRoot, streamlit, gradio, marimo])
     expect(JSON.stringify(recipe?.cmd)).toContain('/opt/py/bin/')
@@ -226,7 +225,7 @@ function useJupyterServer(browser: Browser, base: string, ui: 'lab' | 'notebook'
 }
 
 /**
- * A recipe of the README under hostname routing, as the README says: served at the root of its own
+ * A documented recipe under hostname routing, as docs/real-applications.md says: served at the root of its own
  * host, so without `stripPrefix` and without the option that tells it a prefix.
  */
 function atRootOfHost(recipe: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -328,7 +327,7 @@ function realApps(runtime: Runtime) {
       names.hostNotebook = uniqueName('nbhost')
       names.shiny = uniqueName('shiny')
       names.files = uniqueName('files')
-      // The README's recipes, as written there, under this run's names.
+      // The documented recipes, as written there, under this run's names.
       await fixture.launchOk({ ...jupyterAtPrefix, name: names.notebook })
       await fixture.launchOk({ ...jupyterAtRoot, name: names.hostNotebook })
       await fixture.launchOk({ ...shiny, name: names.shiny })

@@ -7,7 +7,7 @@ import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, un
 import { freePort } from '../helpers/free-port.js'
 
 /**
- * The deployment recipes of the README, run as written: the image built from the Dockerfile (on
+ * The deployment recipes of docs/deploying.md, run as written: the image built from the Dockerfile (on
  * stand-ins for the official Node image made from this machine's node, with no registry), the
  * compose example with Debian's docker-compose, and the systemd unit checked by systemd-analyze.
  */
@@ -117,7 +117,7 @@ describe.runIf(await dockerReady('the gateway image'))('the gateway image', () =
     if (volumes.length) await dockerCli('volume', 'rm', '-f', ...volumes).catch(() => '')
   })
 
-  it('runs as the README says: not root, healthy, configured by file and environment, launches, proxies, drains on docker stop, adopts on start', async () => {
+  it('runs as docs/deploying.md says: not root, healthy, configured by file and environment, launches, proxies, drains on docker stop, adopts on start', async () => {
     const port = await freePort()
     const gateway = uniqueName('image-gw')
     const data = uniqueName('image-data')

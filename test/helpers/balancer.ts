@@ -15,7 +15,7 @@ export function balancerMissing(): string | undefined {
   return reason
 }
 
-/** nginx on loopback in front of gateway replicas, configured as the README's replica recipe. */
+/** nginx on loopback in front of gateway replicas, configured as docs/replicas.md's recipe. */
 export interface Balancer {
   url: string
   /** nginx's error log (where it notes replicas it gave up on). */
@@ -24,19 +24,18 @@ export interface Balancer {
 }
 
 /**
- * The README's nginx configuration for replicas (its Replicas section), with its `server` lines
- * replaced by `upstreams` (`host:port`) and its `listen` line by `listen`. Throws when the README's
+ * The nginx configuration for replicas in docs/replicas.md, with its `server` lines
+ * replaced by `upstreams` (`host:port`) and its `listen` line by `listen`. Throws when the page's
  * recipe no longer has the lines this replaces.
  */
 export async function replicaConfig(listen: string, upstreams: string[]): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## Replicas'))
-  const recipe = /```nginx\n([\s\S]*?)```/.exec(section)?.[1]
-  if (!recipe) throw new Error('README: no nginx recipe in the Replicas section')
+  const page = await readFile(join(ROOT, 'docs/replicas.md'), 'utf8')
+  const recipe = /```nginx\n([\s\S]*?)```/.exec(page)?.[1]
+  if (!recipe) throw new Error('docs/replicas.md: no nginx recipe')
   const servers = recipe.match(/^ {2}server \S+ (.*);$/gm) ?? []
   const listens = recipe.match(/^ {2}listen \S+;$/gm) ?? []
   if (servers.length !== 2 || listens.length !== 1)
-    throw new Error('README: the nginx recipe should have two upstream server lines and one listen line')
+    throw new Error('docs/replicas.md: the nginx recipe should have two upstream server lines and one listen line')
   const options = / {2}server \S+ (.*);/.exec(servers[0]!)![1]
   return recipe
     .replace(servers.join('\n'), upstreams.map((address) => `  server ${address} ${options};`).join('\n'))

@@ -9,7 +9,7 @@ import { redisMissing, startRedis, type RedisServer } from '../helpers/redis.js'
 
 /**
  * Two gateway replicas, one on Node and one on Bun, on one Docker Engine and one redis-server,
- * behind nginx on loopback (the README's replica recipe): what one does, the other sees; one start
+ * behind nginx on loopback (the recipe in docs/replicas.md): what one does, the other sees; one start
  * per wake; one leader; and under steady traffic, a replica drained or killed, and Redis restarted.
  */
 
