@@ -17,6 +17,7 @@ import { launchStream } from './launch-stream.js'
 import { listPage, listQueryInput } from './list.js'
 import { accessLink, containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
+import { stopContainer, wakeContainer } from './container-actions.js'
 import {
   ContainerNameSchema,
   LaunchBodySchema,
@@ -153,6 +154,14 @@ export function createApi(deps: ApiDeps): Hono {
     if (!(await manager.remove(name))) throw new ContainerNotFoundError(name)
     return c.body(null, 204)
   })
+
+  // Scale to zero by hand, and back: the same rules as the dashboard's buttons.
+  app.post(`${p}/containers/:name/stop`, async (c) =>
+    c.json(await stopContainer(manager, nameParam(c.req.param('name')), 'api')),
+  )
+  app.post(`${p}/containers/:name/wake`, async (c) =>
+    c.json(await wakeContainer(manager, nameParam(c.req.param('name'))), 202),
+  )
 
   // A browser that lost its access cookie (or a link that was lost) gets back in through a new link.
   app.post(`${p}/containers/:name/access-link`, async (c) => {

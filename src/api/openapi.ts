@@ -2,6 +2,7 @@ import { toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
 import {
   AccessLinkSchema,
+  ActionResultSchema,
   ContainerListSchema,
   ListQuerySchema,
   ContainerNameSchema,
@@ -46,6 +47,7 @@ const ANSWERS = {
   ContainerList: ContainerListSchema,
   LaunchResult: LaunchResultSchema,
   AccessLink: AccessLinkSchema,
+  ActionResult: ActionResultSchema,
   History: HistorySchema,
   PurgeResult: PurgeResultSchema,
   Health: HealthSchema,
@@ -304,6 +306,41 @@ export function openApiDocument(apiPrefix: string): Record<string, unknown> {
             200: { description: 'Logs', content: { 'text/plain': { schema: { type: 'string' } } } },
             ...securedAnswers,
             404: error('Unknown'),
+          },
+        },
+      },
+      [`${p}/containers/{name}/stop`]: {
+        parameters: [nameParameter],
+        post: {
+          ...secured,
+          operationId: 'stopContainer',
+          tags: ['containers'],
+          summary: 'Stop a running container (scale to zero)',
+          description: 'Its next proxied request, or a wake, starts it again; its state and volumes are kept.',
+          responses: {
+            200: { description: 'Stopped', content: json(ActionResultSchema) },
+            ...securedAnswers,
+            404: error('Unknown'),
+            409: error('Not running'),
+            501: error('The engine cannot stop containers'),
+          },
+        },
+      },
+      [`${p}/containers/{name}/wake`]: {
+        parameters: [nameParameter],
+        post: {
+          ...secured,
+          operationId: 'wakeContainer',
+          tags: ['containers'],
+          summary: 'Start a container the gateway or its engine stopped',
+          description:
+            'Answers once the engine runs it; it is `starting` until ready. One that exited on its own is not started.',
+          responses: {
+            202: { description: 'Started; ready soon', content: json(ActionResultSchema) },
+            ...securedAnswers,
+            404: error('Unknown'),
+            409: error('Not stopped by the gateway or its engine'),
+            503: error('The engine or the shared store cannot be reached'),
           },
         },
       },

@@ -262,6 +262,9 @@ export const ProbeSchema = v.object({
   status: v.picklist(['live', 'ready', 'draining', 'engine_unreachable']),
 })
 
+/** A stop or a wake (`POST /api/containers/{name}/stop`, `…/wake`). */
+export const ActionResultSchema = v.object({ name: v.string(), status: v.picklist(['stopped', 'starting']) })
+
 /** `GET /api/health`. */
 export const HealthSchema = v.object({
   ok: v.boolean(),

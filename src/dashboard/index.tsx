@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import { accessLink, type ContainerView } from '../api/view.js'
 import { type LaunchRules, planLaunch } from '../api/launch.js'
 import { launchStream } from '../api/launch-stream.js'
+import { stopContainer, wakeContainer } from '../api/container-actions.js'
 import { ContainerNameSchema, LaunchBodySchema, LogsQuerySchema } from '../api/schemas.js'
 import type { Config } from '../config/schema.js'
 import type { ContainerManager } from '../containers/manager.js'
@@ -297,22 +298,11 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     return launchStream(manager, plan, (record) => `${origin}${config.proxyPrefix}/${record.name}/`, deps.onStreamError)
   })
 
-  app.post('/containers/:name/stop', async (c) => {
-    const record = await recordOf(nameParam(c.req.param('name')))
-    if (!manager.canScaleToZero)
-      throw new ApiError(501, 'unsupported', `The ${manager.engineName} backend cannot stop containers`)
-    if (record.state !== 'running') throw new ApiError(409, 'not_running', `${record.name} is not running`)
-    await manager.scaleToZero(record, 'dashboard')
-    return c.json({ name: record.name, status: 'stopped' })
-  })
+  app.post('/containers/:name/stop', async (c) =>
+    c.json(await stopContainer(manager, nameParam(c.req.param('name')), 'dashboard')),
+  )
 
-  app.post('/containers/:name/wake', async (c) => {
-    const record = await recordOf(nameParam(c.req.param('name')))
-    if (!(await manager.isWakeable(record)))
-      throw new ApiError(409, 'not_stopped', `${record.name} was not stopped by the gateway or its engine`)
-    await manager.wake(record.name)
-    return c.json({ name: record.name, status: 'starting' })
-  })
+  app.post('/containers/:name/wake', async (c) => c.json(await wakeContainer(manager, nameParam(c.req.param('name')))))
 
   // A new one-time link for a private container, for a visitor who lost the link or its cookie.
   app.post('/containers/:name/access-link', async (c) => {

@@ -35,6 +35,9 @@ describe('API authentication', () => {
       body: '{"image":"x"}',
     })
     expect(launch.status).toBe(401)
+    // Stopping and waking need the same credentials as removing.
+    for (const verb of ['stop', 'wake'])
+      expect((await app.request(`/api/containers/any/${verb}`, { method: 'POST' })).status, verb).toBe(401)
     // Health and a container's own input URL carry no API credentials.
     expect((await app.request('/api/health')).status).toBe(200)
     expect((await app.request('/api/containers/none/input?token=x')).status).toBe(403)

@@ -170,6 +170,33 @@ describe('reading and removing containers', () => {
     expect((await app.request('/docker/one/')).status).toBe(503)
   })
 
+  it('stops a running container and wakes it again, as the dashboard does, refusing what does not apply', async () => {
+    const { post, app } = setup()
+    await post({ image: 'a:1', name: 'tool' })
+    const action = (verb: string, name = 'tool') => app.request(`/api/containers/${name}/${verb}`, { method: 'POST' })
+    const code = async (res: Response) => ((await res.json()) as ErrorJson).error.code
+
+    const woken = await action('wake')
+    expect(woken.status).toBe(409)
+    expect(await code(woken)).toBe('not_stopped')
+    const stopped = await action('stop')
+    expect(stopped.status).toBe(200)
+    expect(await stopped.json()).toEqual({ name: 'tool', status: 'stopped' })
+    expect(((await (await app.request('/api/containers/tool')).json()) as { status: string }).status).toBe('stopped')
+    const again = await action('stop')
+    expect(again.status).toBe(409)
+    expect(await code(again)).toBe('not_running')
+    const started = await action('wake')
+    expect(started.status).toBe(202)
+    expect(await started.json()).toEqual({ name: 'tool', status: 'starting' })
+    expect(['starting', 'ready']).toContain(
+      ((await (await app.request('/api/containers/tool')).json()) as { status: string }).status,
+    )
+    expect((await action('stop', 'missing')).status).toBe(404)
+    expect((await action('wake', 'missing')).status).toBe(404)
+    expect((await action('stop', '-bad')).status).toBe(400)
+  })
+
   it('reports starting, then ready once the port answers', async () => {
     const { post, app } = setup()
     await post({ image: 'a:1', name: 'probe' })

@@ -29,7 +29,7 @@ function readmeRecipes(): Record<string, unknown>[] {
 }
 const [jupyterAtPrefix, jupyterAtRoot, shiny, labAtPrefix, labAtRoot, streamlit, gradio, marimo] = readmeRecipes()
 
-it("the documented recipes are the launches this suite makes", () => {
+it('the documented recipes are the launches this suite makes', () => {
   expect(readmeRecipes()).toHaveLength(8)
   for (const recipe of [labAtPrefix, labAtRoot, streamlit, gradio, marimo])
     expect(JSON.stringify(recipe?.cmd)).toContain('/opt/py/bin/')
