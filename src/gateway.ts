@@ -24,6 +24,7 @@ import { errorBody } from './http/answer.js'
 import { createDashboard, DASHBOARD_COOKIE, type DashboardAssets } from './dashboard/index.js'
 import { Drain } from './lifecycle/drain.js'
 import { healthRoutes } from './api/health.js'
+import { REQUEST_ID_HEADER, requestIdFor, stampRequestId } from './http/request-id.js'
 import { Leadership } from './lifecycle/leadership.js'
 import { randomToken } from './util/secrets.js'
 
@@ -205,7 +206,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   /** The operator's account of a failed request: all of an unknown error, the hidden cause of a known one. */
-  const reportError = (err: unknown, status: number, known: boolean, request: { method: string; path: string }) => {
+  const reportError = (
+    err: unknown,
+    status: number,
+    known: boolean,
+    request: { method: string; path: string; requestId?: string | undefined },
+  ) => {
     if (!known) logger.error('unhandled error', { ...request, error: String(err), stack: (err as Error)?.stack })
     // What the client is not told (an engine's own words, host paths) the operator is.
     else if ((err as Error)?.cause !== undefined && status >= 400 && status !== 404) {
@@ -219,7 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   const answerError = (err: Error, c: Context) => {
     const { status, body, known } = toErrorResponse(err)
-    reportError(err, status, known, { method: c.req.method, path: c.req.path })
+    reportError(err, status, known, { method: c.req.method, path: c.req.path, requestId: c.get('requestId') })
     return c.json(body, status, {
       'cache-control': 'no-store',
       ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
@@ -258,24 +264,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   /** Metrics by container (only names that resolve, to bound cardinality), and the access log. */
-  const observe: ObserveExchange = (name, known, method, path, status, seconds, fast) => {
+  const observe: ObserveExchange = (name, known, method, path, status, seconds, fast, requestId) => {
     const container = known ? name : '(unknown)'
     metrics.proxiedRequests.inc({ container, status: String(status) })
     if (fast) metrics.fastPathRequests.inc()
     metrics.proxyLatency.observe({ container }, seconds)
     if (config.log.access)
-      logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000) })
+      logger.info('access', { container: name, method, path, status, ms: Math.round(seconds * 1000), requestId })
   }
-  const proxyAndObserve = async (c: Context, target: ProxyTarget) => {
+  const proxyAndObserve = async (c: Context, proxied: ProxyTarget) => {
     const started = performance.now()
-    const response = await proxyRequest(c, target, proxyDeps)
+    // Its id: for the container, for the log, and on whatever the client is answered.
+    const requestId = requestIdFor(c.req.header(REQUEST_ID_HEADER), config.trustProxy)
+    const target = { ...proxied, requestId }
+    const response = stampRequestId(await proxyRequest(c, target, proxyDeps), requestId)
     const seconds = (performance.now() - started) / 1000
     // The exchange has just looked the name up, so the route cache usually answers; a name it
     // dropped meanwhile (e.g. a container refusing connections) is looked up again.
     const known =
       manager.cachedRoute(target.name) !== undefined ||
       (await manager.findRoute(target.name).then(Boolean, () => false))
-    observe(target.name, known, c.req.method, target.path || '/', response.status, seconds)
+    observe(target.name, known, c.req.method, target.path || '/', response.status, seconds, false, requestId)
     return response
   }
 
@@ -326,6 +335,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onStreamError,
     mountBase,
     drain,
+    trustProxy: config.trustProxy,
   })
 
   api.onError(answerError)
@@ -371,19 +381,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = new Hono()
   app.onError(answerError)
   // Probes use whatever address reaches the process as Host: they answer before the host rules.
-  healthRoutes(app, { manager, drain, apiPrefix: config.apiPrefix, hostSuffix: config.hostSuffix, storeAnswers })
+  healthRoutes(app, {
+    manager,
+    drain,
+    apiPrefix: config.apiPrefix,
+    hostSuffix: config.hostSuffix,
+    storeAnswers,
+    trustProxy: config.trustProxy,
+  })
   app.route('/', proxy)
   app.route('/', api)
   // Served on its own, the gateway answers every other path in its JSON error shape, with a pointer.
-  app.notFound((c) =>
-    c.json(
+  app.notFound((c) => {
+    c.header(REQUEST_ID_HEADER, requestIdFor(c.req.header(REQUEST_ID_HEADER), config.trustProxy))
+    return c.json(
       errorBody(
         'not_found',
         `No route ${c.req.method} ${c.req.path}: the API is under ${config.apiPrefix}/, containers under ${config.proxyPrefix}/<name>/`,
       ),
       404,
-    ),
-  )
+    )
+  })
 
   return {
     app,

@@ -112,7 +112,14 @@ describe('structured logs', () => {
         expect(accessLines).toEqual([
           {
             message: 'access',
-            fields: { container: 'logged', method: 'POST', path: '/page', status: 200, ms: expect.any(Number) },
+            fields: {
+              container: 'logged',
+              method: 'POST',
+              path: '/page',
+              status: 200,
+              ms: expect.any(Number),
+              requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+            },
           },
         ])
       else expect(accessLines).toEqual([])

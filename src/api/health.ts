@@ -2,6 +2,7 @@ import type { Hono } from 'hono'
 import type { ContainerManager } from '../containers/manager.js'
 import type { Drain } from '../lifecycle/drain.js'
 import { hostGuard, hostName } from '../http/host.js'
+import { requestIdMiddleware } from '../http/request-id.js'
 
 /** What {@link healthRoutes} reads. */
 export interface HealthDeps {
@@ -12,6 +13,8 @@ export interface HealthDeps {
   hostSuffix?: string | undefined
   /** Whether the store answers (a shared store may be away while the gateway keeps proxying). */
   storeAnswers?: () => Promise<boolean>
+  /** Take a request's `X-Request-Id` from the proxy in front. */
+  trustProxy?: boolean
 }
 
 /** Answers of probes are never cached, and say nothing but their state. */
@@ -29,8 +32,8 @@ export function healthRoutes(app: Hono, deps: HealthDeps): void {
     deps.hostSuffix !== undefined && host !== undefined && hostName(host).endsWith(deps.hostSuffix)
 
   // Any Host a probe may use, as long as it is a host and port at all (the rule everywhere else too).
-  app.use(`${p}/health/live`, hostGuard)
-  app.use(`${p}/health/ready`, hostGuard)
+  for (const probe of [`${p}/health/live`, `${p}/health/ready`])
+    app.use(probe, hostGuard, requestIdMiddleware(deps.trustProxy ?? false))
   app.get(`${p}/health/live`, (c, next) => {
     if (onContainerHost(c.req.header('host'))) return next()
     return c.json({ status: 'live' }, 200, NO_STORE)

@@ -17,6 +17,7 @@ import { launchStream } from './launch-stream.js'
 import { listPage, listQueryInput } from './list.js'
 import { accessLink, containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
+import { requestIdMiddleware } from '../http/request-id.js'
 import { stopContainer, wakeContainer } from './container-actions.js'
 import {
   ContainerNameSchema,
@@ -46,6 +47,8 @@ export interface ApiDeps {
   mountBase: (c: Context) => string
   /** The gateway's shutdown state, for the readiness probe. */
   drain: Drain
+  /** Take a request's `X-Request-Id` from the proxy in front (`trustProxy`). */
+  trustProxy: boolean
 }
 
 export type { ContainerView } from './view.js'
@@ -73,7 +76,9 @@ export function createApi(deps: ApiDeps): Hono {
   })
 
   // Probes answer any Host: registered before the host rules.
-  healthRoutes(app, { manager, drain: deps.drain, apiPrefix: p })
+  healthRoutes(app, { manager, drain: deps.drain, apiPrefix: p, trustProxy: deps.trustProxy })
+  // Every other answer carries the request's id, errors included.
+  app.use(requestIdMiddleware(deps.trustProxy))
   app.use(hostGuard)
   app.use(allowedHostsGuard(deps.allowedHost))
   // Browsers acting for a page need a token on every route, the credential-free ones included.

@@ -5,7 +5,7 @@ import { isLoopbackAddress, sameSecret } from '../util/secrets.js'
 import { DASHBOARD_COOKIE, type DashboardSession, type DashboardSessions, isSessionCookie } from './sessions.js'
 
 /** The dashboard's Hono environment: the session of the request, once the guard found it. */
-export type DashboardEnv = { Variables: { session: DashboardSession } }
+export type DashboardEnv = { Variables: { session: DashboardSession; requestId: string } }
 
 /** Who may use the dashboard. */
 export interface DashboardGuardOptions {

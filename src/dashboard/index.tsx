@@ -16,6 +16,7 @@ import { ContainerNotFoundError } from '../errors.js'
 import { ApiError, toErrorResponse, validationError } from '../http/errors.js'
 import { allowedHostsGuard, hostGuard, hostName } from '../http/host.js'
 import { readJson } from '../http/json-body.js'
+import { requestIdMiddleware } from '../http/request-id.js'
 import { isNavigation } from '../http/please-wait.js'
 import { hintsOf } from '../http/answer.js'
 import type { GatewayMetrics } from '../metrics.js'
@@ -61,7 +62,12 @@ export interface DashboardDeps {
   /** Report an error that surfaced inside a stream (for the operator log). */
   onStreamError: (err: unknown, status: number, known: boolean) => void
   /** Report a failed request (for the operator log). */
-  onError: (err: unknown, status: number, known: boolean, request: { method: string; path: string }) => void
+  onError: (
+    err: unknown,
+    status: number,
+    known: boolean,
+    request: { method: string; path: string; requestId?: string | undefined },
+  ) => void
 }
 
 /** The operator dashboard and what it runs while open. */
@@ -142,9 +148,11 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   }
 
   const app = new Hono<DashboardEnv>()
+  // Every answer carries the request's id, errors included.
+  app.use(requestIdMiddleware(config.trustProxy))
   app.onError((err, c) => {
     const { status, body, known } = toErrorResponse(err)
-    deps.onError(err, status, known, { method: c.req.method, path: c.req.path })
+    deps.onError(err, status, known, { method: c.req.method, path: c.req.path, requestId: c.get('requestId') })
     if (isNavigation(hintsOf(c.req.raw))) {
       const frame = { base: mountBase(c), signOut: false }
       return page(c, <MessagePage frame={frame} title="Not possible" message={body.error.message} />, status)

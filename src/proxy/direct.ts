@@ -13,6 +13,7 @@ import { Exchange } from './exchange.js'
 import { containerPath } from './path.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { toErrorResponse } from '../http/errors.js'
+import { requestIdFor, stampRequestId } from '../http/request-id.js'
 
 /**
  * The direct lane: what a runtime adapter needs to carry a proxied request to its container
@@ -31,16 +32,18 @@ export interface DirectLane {
    * Begin the {@link Exchange} of a request the lane accepted: history, activity, timers, failure
    * answers, and the metrics and access log of whatever the client is answered.
    */
-  begin(route: DirectRoute, method: string): Exchange
+  begin(route: DirectRoute, method: string, requestId: string): Exchange
   /**
    * Carry a Web-standard request for the route through the general path's exchange (history,
    * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.
    */
   forward(route: DirectRoute, request: Request, client: DirectClient): Promise<Response>
   /** Log an unexpected error of a fast path (a bug, never an upstream failure). */
-  report(err: unknown, route: DirectRoute): void
+  report(err: unknown, route: DirectRoute, requestId?: string): void
   /** How long a client's request body may pause between bytes (for transports that time it themselves). */
   readonly bodyIdleTimeoutMs: number
+  /** The id of a request, from the `X-Request-Id` it carries (taken only from a trusted proxy). */
+  requestId(incoming: string | undefined): string
 }
 
 /** A request the lane accepted. */
@@ -62,6 +65,8 @@ export interface DirectClient {
   proto: 'http' | 'https'
   /** The runtime's server hands request bodies over in fresh buffers that nothing else holds (`Bun.serve`). */
   freshBodyChunks?: boolean
+  /** The request's id, from {@link DirectLane.requestId}. */
+  requestId: string
 }
 
 /**
@@ -86,6 +91,7 @@ export type ObserveExchange = (
   status: number,
   seconds: number,
   fast?: boolean,
+  requestId?: string,
 ) => void
 
 /** Build the lane over the same dependencies as the general path. */
@@ -93,17 +99,24 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
   const { manager } = deps
   const prefix = `${config.proxyPrefix}/`
   const hostSuffix = config.hostSuffix
-  const report = (err: unknown, route: DirectRoute) =>
-    deps.onError('fast path failed', { container: route.name, error: String(err), stack: (err as Error)?.stack })
+  const report = (err: unknown, route: DirectRoute, requestId?: string) =>
+    deps.onError('fast path failed', {
+      container: route.name,
+      error: String(err),
+      stack: (err as Error)?.stack,
+      requestId,
+    })
   const forwarding = (route: DirectRoute, client: DirectClient): ForwardingContext => ({
     clientAddress: client.address,
     host: client.host,
     proto: client.proto,
     prefix: route.prefix,
     ...deps.forwarding,
+    requestId: client.requestId,
   })
   return {
     bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
+    requestId: (incoming) => requestIdFor(incoming, deps.forwarding.trustProxy),
     route(method, rawUrl, host) {
       // An invalid Host is left to the general path, which answers 400; one not allowed, 421.
       if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host) || !deps.allowedHost(host))
@@ -134,13 +147,26 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         upstreamOrigin: route.origin,
         prefix: route.prefix,
         publicHost: client.host,
+        requestId: client.requestId,
       })
     },
-    begin(route, method) {
+    begin(route, method, requestId) {
       const started = performance.now()
       const onStatus = (status: number) =>
-        observe(route.name, true, method, pathOnly(route), status, (performance.now() - started) / 1000, true)
-      return new Exchange(deps, route.record as RunningRecord, route.name, method, route.path, { onStatus })
+        observe(
+          route.name,
+          true,
+          method,
+          pathOnly(route),
+          status,
+          (performance.now() - started) / 1000,
+          true,
+          requestId,
+        )
+      return new Exchange(deps, route.record as RunningRecord, route.name, method, route.path, {
+        onStatus,
+        requestId,
+      })
     },
     async forward(route, request, client) {
       const started = performance.now()
@@ -152,16 +178,19 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         pathAndQuery: route.path,
         upstreamUrl: `${route.origin}${route.path}`,
         headers,
+        requestId: client.requestId,
         ...(client.freshBodyChunks ? { freshBodyChunks: true } : {}),
       }
       let response: Response
       try {
         response = await forwardRequest(request, route.record as RunningRecord, exchange, deps)
       } catch (err) {
-        report(err, route)
+        report(err, route, client.requestId)
         const { status, body } = toErrorResponse(err)
         response = Response.json(body, { status, headers: { 'cache-control': 'no-store' } })
       }
+      // The gateway's own answers (a failure) carry it too; the container's already do.
+      stampRequestId(response, client.requestId)
       observe(
         route.name,
         true,
@@ -170,6 +199,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         response.status,
         (performance.now() - started) / 1000,
         true,
+        client.requestId,
       )
       return response
     },

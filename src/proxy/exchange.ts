@@ -8,6 +8,8 @@ import type { ProxyDeps, RunningRecord } from './types.js'
 export interface ExchangeOptions {
   /** Told the status of the answer the client gets (the container's, or the gateway's own). */
   onStatus?: (status: number) => void
+  /** The request's id, named in what the exchange logs. */
+  requestId?: string
 }
 
 /**
@@ -22,6 +24,7 @@ export class Exchange {
   readonly #record: RunningRecord
   readonly #name: string
   readonly #onStatus: ((status: number) => void) | undefined
+  readonly #requestId: string | undefined
   /** Created when a transport asks for a signal (the Web path); the Node fast path listens instead. */
   #controller: AbortController | undefined
   #abortReason: unknown
@@ -46,6 +49,7 @@ export class Exchange {
     this.#record = record
     this.#name = name
     this.#onStatus = options.onStatus
+    this.#requestId = options.requestId
     deps.manager.recordRequest(record, method, pathAndQuery)
     // The exchange counts as activity until it ends.
     this.#release = deps.manager.holdActivity(record.id)
@@ -129,9 +133,13 @@ export class Exchange {
     this.end()
     const reason: unknown = this.#abortReason
     const name = this.#name
+    // What the answers log names this request.
+    const requestId = this.#requestId
+    const deps: ProxyDeps = requestId
+      ? { ...this.#deps, onError: (message, fields) => this.#deps.onError(message, { ...fields, requestId }) }
+      : this.#deps
     let answer: Answer
-    if (reason instanceof RequestBodyTimeoutError)
-      answer = await upstreamFailure(hints, name, reason, false, this.#deps)
+    if (reason instanceof RequestBodyTimeoutError) answer = await upstreamFailure(hints, name, reason, false, deps)
     else {
       // Our own header timer, or the upstream client's silence timer after an upload: the same 504.
       const timedOut =
@@ -140,7 +148,7 @@ export class Exchange {
           : this.#silenceTimedByClient && err instanceof UpstreamTimeoutError
             ? headersTimeoutError(name, this.#deps.headersTimeoutMs)
             : undefined
-      answer = await upstreamFailure(hints, name, timedOut ?? err, this.#clientGone, this.#deps)
+      answer = await upstreamFailure(hints, name, timedOut ?? err, this.#clientGone, deps)
     }
     this.#onStatus?.(answer.status)
     return answer

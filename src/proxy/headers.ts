@@ -1,4 +1,5 @@
 import { ACCESS_COOKIE_PREFIX } from '../containers/access.js'
+import { REQUEST_ID_HEADER } from '../http/request-id.js'
 import { type ResponseScope, rewriteLocation, scopeSetCookie, stripCookies } from './rewrite.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded in either direction. */
@@ -59,6 +60,8 @@ export interface ForwardingContext extends ForwardingPolicy {
   proto: string
   /** The path prefix the container is served under, e.g. `/docker/name`. */
   prefix: string
+  /** The request's id (`X-Request-Id`), the same in the operator log. */
+  requestId?: string
 }
 
 /**
@@ -181,7 +184,7 @@ class PairsEditor implements HeaderEditor {
  * the container's address); without the gateway's access cookies or the parent app's named
  * cookies; without the client's own claims about itself (`Forwarded`, `X-Real-IP`,
  * `X-Forwarded-*`) unless `trustProxy` says a proxy in front sets them; plus the gateway's
- * `X-Forwarded-For/Host/Proto/Prefix`.
+ * `X-Forwarded-For/Host/Proto/Prefix` and the request's `X-Request-Id`.
  */
 function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void {
   const named = connectionTokens(headers.get('connection'))
@@ -199,6 +202,7 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
   }
   for (const name of ctx.trustProxy ? FORWARDED_OWN : headers.names().filter(isClientForwarding)) headers.delete(name)
   for (const [name, value] of forwardedFields((name) => trusted?.get(name), ctx)) headers.set(name, value)
+  if (ctx.requestId !== undefined) headers.set(REQUEST_ID_HEADER, ctx.requestId)
 }
 
 /**
@@ -231,7 +235,7 @@ function applyHostWideLimits(headers: HeaderEditor, prefix: string): void {
  * THE response policy, on every path (WebSocket handshakes included): the container's headers
  * minus hop-by-hop ones (and those `Connection` names) and minus what would reach beyond its own
  * pages ({@link SITE_WIDE}, and under path routing {@link applyHostWideLimits}), with `Location`
- * and `Set-Cookie` kept inside the container's prefix.
+ * and `Set-Cookie` kept inside the container's prefix, and the request's `X-Request-Id`.
  */
 function applyResponsePolicy(headers: HeaderEditor, scope: ResponseScope): void {
   const named = connectionTokens(headers.get('connection'))
@@ -243,6 +247,7 @@ function applyResponsePolicy(headers: HeaderEditor, scope: ResponseScope): void 
   if (location !== undefined) headers.set('location', rewriteLocation(location, scope))
   const cookies = headers.getSetCookie()
   if (cookies.length) headers.setSetCookie(cookies.map((cookie) => scopeSetCookie(cookie, scope.prefix)))
+  if (scope.requestId !== undefined) headers.set(REQUEST_ID_HEADER, scope.requestId)
 }
 
 /** The request policy applied to header pairs (the Node fast path). */

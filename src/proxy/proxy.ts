@@ -45,10 +45,19 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     proto: url.protocol.slice(0, -1),
     prefix: target.prefix,
     ...deps.forwarding,
+    ...(target.requestId ? { requestId: target.requestId } : {}),
   })
   if (isWebSocketUpgrade(request))
     return proxyWebSocket(c, record, { upstreamUrl, pathAndQuery, headers, publicHost: host }, target, deps)
-  const forwarding = { name, prefix: target.prefix, publicHost: host, pathAndQuery, upstreamUrl, headers }
+  const forwarding = {
+    name,
+    prefix: target.prefix,
+    publicHost: host,
+    pathAndQuery,
+    upstreamUrl,
+    headers,
+    ...(target.requestId ? { requestId: target.requestId } : {}),
+  }
   return forwardRequest(request, record, forwarding, deps)
 }
 
@@ -66,6 +75,8 @@ export interface Forwarding {
   upstreamUrl: string
   /** Headers for the container, from {@link upstreamRequestHeaders} or the direct lane. */
   headers: Headers
+  /** The request's id, answered in `X-Request-Id` and named in the log. */
+  requestId?: string
   /**
    * The request body's chunks are fresh buffers that nothing else holds (a body `Bun.serve`
    * received): a streamed body is then relayed by handing each chunk's buffer over.
@@ -85,8 +96,11 @@ export async function forwardRequest(
   deps: ProxyDeps,
   options: ExchangeOptions = {},
 ): Promise<Response> {
-  const { name, prefix, publicHost, pathAndQuery, upstreamUrl, headers } = forwarding
-  const exchange = new Exchange(deps, record, name, request.method, pathAndQuery, options)
+  const { name, prefix, publicHost, pathAndQuery, upstreamUrl, headers, requestId } = forwarding
+  const exchange = new Exchange(deps, record, name, request.method, pathAndQuery, {
+    ...options,
+    ...(requestId ? { requestId } : {}),
+  })
   // A client that leaves aborts the upstream side, also while the answer streams.
   const onClientAbort = () => exchange.clientLeft(request.signal.reason)
   request.signal.addEventListener('abort', onClientAbort, { once: true })
@@ -116,7 +130,7 @@ export async function forwardRequest(
     return toResponse(await exchange.failure(err, hintsOf(request)))
   }
   exchange.responded(upstream.status)
-  const scope = { upstreamOrigin: record.upstream, prefix, publicHost }
+  const scope = { upstreamOrigin: record.upstream, prefix, publicHost, ...(requestId ? { requestId } : {}) }
   const body = request.method === 'HEAD' || NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body
   // A small answer of known length is over as soon as it starts: the exchange ends here, and
   // the runtime relays the upstream body natively, without a tracking stream in between.
@@ -163,7 +177,7 @@ function declaredLength(headers: Headers): number | undefined {
 async function proxyWebSocket(
   c: Context,
   record: ContainerRecord,
-  { upstreamUrl: url, pathAndQuery, headers, publicHost }: Omit<Forwarding, 'name' | 'prefix'>,
+  { upstreamUrl: url, pathAndQuery, headers, publicHost }: Omit<Forwarding, 'name' | 'prefix' | 'requestId'>,
   target: ProxyTarget,
   deps: ProxyDeps,
 ): Promise<Response> {
@@ -190,6 +204,7 @@ async function proxyWebSocket(
           upstreamOrigin: record.upstream ?? url,
           prefix: target.prefix,
           publicHost,
+          ...(target.requestId ? { requestId: target.requestId } : {}),
         }),
       onOpen: (close) => {
         opened = true
@@ -215,12 +230,13 @@ async function proxyWebSocket(
       deps.onNotice?.('the container refused a WebSocket handshake', {
         container: target.name,
         status: answer.status,
+        requestId: target.requestId,
       })
     return answer
   } catch (err) {
     if (err instanceof UpstreamConnectError)
       return toResponse(await afterConnectFailure(hintsOf(request), target.name, deps))
-    deps.onError('websocket proxy failed', { container: target.name, error: String(err) })
+    deps.onError('websocket proxy failed', { container: target.name, error: String(err), requestId: target.requestId })
     return toResponse(errorAnswer(502, 'upstream_error', `The WebSocket to "${target.name}" could not be opened`))
   }
 }

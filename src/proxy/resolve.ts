@@ -47,7 +47,9 @@ export async function resolveContainer(
       }
       if (record && record.state !== 'running' && (await manager.isWakeable(record))) {
         const waking = manager.wake(name)
-        waking.catch((err: unknown) => deps.onError('wake failed', { container: name, error: String(err) }))
+        waking.catch((err: unknown) =>
+          deps.onError('wake failed', { container: name, error: String(err), requestId: target.requestId }),
+        )
         if (!waitMs) return pleaseWaitResponse(request, `"${name}" is waking up`, deps.pleaseWait)
         record = await waking
       }

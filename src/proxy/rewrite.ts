@@ -20,6 +20,8 @@ export interface ResponseScope {
   prefix: string
   /** `Host` as the client sent it, which the container sees too (`upstream.preserveHost`). */
   publicHost?: string
+  /** The request's id, answered in `X-Request-Id` whatever the container said. */
+  requestId?: string
 }
 
 /** Whether an absolute URL points at the container itself: its upstream origin, or the client's host. */

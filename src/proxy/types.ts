@@ -43,6 +43,8 @@ export interface ProxyTarget {
   path: string
   /** Full public prefix, e.g. `/viz/docker/name`. */
   prefix: string
+  /** The request's id (see `http/request-id.ts`), passed to the container and in the log. */
+  requestId?: string
 }
 
 /** A container record known to be reachable. */

@@ -3,8 +3,11 @@ import { request } from 'undici'
 /** One answer, as compared between two ways of serving the same request. */
 export interface Answer {
   status: number
+  /** Its headers; a generated `X-Request-Id` reads `(its id)`, the id itself is {@link requestId}. */
   headers: Record<string, string | string[] | undefined>
   body: Buffer
+  /** The `X-Request-Id` it carried. */
+  requestId?: string
 }
 
 /** Options for {@link askFor}. */
@@ -14,7 +17,10 @@ export interface AskOptions {
   body?: Buffer
 }
 
-/** Send one request and keep its answer, minus the per-connection and per-moment headers. */
+/**
+ * Send one request and keep its answer, minus the per-connection and per-moment headers; its
+ * generated request id (one per request) is kept aside, so that answers compare.
+ */
 export async function askFor(url: string, options: AskOptions = {}): Promise<Answer> {
   const res = await request(url, {
     method: (options.method ?? 'GET') as 'GET',
@@ -24,7 +30,12 @@ export async function askFor(url: string, options: AskOptions = {}): Promise<Ans
   const body = Buffer.from(await res.body.arrayBuffer())
   const headers = { ...res.headers }
   for (const name of ['date', 'connection', 'keep-alive']) delete headers[name]
-  return { status: res.statusCode, headers, body }
+  const id = headers['x-request-id']
+  if (typeof id !== 'string' || !UUID.test(id)) return { status: res.statusCode, headers, body }
+  const answer: Answer = { status: res.statusCode, headers: { ...headers, 'x-request-id': '(its id)' }, body }
+  // Kept out of comparisons of whole answers (not enumerable).
+  Object.defineProperty(answer, 'requestId', { value: id, enumerable: false })
+  return answer
 }
 
 /**
@@ -33,16 +44,24 @@ export async function askFor(url: string, options: AskOptions = {}): Promise<Ans
  * else stays as bytes.
  */
 export function comparable(answer: Answer): unknown {
+  const id = answer.requestId
+  const rest = { ...answer }
+  const headers = rest.headers
   const type = String(answer.headers['content-type'] ?? '')
-  if (!type.includes('json') || answer.body.length === 0) return answer
+  if (!type.includes('json') || answer.body.length === 0) return rest
   const data = JSON.parse(answer.body.toString()) as { headers?: Record<string, string> }
   const gateway = data.headers?.['x-forwarded-host']
   if (gateway) {
     data.headers!['x-forwarded-host'] = '(the gateway)'
     if (data.headers!.host === gateway) data.headers!.host = '(the gateway)'
   }
-  return { ...answer, body: data, headers: { ...answer.headers, 'content-length': undefined } }
+  // The container saw the id its answer carries: compared as that, not as its value.
+  if (data.headers?.['x-request-id'] !== undefined && data.headers['x-request-id'] === id)
+    data.headers['x-request-id'] = '(its id)'
+  return { ...rest, body: data, headers: { ...headers, 'content-length': undefined } }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * The one known difference between the paths: for a body sent without `Content-Type`,

@@ -3,7 +3,7 @@ import { memory, type MemoryBackend } from '../../src/backends/memory.js'
 import type { ConfigInput } from '../../src/config/schema.js'
 import { createGateway } from '../../src/gateway.js'
 import type { AuthorizeHook } from '../../src/proxy/access-check.js'
-import { silentLogger } from '../../src/logger.js'
+import { silentLogger, type Logger } from '../../src/logger.js'
 import type { ContainerStore } from '../../src/stores/store.js'
 import { useTestUpstream } from './upstream.js'
 
@@ -17,6 +17,8 @@ export interface MemoryGatewayOptions {
   background?: boolean
   /** An embedder's access decision (see `GatewayOptions.authorize`). */
   authorize?: AuthorizeHook
+  /** Where its log goes (silent by default). */
+  logger?: Logger
 }
 
 /**
@@ -38,7 +40,7 @@ export function useMemoryGateways() {
       backend,
       config,
       fetch: shared.client,
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
       background: options.background ?? false,
       ...(options.store ? { store: options.store } : {}),
     })

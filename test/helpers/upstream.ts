@@ -103,6 +103,8 @@ export async function startUpstream(): Promise<TestUpstream> {
         'x-private': 'secret',
         'keep-alive': 'timeout=5',
         'x-public': 'yes',
+        // An id of the app's own, which the gateway answers its own in place of.
+        'x-request-id': 'the-containers-own',
       })
       res.end('hop')
       return

@@ -84,13 +84,25 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
   const server = Bun.serve({
     fetch: (request, srv) => {
       if (drain.draining && !isProbe(pathOf(request.url), config.apiPrefix))
-        return new Response(DRAINING.body, DRAINING)
+        return new Response(DRAINING.body, {
+          ...DRAINING,
+          headers: {
+            ...DRAINING.headers,
+            'x-request-id': direct.requestId(request.headers.get('x-request-id') ?? undefined),
+          },
+        })
       srv.timeout(request, 0)
       const host = request.headers.get('host')
       const route = fastPath ? fastRoute(direct, request, host) : undefined
       if (route && host) {
         const proto = request.url.startsWith('https:') ? 'https' : 'http'
-        const client = { address: srv.requestIP(request)?.address, host, proto, freshBodyChunks: true } as const
+        const client = {
+          address: srv.requestIP(request)?.address,
+          host,
+          proto,
+          freshBodyChunks: true,
+          requestId: direct.requestId(request.headers.get('x-request-id') ?? undefined),
+        } as const
         return direct.forward(route, request, client)
       }
       return app.fetch(request, srv)

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Answer } from '../../http/answer.js'
+import { REQUEST_ID_HEADER } from '../../http/request-id.js'
 import type { DirectClient, DirectLane, DirectRoute } from '../../proxy/direct.js'
 import type { Exchange } from '../../proxy/exchange.js'
 import type { HeaderPairs } from '../../proxy/headers.js'
@@ -29,6 +30,7 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
         address: req.socket.remoteAddress,
         host,
         proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+        requestId: lane.requestId(firstValue(req.headers['x-request-id'])),
       }
       headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), client)
     } catch (err) {
@@ -38,11 +40,11 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
     }
     // A request arrived: from here on it may be quiet for as long as it needs.
     req.socket.setTimeout(0)
-    const exchange = lane.begin(route, method)
+    const exchange = lane.begin(route, method, client.requestId)
     try {
       carry(lane, { route, client, exchange }, method, headers, req, res, dispatcher)
     } catch (err) {
-      lane.report(err, route)
+      lane.report(err, route, client.requestId)
       exchange.end()
       res.destroy()
     }
@@ -155,7 +157,7 @@ function carry(
         const hints = { method, accept: req.headers.accept, secFetchMode: firstValue(req.headers['sec-fetch-mode']) }
         exchange
           .failure(toUpstreamError(err), hints)
-          .then((answer) => send(res, answer))
+          .then((answer) => send(res, answer, client.requestId))
           .catch(() => res.destroy())
       },
     },
@@ -167,10 +169,14 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-/** Write one of the gateway's own (small) answers, with its length, as the general path does. */
-function send(res: ServerResponse, answer: Answer): void {
+/** Write one of the gateway's own (small) answers, with its length and the request's id, as the general path does. */
+function send(res: ServerResponse, answer: Answer, requestId: string): void {
   if (res.destroyed) return
   const body = answer.body === null ? undefined : Buffer.from(answer.body)
-  res.writeHead(answer.status, { ...answer.headers, ...(body ? { 'content-length': String(body.length) } : {}) })
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    [REQUEST_ID_HEADER]: requestId,
+    ...(body ? { 'content-length': String(body.length) } : {}),
+  })
   res.end(body)
 }

@@ -105,7 +105,9 @@ export function serveNode(options: ServeNodeOptions): Promise<RunningServer> {
   ) =>
     createServer(serverOptions, (req, res) => {
       if (drain.draining && !isProbe(req.url ?? '/', config.apiPrefix)) {
-        res.writeHead(DRAINING.status, DRAINING.headers).end(DRAINING.body)
+        const incoming = req.headers['x-request-id']
+        const requestId = options.gateway.direct.requestId(Array.isArray(incoming) ? incoming[0] : incoming)
+        res.writeHead(DRAINING.status, { ...DRAINING.headers, 'x-request-id': requestId }).end(DRAINING.body)
         return
       }
       // In flight until its answer is sent in full, or the client leaves.
