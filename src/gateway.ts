@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js'
 import { firstBackendKey } from './config/backend-keys.js'
 import { startBackground } from './lifecycle/background.js'
 import { ContainerManager } from './containers/manager.js'
-import { memoryStore, type ContainerStore } from './stores/store.js'
+import { answersWithin, memoryStore, type ContainerStore } from './stores/store.js'
 import { fetchUpstream, type UpstreamFetch } from './proxy/upstream.js'
 import { toErrorResponse } from './http/errors.js'
 import { createApi } from './api/index.js'
@@ -153,20 +153,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     ? new Leadership({ store, holder: replicaId, ttlMs: config.replicas.leaseSeconds * 1000, logger })
     : undefined
   const isLeader = () => leadership?.isLeader ?? true
-  /** Whether the store answers within a second (probes and scrapes must not wait on a store that is away). */
-  const storeAnswers = (): Promise<boolean> => {
-    if (!store.ping) return Promise.resolve(true)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    return Promise.race([
-      store.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), 1_000)
-      }),
-    ]).finally(() => clearTimeout(timer))
-  }
+  // Probes and scrapes never wait on a store that is away.
+  const storeAnswers = () => answersWithin(store, 1_000)
   const metrics = new GatewayMetrics(
     async () => {
       const counts = new Map<string, number>()

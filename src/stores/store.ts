@@ -110,6 +110,21 @@ export interface ContainerStore {
   close?(): Promise<void>
 }
 
+/** Whether a store answers within `ms` (a store without `ping` always does). Never rejects. */
+export function answersWithin(store: ContainerStore, ms: number): Promise<boolean> {
+  if (!store.ping) return Promise.resolve(true)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return Promise.race([
+    store.ping().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
 /** Most dashboard sessions an in-process store keeps (oldest dropped first). */
 export const MAX_LOCAL_SESSIONS = 10_000
 
