@@ -91,7 +91,8 @@ export class Activity {
       this.#dirty.clear()
       this.#readAt = now
       try {
-        await this.#store.writeActivity(times)
+        // A quiet second writes nothing (a file store would rewrite its file for nothing).
+        if (times.size > 0) await this.#store.writeActivity(times)
         this.#stored = await this.#store.readActivity()
         if (this.#failing) this.#logger?.info('activity is written to the store again')
         this.#failing = false

@@ -207,6 +207,7 @@ export function fileStore(options: FileStoreOptions): ContainerStore {
       await writeAtomically(engineRunFile, JSON.stringify({ startedAt: run.startedAt, seenAt: run.seenAt }))
     },
     async writeActivity(times) {
+      if (times.size === 0) return
       mergeActivity(await loadActivity(), times)
       await saveActivity()
     },
