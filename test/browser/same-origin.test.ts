@@ -33,6 +33,10 @@ const ATTACK_PAGE = `<!doctype html><html lang="en"><title>attack</title><pre id
   await attempt('logs', '/containers/' + victim + '/logs')
   await attempt('purge', '/purge', { method: 'POST', headers: json, body: '{"inactiveSeconds":0}' })
   await attempt('purge text/plain', '/purge', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{"inactiveSeconds":0}' })
+  await attempt('stop', '/containers/' + victim + '/stop', { method: 'POST' })
+  await attempt('stop no-cors', '/containers/' + victim + '/stop', { method: 'POST', mode: 'no-cors' })
+  await attempt('wake no-cors', '/containers/' + victim + '/wake', { method: 'POST', mode: 'no-cors' })
+  await attempt('access-link no-cors', '/containers/' + victim + '/access-link', { method: 'POST', mode: 'no-cors' })
   await attempt('remove', '/containers/' + victim, { method: 'DELETE' })
   const pre = document.getElementById('out')
   pre.textContent = JSON.stringify(out)
@@ -90,7 +94,7 @@ function sameOriginSuite(runtime: Runtime) {
       const planted = uniqueName('planted')
       const base = fixture.gw.url
       const results = await runAttack(`${base}/docker/${attacker}/page?api=/api&victim=${victim}&planted=${planted}`)
-      expect(Object.keys(results)).toHaveLength(8)
+      expect(Object.keys(results)).toHaveLength(12)
       for (const [what, got] of Object.entries(results)) {
         expect(got, what).toMatch(/^403 /)
         expect(got, what).toContain('api_browser_refused')
@@ -158,7 +162,7 @@ function sameOriginSuite(runtime: Runtime) {
       const apis = [`http://127.0.0.1:${port}/api`, `http://localhost:${port}/api`]
       const query = `${apis.map((a) => `api=${encodeURIComponent(a)}`).join('&')}&victim=${victim}&planted=${planted}`
       const results = await runAttack(`http://${attacker}.docker.localhost:${port}/page?${query}`)
-      expect(Object.keys(results)).toHaveLength(16)
+      expect(Object.keys(results)).toHaveLength(24)
       // Readable answers would be a leak; the browser blocks or hides every one.
       for (const [what, got] of Object.entries(results)) expect(got, what).toMatch(/^(blocked|opaque)$/)
       await expectNothingActedOn(planted)

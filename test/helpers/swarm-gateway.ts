@@ -21,6 +21,17 @@ export interface ClusterGateway {
   logs(): Promise<string>
 }
 
+/** Copy one of this machine's binaries into `rootfs` at `target`, with every shared library it links at the same paths. */
+async function copyWithLibraries(binary: string, rootfs: string, target: string): Promise<void> {
+  await mkdir(join(rootfs, dirname(target)), { recursive: true })
+  await cp(binary, join(rootfs, target), { dereference: true })
+  const { stdout } = await exec('ldd', [binary])
+  for (const lib of stdout.match(/\/[^\s)]+/g) ?? []) {
+    await mkdir(join(rootfs, dirname(lib)), { recursive: true })
+    await cp(lib, join(rootfs, lib), { dereference: true })
+  }
+}
+
 /**
  * Build the gateway's image from this machine's `node` (and the libraries it links) and the
  * packed project installed as a user would (`npm pack`, `npm install <tarball>`), tagged `tag`.
@@ -38,15 +49,7 @@ export async function buildGatewayImage(tag: string): Promise<void> {
       cwd: app,
       maxBuffer: 1 << 24,
     })
-    // The node binary and every shared library it links, at the same paths.
-    const node = process.execPath
-    await mkdir(join(rootfs, 'usr/local/bin'), { recursive: true })
-    await cp(node, join(rootfs, 'usr/local/bin/node'))
-    const { stdout } = await exec('ldd', [node])
-    for (const lib of stdout.match(/\/[^\s)]+/g) ?? []) {
-      await mkdir(join(rootfs, dirname(lib)), { recursive: true })
-      await cp(lib, join(rootfs, lib), { dereference: true })
-    }
+    await copyWithLibraries(process.execPath, rootfs, 'usr/local/bin/node')
     await mkdir(join(rootfs, 'tmp'), { recursive: true })
     await chmod(join(rootfs, 'tmp'), 0o1777)
     await exec(
@@ -142,14 +145,7 @@ export async function buildRedisImage(tag: string): Promise<void> {
   try {
     const rootfs = join(work, 'rootfs')
     const { stdout: found } = await exec('sh', ['-c', 'command -v redis-server'])
-    const server = found.trim()
-    await mkdir(join(rootfs, 'usr/bin'), { recursive: true })
-    await cp(server, join(rootfs, 'usr/bin/redis-server'), { dereference: true })
-    const { stdout } = await exec('ldd', [server])
-    for (const lib of stdout.match(/\/[^\s)]+/g) ?? []) {
-      await mkdir(join(rootfs, dirname(lib)), { recursive: true })
-      await cp(lib, join(rootfs, lib), { dereference: true })
-    }
+    await copyWithLibraries(found.trim(), rootfs, 'usr/bin/redis-server')
     for (const dir of ['tmp', 'data']) {
       await mkdir(join(rootfs, dir), { recursive: true })
       await chmod(join(rootfs, dir), 0o1777)
