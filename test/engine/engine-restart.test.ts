@@ -2,7 +2,15 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ECHO_IMAGE, dockerCli, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import {
+  ECHO_IMAGE,
+  dockerCli,
+  dockerReady,
+  engineStarts,
+  eventually,
+  removeRunContainers,
+  uniqueName,
+} from '../helpers/docker.js'
 import { ensureEngineRunning, restartEngine, setLiveRestore, whyEngineCannotRestart } from '../helpers/engine.js'
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
 import { launchServing } from '../helpers/acceptance-gateway.js'
@@ -32,25 +40,7 @@ describe.runIf(!cannot)(suite, () => {
   }
   const api = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init)
   const json = async (path: string) => (await (await api(path)).json()) as Json
-  /** Start events of a container by the engine's record since `since` (engine clock, seconds). */
-  const starts = async (name: string, since: number) =>
-    (
-      await dockerCli(
-        'events',
-        '--since',
-        String(since),
-        '--until',
-        String(Math.ceil(Date.now() / 1000) + 1),
-        '--filter',
-        `container=${name}`,
-        '--filter',
-        'event=start',
-        '--format',
-        '{{.Action}}',
-      )
-    )
-      .split('\n')
-      .filter(Boolean).length
+  const starts = engineStarts
 
   beforeAll(async () => {
     dataDir = join(await mkdtemp(join(tmpdir(), 'hde-engine-')), 'data')

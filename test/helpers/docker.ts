@@ -101,6 +101,24 @@ export async function removeRunContainers(): Promise<void> {
   if (networks) await dockerCli('network', 'rm', ...networks.split('\n')).catch(() => '')
 }
 
+/** How many times the engine started a container since `since` (seconds since the epoch, by its events). */
+export async function engineStarts(name: string, since: number): Promise<number> {
+  const events = await dockerCli(
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(Math.ceil(Date.now() / 1000) + 1),
+    '--filter',
+    `container=${name}`,
+    '--filter',
+    'event=start',
+    '--format',
+    '{{.Action}}',
+  )
+  return events.split('\n').filter(Boolean).length
+}
+
 /** Poll until `check` resolves truthy or the time runs out. */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false>,

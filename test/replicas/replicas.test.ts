@@ -1,8 +1,15 @@
-import { execFile } from 'node:child_process'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { balancerMissing, startBalancer, type Balancer } from '../helpers/balancer.js'
-import { ECHO_IMAGE, RUN_ID, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
+import {
+  ECHO_IMAGE,
+  RUN_ID,
+  dockerReady,
+  engineStarts,
+  eventually,
+  removeRunContainers,
+  uniqueName,
+} from '../helpers/docker.js'
 import { freePort } from '../helpers/free-port.js'
 import { startGateway, type GatewayProcess, type Runtime } from '../helpers/gateway-process.js'
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis.js'
@@ -65,29 +72,6 @@ const metric = async (replica: Replica, name: string): Promise<number | undefine
   )
   const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
   return match ? Number(match[1]) : undefined
-}
-
-/** Engine starts of a container between two times (seconds since the epoch), from Docker's events. */
-function startsBetween(name: string, since: number, until: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      'docker',
-      [
-        'events',
-        '--since',
-        String(since),
-        '--until',
-        String(until),
-        '--filter',
-        `container=${name}`,
-        '--filter',
-        'event=start',
-        '--format',
-        '{{.Action}}',
-      ],
-      (err, stdout) => (err ? reject(err) : resolve(stdout.split('\n').filter(Boolean).length)),
-    ),
-  )
 }
 
 describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
@@ -226,7 +210,7 @@ describe.runIf(ready)('replicas on a shared Redis store behind nginx', () => {
       ),
     )
     expect(answers.filter((status) => status !== 200)).toEqual([])
-    expect(await startsBetween(name, since, Math.ceil(Date.now() / 1000) + 1)).toBe(1)
+    expect(await engineStarts(name, since)).toBe(1)
     // The engine reports no start of a running container: the replicas' logs show who asked for one.
     const wakes = replicas.flatMap((replica) =>
       replica
