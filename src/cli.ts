@@ -13,6 +13,7 @@ import type { Logger } from './logger.js'
 import type { RunningServer } from './adapter/running-server.js'
 import { CliError, EXIT, progressDone } from './cli/client.js'
 import { COMMANDS } from './cli/commands.js'
+import { startTracing } from './cli/tracing.js'
 
 const USAGE = `Usage: hono-docker-engine serve [options]
 
@@ -114,6 +115,8 @@ async function serveCommand(values: {
   })
   if (unknownVariables.length)
     logger.warn('environment variables that set no configuration key (ignored)', { variables: unknownVariables })
+  // Before the gateway is built, so that every span it makes has somewhere to go.
+  const stopTracing = await startTracing(process.env, logger, await version())
   const hostname = values.host ?? config.listen.hostname
   const envTokens = (process.env.HONO_DOCKER_ENGINE_TOKENS ?? '')
     .split(',')
@@ -199,6 +202,8 @@ async function serveCommand(values: {
     logger.info(ms >= graceSeconds * 1000 ? 'grace period over: closed what was still open' : 'drained', { ms })
     await gateway.close()
     await store.close?.()
+    // The last spans (those of the drain) are sent before the process ends.
+    await stopTracing?.().catch((err: unknown) => logger.warn('tracing: last spans not sent', { error: String(err) }))
     process.exit(0)
   }
   process.on('SIGINT', () => void stop('SIGINT'))

@@ -26,6 +26,8 @@ import { Drain } from './lifecycle/drain.js'
 import { healthRoutes } from './api/health.js'
 import { REQUEST_ID_HEADER, requestIdFor, stampRequestId } from './http/request-id.js'
 import { Leadership } from './lifecycle/leadership.js'
+import { withContext } from './telemetry/tracing.js'
+import { proxySpan } from './proxy/span.js'
 import { randomToken } from './util/secrets.js'
 
 /** An error's cause as one line for the operator log. */
@@ -264,8 +266,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now()
     // Its id: for the container, for the log, and on whatever the client is answered.
     const requestId = requestIdFor(c.req.header(REQUEST_ID_HEADER), config.trustProxy)
-    const target = { ...proxied, requestId }
-    const response = stampRequestId(await proxyRequest(c, target, proxyDeps), requestId)
+    // Its span: the parent of a wake it causes, and of the container's own spans.
+    const span = proxySpan(c.req.method, proxied.name, requestId, (name) => c.req.header(name))
+    const target = { ...proxied, requestId, trace: span }
+    const response = stampRequestId(
+      await withContext(span.context, () => proxyRequest(c, target, proxyDeps)),
+      requestId,
+    )
+    span.end(response.status)
     const seconds = (performance.now() - started) / 1000
     // The exchange has just looked the name up, so the route cache usually answers; a name it
     // dropped meanwhile (e.g. a container refusing connections) is looked up again.

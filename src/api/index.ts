@@ -18,6 +18,7 @@ import { listPage, listQueryInput } from './list.js'
 import { accessLink, containerView, launchResult } from './view.js'
 import { openApiDocument } from './openapi.js'
 import { requestIdMiddleware } from '../http/request-id.js'
+import { tracingMiddleware } from '../http/tracing.js'
 import { stopContainer, wakeContainer } from './container-actions.js'
 import {
   ContainerNameSchema,
@@ -79,6 +80,7 @@ export function createApi(deps: ApiDeps): Hono {
   healthRoutes(app, { manager, drain: deps.drain, apiPrefix: p, trustProxy: deps.trustProxy })
   // Every other answer carries the request's id, errors included.
   app.use(requestIdMiddleware(deps.trustProxy))
+  app.use(tracingMiddleware())
   app.use(hostGuard)
   app.use(allowedHostsGuard(deps.allowedHost))
   // Browsers acting for a page need a token on every route, the credential-free ones included.

@@ -1,8 +1,23 @@
 import type { Backend } from '../backend.js'
 import { BackendError, BackendUnavailableError } from '../errors.js'
 import type { Counter } from '../metrics.js'
+import { CONTAINER_ATTRIBUTE, traced } from '../telemetry/tracing.js'
 
-/** Wrap a backend so that every failed engine call is counted by operation and kind. */
+/** Engine calls that change a container: each is a span of its own (`docker start`). */
+const TRACED = new Set<string | symbol>(['launch', 'start', 'stop', 'remove'])
+
+/** The container an engine call is about: a name, or a launch spec's. */
+function containerOf(args: unknown[]): string | undefined {
+  const first = args[0]
+  if (typeof first === 'string') return first
+  const name = (first as { name?: unknown } | undefined)?.name
+  return typeof name === 'string' ? name : undefined
+}
+
+/**
+ * Wrap a backend so that every failed engine call is counted by operation and kind, and each
+ * call that changes a container is a span (a child of the launch, wake or request that made it).
+ */
 export function instrumentBackend(backend: Backend, errors: Counter): Backend {
   const count = (operation: string, err: unknown) => {
     const kind =
@@ -13,7 +28,7 @@ export function instrumentBackend(backend: Backend, errors: Counter): Backend {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown
       if (typeof value !== 'function') return value
-      return (...args: unknown[]) => {
+      const call = (args: unknown[]) => {
         const result = (value as (...a: unknown[]) => unknown).apply(target, args)
         if (result instanceof Promise) {
           return result.catch((err: unknown) => {
@@ -22,6 +37,12 @@ export function instrumentBackend(backend: Backend, errors: Counter): Backend {
           })
         }
         return result
+      }
+      if (!TRACED.has(property)) return (...args: unknown[]) => call(args)
+      return (...args: unknown[]) => {
+        const container = containerOf(args)
+        const attributes = container ? { [CONTAINER_ATTRIBUTE]: container } : {}
+        return traced(`${backend.name} ${String(property)}`, attributes, () => call(args) as Promise<unknown>)
       }
     },
   })

@@ -14,6 +14,7 @@ import type { UpstreamFetch } from '../proxy/upstream.js'
 import { ContainerView } from './view.js'
 import { randomToken } from '../util/secrets.js'
 import { sleep } from '../util/sleep.js'
+import { CONTAINER_ATTRIBUTE, endSpan, startSpan, traced } from '../telemetry/tracing.js'
 
 /** Compared against when a name has no input, so that every miss costs the same. */
 const NO_INPUT_TOKEN = 'no input is served under this name'
@@ -128,7 +129,17 @@ export class ContainerManager extends ContainerView {
    * Launch a container; with `memLimitMb`, launches are serialised and idle containers evicted
    * to fit. `servedInput` is kept for the container's input URL and removed with it.
    */
-  async launch(
+  launch(
+    spec: LaunchSpec,
+    servedInput?: { json: string; token: string },
+    onProgress?: (event: PullEvent) => void,
+  ): Promise<ContainerRecord> {
+    return traced('launch', { [CONTAINER_ATTRIBUTE]: spec.name, 'container.image.name': spec.image }, () =>
+      this.#launch(spec, servedInput, onProgress),
+    )
+  }
+
+  async #launch(
     spec: LaunchSpec,
     servedInput?: { json: string; token: string },
     onProgress?: (event: PullEvent) => void,
@@ -175,6 +186,20 @@ export class ContainerManager extends ContainerView {
     }
   }
 
+  /**
+   * A span from a (re)started container's start until it is ready, or fails its readiness check,
+   * or its start timeout passes: a child of the launch or wake. Only while a trace records it.
+   */
+  #traceReadiness(record: ContainerRecord): void {
+    const span = startSpan('readiness', { [CONTAINER_ATTRIBUTE]: record.name })
+    if (!span.isRecording()) return void span.end()
+    void this.readiness
+      .whenReady(record.id, this.config.readiness.startTimeoutSeconds * 1000)
+      .then((ready) =>
+        endSpan(span, ready ? undefined : (this.readiness.failure(record.id) ?? 'not ready within its start timeout')),
+      )
+  }
+
   /** Record a start duration, and remember when it began for the ready duration. */
   #started(id: string, began: number): void {
     this.#metrics.startDuration.observe({}, (performance.now() - began) / 1000)
@@ -206,6 +231,7 @@ export class ContainerManager extends ContainerView {
     this.routes.remember(record.name, record)
     this.activity.touch(record.id)
     this.readiness.watch(record)
+    this.#traceReadiness(record)
     this.#logger.info('launched', { name: record.name, image: record.image, id: record.id })
     return record
   }
@@ -338,7 +364,7 @@ export class ContainerManager extends ContainerView {
   wake(name: string): Promise<ContainerRecord> {
     const inFlight = this.#waking.get(name)
     if (inFlight) return inFlight
-    const waking = (async () => {
+    const waking = traced('wake', { [CONTAINER_ATTRIBUTE]: name }, async () => {
       const { backend } = this
       if (!backend.start) throw new BackendError(`The ${backend.name} backend cannot start containers`)
       const began = performance.now()
@@ -353,12 +379,18 @@ export class ContainerManager extends ContainerView {
       this.routes.remember(name, record)
       this.activity.touch(record.id)
       this.readiness.watch(record)
+      this.#traceReadiness(record)
       this.#logger.info(started ? 'woken' : 'woken by another replica', { name })
       this.changes.notify()
       return record
-    })().finally(() => this.#waking.delete(name))
+    }).finally(() => this.#waking.delete(name))
     this.#waking.set(name, waking)
     return waking
+  }
+
+  /** The wake of `name` under way in this gateway, if any: resolves when it is running. */
+  wakeInFlight(name: string): Promise<ContainerRecord> | undefined {
+    return this.#waking.get(name)
   }
 
   /**

@@ -14,6 +14,8 @@ import { containerPath } from './path.js'
 import { forwardRequest, type ProxyDeps, type RunningRecord } from './proxy.js'
 import { toErrorResponse } from '../http/errors.js'
 import { requestIdFor, stampRequestId } from '../http/request-id.js'
+import type { RequestSpan } from '../telemetry/tracing.js'
+import { proxySpan } from './span.js'
 
 /**
  * The direct lane: what a runtime adapter needs to carry a proxied request to its container
@@ -32,7 +34,7 @@ export interface DirectLane {
    * Begin the {@link Exchange} of a request the lane accepted: history, activity, timers, failure
    * answers, and the metrics and access log of whatever the client is answered.
    */
-  begin(route: DirectRoute, method: string, requestId: string): Exchange
+  begin(route: DirectRoute, method: string, client: DirectClient): Exchange
   /**
    * Carry a Web-standard request for the route through the general path's exchange (history,
    * activity, header timeout, failures), skipping only Hono routing: the Bun server's fast path.
@@ -44,6 +46,8 @@ export interface DirectLane {
   readonly bodyIdleTimeoutMs: number
   /** The id of a request, from the `X-Request-Id` it carries (taken only from a trusted proxy). */
   requestId(incoming: string | undefined): string
+  /** The server span of a request the lane accepted; it ends with the status the client is answered. */
+  span(route: DirectRoute, method: string, requestId: string, header: (name: string) => string | undefined): RequestSpan
 }
 
 /** A request the lane accepted. */
@@ -67,6 +71,8 @@ export interface DirectClient {
   freshBodyChunks?: boolean
   /** The request's id, from {@link DirectLane.requestId}. */
   requestId: string
+  /** The request's server span, from {@link DirectLane.span}. */
+  span?: RequestSpan
 }
 
 /**
@@ -113,10 +119,12 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
     prefix: route.prefix,
     ...deps.forwarding,
     requestId: client.requestId,
+    ...(client.span ? { traceHeaders: client.span.headers } : {}),
   })
   return {
     bodyIdleTimeoutMs: deps.bodyIdleTimeoutMs,
     requestId: (incoming) => requestIdFor(incoming, deps.forwarding.trustProxy),
+    span: (route, method, requestId, header) => proxySpan(method, route.name, requestId, header),
     route(method, rawUrl, host) {
       // An invalid Host is left to the general path, which answers 400; one not allowed, 421.
       if (deps.authorize || method === 'CONNECT' || !host || !isValidHost(host) || !deps.allowedHost(host))
@@ -150,9 +158,11 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
         requestId: client.requestId,
       })
     },
-    begin(route, method, requestId) {
+    begin(route, method, client) {
       const started = performance.now()
-      const onStatus = (status: number) =>
+      const { requestId } = client
+      const onStatus = (status: number) => {
+        client.span?.end(status)
         observe(
           route.name,
           true,
@@ -163,6 +173,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
           true,
           requestId,
         )
+      }
       return new Exchange(deps, route.record as RunningRecord, route.name, method, route.path, {
         onStatus,
         requestId,
@@ -191,6 +202,7 @@ export function createDirectLane(config: Config, deps: ProxyDeps, observe: Obser
       }
       // The gateway's own answers (a failure) carry it too; the container's already do.
       stampRequestId(response, client.requestId)
+      client.span?.end(response.status)
       observe(
         route.name,
         true,

@@ -62,6 +62,11 @@ export interface ForwardingContext extends ForwardingPolicy {
   prefix: string
   /** The request's id (`X-Request-Id`), the same in the operator log. */
   requestId?: string
+  /**
+   * The gateway's trace context for the container (`traceparent`, `tracestate`), with the
+   * request's span as parent; without tracing, none, and the client's own pass as sent.
+   */
+  traceHeaders?: ReadonlyArray<readonly [string, string]>
 }
 
 /**
@@ -184,7 +189,7 @@ class PairsEditor implements HeaderEditor {
  * the container's address); without the gateway's access cookies or the parent app's named
  * cookies; without the client's own claims about itself (`Forwarded`, `X-Real-IP`,
  * `X-Forwarded-*`) unless `trustProxy` says a proxy in front sets them; plus the gateway's
- * `X-Forwarded-For/Host/Proto/Prefix` and the request's `X-Request-Id`.
+ * `X-Forwarded-For/Host/Proto/Prefix`, the request's `X-Request-Id`, and its trace context.
  */
 function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void {
   const named = connectionTokens(headers.get('connection'))
@@ -203,6 +208,7 @@ function applyRequestPolicy(headers: HeaderEditor, ctx: ForwardingContext): void
   for (const name of ctx.trustProxy ? FORWARDED_OWN : headers.names().filter(isClientForwarding)) headers.delete(name)
   for (const [name, value] of forwardedFields((name) => trusted?.get(name), ctx)) headers.set(name, value)
   if (ctx.requestId !== undefined) headers.set(REQUEST_ID_HEADER, ctx.requestId)
+  if (ctx.traceHeaders) for (const [name, value] of ctx.traceHeaders) headers.set(name, value)
 }
 
 /**

@@ -46,6 +46,7 @@ export async function proxyRequest(c: Context, target: ProxyTarget, deps: ProxyD
     prefix: target.prefix,
     ...deps.forwarding,
     ...(target.requestId ? { requestId: target.requestId } : {}),
+    ...(target.trace ? { traceHeaders: target.trace.headers } : {}),
   })
   if (isWebSocketUpgrade(request))
     return proxyWebSocket(c, record, { upstreamUrl, pathAndQuery, headers, publicHost: host }, target, deps)

@@ -63,6 +63,15 @@ export async function resolveContainer(
         await sleep(ENGINE_RETRY_MS, request.signal)
         continue
       }
+      if (record?.state === 'restarting' && waitUntil - Date.now() > ENGINE_RETRY_MS) {
+        // Being placed or started (a wake in flight, Swarm placing its task, a restart policy): a
+        // held request waits for it to run, joining the wake when there is one.
+        const waking = manager.wakeInFlight(name)
+        if (waking) await waking.catch(() => undefined)
+        else await sleep(ENGINE_RETRY_MS, request.signal)
+        if (request.signal.aborted) return toResponse(unavailable(hints, record, name, deps))
+        continue
+      }
       if (record?.state !== 'running' || !record.upstream) return toResponse(unavailable(hints, record, name, deps))
       if (manager.isReady(record.id)) return record as RunningRecord
       // Failed its readiness check, or its port stopped answering: answered as such (502 with the

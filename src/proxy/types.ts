@@ -7,6 +7,7 @@ import type { AuthorizeHook } from './access-check.js'
 import type { ForwardingPolicy } from './headers.js'
 import type { UpstreamFetch } from './upstream.js'
 import type { WebSocketProxy } from './websocket.js'
+import type { RequestSpan } from '../telemetry/tracing.js'
 
 /** Everything the proxy handler needs; supplied by `createGateway`. */
 export interface ProxyDeps {
@@ -45,6 +46,8 @@ export interface ProxyTarget {
   prefix: string
   /** The request's id (see `http/request-id.ts`), passed to the container and in the log. */
   requestId?: string
+  /** The request's server span, whose trace context is passed to the container. */
+  trace?: RequestSpan
 }
 
 /** A container record known to be reachable. */

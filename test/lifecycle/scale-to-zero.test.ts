@@ -115,6 +115,36 @@ describe('idle reaping and scale-to-zero', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200))
   })
 
+  it('holds a request for a container its engine is restarting or placing, and serves it once it runs', async () => {
+    const { app, launch, manager, backend } = setup({ idle: { action: 'stop' } })
+    await launch({ name: 'placing' })
+    // Its engine is (re)starting it: Swarm placing a task, or a restart policy at work.
+    backend.setState('placing', 'restarting')
+    manager.forgetRoute('placing')
+    const told = await app.request('/docker/placing/')
+    expect(told.status).toBe(503)
+    const held = app.request('/docker/placing/', { headers: { prefer: 'wait=10' } })
+    await sleep(700)
+    backend.setState('placing', 'running')
+    manager.forgetRoute('placing')
+    expect((await held).status).toBe(200)
+    expect(backend.calls.start ?? 0).toBe(0)
+
+    // Mid-wake, the engine shows a scaled-up service as restarting until its task runs: a held
+    // request that reads it so joins the wake instead of being told to retry.
+    await manager.scaleToZero((await manager.get('placing'))!)
+    backend.setStartDelay(600)
+    const first = app.request('/docker/placing/', { headers: { prefer: 'wait=10' } })
+    while (!backend.calls.start) await sleep(5)
+    backend.setState('placing', 'restarting')
+    manager.forgetRoute('placing')
+    const joined = await Promise.all(
+      Array.from({ length: 10 }, () => app.request('/docker/placing/', { headers: { prefer: 'wait=10' } })),
+    )
+    expect([(await first).status, ...joined.map((r) => r.status)]).toEqual(Array(11).fill(200))
+    expect(backend.calls.start).toBe(1)
+  })
+
   it('keeps a woken container ready when the stop that idled it answers only after the wake', async () => {
     const { manager, woken, stopping, responses } = await heldWake(20, { stopDelayMs: 300 })
     await stopping

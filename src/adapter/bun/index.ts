@@ -96,12 +96,14 @@ export async function serveBun(options: ServeBunOptions): Promise<RunningServer>
       const route = fastPath ? fastRoute(direct, request, host) : undefined
       if (route && host) {
         const proto = request.url.startsWith('https:') ? 'https' : 'http'
+        const requestId = direct.requestId(request.headers.get('x-request-id') ?? undefined)
         const client = {
           address: srv.requestIP(request)?.address,
           host,
           proto,
           freshBodyChunks: true,
-          requestId: direct.requestId(request.headers.get('x-request-id') ?? undefined),
+          requestId,
+          span: direct.span(route, request.method, requestId, (name) => request.headers.get(name) ?? undefined),
         } as const
         return direct.forward(route, request, client)
       }

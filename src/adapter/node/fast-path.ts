@@ -26,11 +26,13 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
     try {
       route = lane.route(method, req.url ?? '', host)
       if (!route || !host) return false
+      const requestId = lane.requestId(firstValue(req.headers['x-request-id']))
       client = {
         address: req.socket.remoteAddress,
         host,
         proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-        requestId: lane.requestId(firstValue(req.headers['x-request-id'])),
+        requestId,
+        span: lane.span(route, method, requestId, (name) => firstValue(req.headers[name])),
       }
       headers = lane.requestHeaders(route, rawPairs(req.rawHeaders), client)
     } catch (err) {
@@ -40,7 +42,7 @@ export function directListener(lane: DirectLane, dispatcher: Dispatcher): Direct
     }
     // A request arrived: from here on it may be quiet for as long as it needs.
     req.socket.setTimeout(0)
-    const exchange = lane.begin(route, method, client.requestId)
+    const exchange = lane.begin(route, method, client)
     try {
       carry(lane, { route, client, exchange }, method, headers, req, res, dispatcher)
     } catch (err) {

@@ -19,6 +19,7 @@ import {
   NameConflictError,
 } from '../../errors.js'
 import { mapDockerError, statusOf } from './errors.js'
+import { CONTAINER_ATTRIBUTE, traced } from '../../telemetry/tracing.js'
 
 export { DEFAULT_CAP_DROP, DEFAULT_LABEL_ROOT, type DockerBackendOptions }
 
@@ -133,9 +134,10 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
   }
 
   /** Pull to the end, reporting progress. */
-  const pullAll = async (image: string, onProgress?: (event: PullEvent) => void) => {
-    for await (const event of await startPull(image, AbortSignal.timeout(pullTimeoutMs))) onProgress?.(event)
-  }
+  const pullAll = (image: string, onProgress?: (event: PullEvent) => void) =>
+    traced('pull', { 'container.image.name': image }, async () => {
+      for await (const event of await startPull(image, AbortSignal.timeout(pullTimeoutMs))) onProgress?.(event)
+    })
 
   // Containers cannot reach each other unless the operator chose a network (or the default bridge).
   const isolatedNetwork =
@@ -175,7 +177,9 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
       throw err
     }))
 
-  const create = async (spec: LaunchSpec, mounts: VolumeMount[]) => {
+  const create = (spec: LaunchSpec, mounts: VolumeMount[]) =>
+    traced('create', { [CONTAINER_ATTRIBUTE]: spec.name }, () => createNow(spec, mounts))
+  const createNow = async (spec: LaunchSpec, mounts: VolumeMount[]) => {
     const creation = {
       root,
       reach: (await chosenReach()).reach,
@@ -238,7 +242,10 @@ export function docker(options: DockerBackendOptions = {}): DockerBackend {
           })
         }
         if (spec.files?.length) await putFiles(container, spec.files, timeout).catch(fail)
-        await container.start({ abortSignal: launchTimeout() }).catch(failLaunch)
+        const created = container
+        await traced('start', { [CONTAINER_ATTRIBUTE]: spec.name }, () =>
+          created.start({ abortSignal: launchTimeout() }).catch(failLaunch),
+        )
         const info = await container.inspect({ abortSignal: launchTimeout() }).catch(failLaunch)
         const record = await toRecord(info)
         if (!record) throw new BackendError(`Container "${spec.name}" lost its ownership label`)
