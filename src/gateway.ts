@@ -249,7 +249,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.getClientAddress ? { getClientAddress: options.getClientAddress } : {}),
     onError: (message: string, fields: Record<string, unknown>) => logger.warn(message, fields),
     onNotice: (message: string, fields: Record<string, unknown>) => logger.info(message, fields),
-    onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.add({}, delta),
+    onWebSocket: (delta: 1 | -1) => metrics.openWebSockets.inc(delta),
     drain,
   }
 
@@ -367,7 +367,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Prometheus scrapes with the API's credentials (or from loopback when there are none).
     api.get('/metrics', apiAuth(auth), async (c) =>
       c.body(await metrics.render(), 200, {
-        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-type': metrics.contentType,
         'cache-control': 'no-store',
       }),
     )

@@ -57,7 +57,7 @@ describe('Prometheus metrics', () => {
     expect(sample(text, 'hde_ready_seconds_count')).toBe(1)
     expect(sample(text, 'hde_removals_total{reason="api"}')).toBe(1)
     expect(sample(text, 'hde_backend_errors_total{operation="list",kind="unavailable"}')).toBe(1)
-    expect(sample(text, 'hde_open_websockets')).toBeUndefined()
+    expect(sample(text, 'hde_open_websockets')).toBe(0)
     await gateway.close()
   })
 

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend.js'
 import { BackendError, BackendUnavailableError } from '../errors.js'
-import type { Counter } from '../metrics.js'
+import type { ErrorCounter } from '../metrics.js'
 import { CONTAINER_ATTRIBUTE, traced } from '../telemetry/tracing.js'
 
 /** Engine calls that change a container: each is a span of its own (`docker start`). */
@@ -18,7 +18,7 @@ function containerOf(args: unknown[]): string | undefined {
  * Wrap a backend so that every failed engine call is counted by operation and kind, and each
  * call that changes a container is a span (a child of the launch, wake or request that made it).
  */
-export function instrumentBackend(backend: Backend, errors: Counter): Backend {
+export function instrumentBackend(backend: Backend, errors: ErrorCounter): Backend {
   const count = (operation: string, err: unknown) => {
     const kind =
       err instanceof BackendUnavailableError ? 'unavailable' : err instanceof BackendError ? 'error' : undefined

@@ -1,4 +1,4 @@
-import type { GatewayMetrics } from '../metrics.js'
+import { type GatewayMetrics, LATENCY_BUCKETS } from '../metrics.js'
 
 /** One point of the overview's charts. */
 export interface TrafficSample {
@@ -61,18 +61,24 @@ export class TrafficSampler {
 
   #start(): void {
     if (this.#timer) return
-    this.#last = this.#read()
-    this.#timer = setInterval(() => this.#sample(), this.#intervalMs)
+    const first = this.#read().then((read) => {
+      this.#last ??= read
+    })
+    this.#timer = setInterval(() => void first.then(() => this.#sample()), this.#intervalMs)
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
-  #read() {
-    const { buckets, count } = this.#metrics.proxyLatency.totals()
-    return { at: Date.now(), requests: this.#metrics.proxiedRequests.total(), buckets, count }
+  async #read() {
+    const at = Date.now()
+    const [{ buckets, count }, requests] = await Promise.all([
+      this.#metrics.latencyTotals(),
+      this.#metrics.requestTotal(),
+    ])
+    return { at, requests, buckets, count }
   }
 
-  #sample(): void {
-    const now = this.#read()
+  async #sample(): Promise<void> {
+    const now = await this.#read()
     const last = this.#last ?? now
     this.#last = now
     const seconds = Math.max((now.at - last.at) / 1000, 0.001)
@@ -81,8 +87,8 @@ export class TrafficSampler {
     const sample: TrafficSample = {
       t: Math.round(now.at / 1000),
       rps: Math.round(((now.requests - last.requests) / seconds) * 100) / 100,
-      p50: quantileMs(this.#metrics.proxyLatency.bounds, counts, total, 0.5),
-      p99: quantileMs(this.#metrics.proxyLatency.bounds, counts, total, 0.99),
+      p50: quantileMs(LATENCY_BUCKETS, counts, total, 0.5),
+      p99: quantileMs(LATENCY_BUCKETS, counts, total, 0.99),
     }
     this.#samples.push(sample)
     if (this.#samples.length > this.#keep) this.#samples.shift()

@@ -7,10 +7,12 @@ import type { BunServerLike } from './types.js'
 import { bunUpstream } from './upstream.js'
 import { packageAssets } from '../dashboard-assets.js'
 import { bunWebSocket, bunWebSocketProxy } from './websocket.js'
+import { addProcessMetrics } from '../process-metrics.js'
 
 export type { RunningServer, ServeDashboardOptions } from '../running-server.js'
 export { bunUpstream } from './upstream.js'
 export { bunWebSocket, bunWebSocketProxy } from './websocket.js'
+export { addProcessMetrics } from '../process-metrics.js'
 
 declare const Bun: {
   serve(options: {
@@ -36,13 +38,15 @@ export function bunClientAddress(c: Context): string | undefined {
 export function createBunGateway(
   options: Omit<GatewayOptions, 'fetch' | 'getClientAddress' | 'websocket' | 'dashboardAssets'>,
 ): Gateway {
-  return createGateway({
+  const gateway = createGateway({
     ...options,
     fetch: bunUpstream,
     websocket: bunWebSocketProxy,
     getClientAddress: bunClientAddress,
     dashboardAssets: packageAssets(),
   })
+  addProcessMetrics(gateway)
+  return gateway
 }
 
 /** The fast-path route for a request, if it has one: never for upgrades, never on a lane error. */

@@ -18,11 +18,13 @@ import { directListener } from './fast-path.js'
 import { DRAINING, isProbe, type RunningServer, type ServeDashboardOptions } from '../running-server.js'
 import type { Drain } from '../../lifecycle/drain.js'
 import { packageAssets } from '../dashboard-assets.js'
+import { addProcessMetrics } from '../process-metrics.js'
 
 export type { RunningServer, ServeDashboardOptions } from '../running-server.js'
 
 export { nodeUpstream } from './upstream.js'
 export { handleUpgrades, nodeWebSocketProxy } from './websocket.js'
+export { addProcessMetrics } from '../process-metrics.js'
 
 /**
  * {@link createGateway} with Node's fast upstream client, WebSocket tunnel and client
@@ -50,6 +52,7 @@ export function createNodeGateway(
     },
   }
   upstreamDispatchers.set(nodeGateway, upstream.dispatcher)
+  addProcessMetrics(nodeGateway)
   return nodeGateway
 }
 

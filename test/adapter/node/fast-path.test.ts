@@ -236,17 +236,20 @@ describe('the Node fast path answers as the general path does', () => {
   it('counts, logs history and holds activity the same way, and a client that leaves reaches the container', async () => {
     await prime('web')
     const id = (await gateway.manager.refreshRoute('web'))!.id
-    const count = () => gateway.metrics.proxiedRequests.get({ container: 'web', status: '200' })
-    const fastCount = () => gateway.metrics.fastPathRequests.get()
-    const [before, fastBefore] = [count(), fastCount()]
+    const count = async () =>
+      (await gateway.metrics.proxiedRequests.get()).values.find(
+        ({ labels }) => labels.container === 'web' && labels.status === '200',
+      )?.value ?? 0
+    const fastCount = async () => (await gateway.metrics.fastPathRequests.get()).values[0]?.value ?? 0
+    const [before, fastBefore] = [await count(), await fastCount()]
     await ask(fast.url, '/docker/web/history-marker?n=1')
-    expect(count()).toBe(before + 1)
-    expect(fastCount()).toBe(fastBefore + 1)
+    expect(await count()).toBe(before + 1)
+    expect(await fastCount()).toBe(fastBefore + 1)
     const history = await gateway.manager.historyOf('web')
     expect(history.at(-1)).toMatchObject({ method: 'GET', path: '/history-marker?n=1' })
     await ask(general.url, '/docker/web/history-marker?n=2')
-    expect(count()).toBe(before + 2)
-    expect(fastCount()).toBe(fastBefore + 1)
+    expect(await count()).toBe(before + 2)
+    expect(await fastCount()).toBe(fastBefore + 1)
 
     await prime('web')
     const closedBefore = upstream.closedStreams
