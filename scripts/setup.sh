@@ -34,6 +34,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund >&2 || { say "npm ci failed"; exit 1; }
   touch node_modules
 fi
+# The generated-client test's own tools (openapi-typescript needs TypeScript 5's JavaScript API).
+client=test/openapi-client
+if $want_images && { [ ! -d $client/node_modules ] || [ $client/package-lock.json -nt $client/node_modules ]; }; then
+  say "installing the generated-client test's tools (npm ci in $client)"
+  npm ci --prefix $client --no-audit --no-fund >&2 || { say "npm ci in $client failed"; exit 1; }
+  touch $client/node_modules
+fi
 
 # 2. Docker Engine.
 socket="${DOCKER_HOST:-unix:///var/run/docker.sock}"
