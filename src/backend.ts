@@ -97,6 +97,11 @@ export interface ContainerRecord {
   labels: Record<string, string>
   /** The HTTP port inside the container. */
   port: number
+  /**
+   * The TCP ports the container declares (its image's `EXPOSE` and `port`), when the engine tells;
+   * a container that never answers on `port` is hinted towards the others.
+   */
+  exposedPorts?: number[]
   /** Soft memory reservation in MiB, read back from the ownership labels. */
   memReservationMb: number
   /** Base URL (`http://host:port`) the gateway proxies to; present only while running. */

@@ -223,7 +223,7 @@ export const ContainerViewSchema = v.object({
   id: v.string(),
   image: v.string(),
   status: v.picklist(['starting', 'ready', 'unreachable', 'stopped', 'exited', 'failed']),
-  /** Why it is `failed` or `unreachable`. */
+  /** Why it is `failed` or `unreachable`, or why it is not ready yet after a few seconds `starting`. */
   reason: v.optional(v.string()),
   exitCode: v.optional(v.number()),
   /** The proxied URL, e.g. `/docker/<name>/`. */

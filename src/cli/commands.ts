@@ -37,6 +37,7 @@ const number = (value: unknown, flag: string): number | undefined => {
 /** Follow a container until it is ready (or fails), showing its status. */
 async function waitUntilReady(client: ClientOptions, name: string, quiet: boolean): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 120_000
+  let said = ''
   for (;;) {
     const shown = (await (await call(client, `/api/containers/${name}`)).json()) as Record<string, unknown>
     if (shown.status === 'ready') return shown
@@ -46,9 +47,14 @@ async function waitUntilReady(client: ClientOptions, name: string, quiet: boolea
         EXIT.api,
       )
     }
+    // While it starts, the gateway says why it is not ready yet (e.g. nothing answers on its port).
+    const why = shown.reason ? ` (${String(shown.reason)})` : ''
     if (Date.now() > deadline)
-      throw new CliError(`${name} was not ready after 120 s (status ${String(shown.status)})`, EXIT.api)
-    if (!quiet) progress(`${name}: ${String(shown.status)}…`)
+      throw new CliError(`${name} was not ready after 120 s: ${String(shown.status)}${why}`, EXIT.api)
+    const line = `${name}: ${String(shown.status)}${why}…`
+    // A terminal's line is redrawn; elsewhere a line is written when what it says changes (not its seconds).
+    if (!quiet && (process.stderr.isTTY || line.replace(/\d+ s\b/, '') !== said)) progress(line)
+    said = line.replace(/\d+ s\b/, '')
     await new Promise((r) => setTimeout(r, 300))
   }
 }

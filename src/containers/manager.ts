@@ -7,7 +7,7 @@ import { sameSecret } from '../util/secrets.js'
 import { StoppedByGateway } from './stopped.js'
 import type { Logger } from '../logger.js'
 import type { GatewayMetrics } from '../metrics.js'
-import type { ContainerStatus } from './readiness.js'
+import { CONNECTION_FAILED, type ContainerStatus } from './readiness.js'
 import { ServedInputs, type ServedInput } from './served-inputs.js'
 import type { ContainerStore, HistoryEntry } from '../stores/store.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
@@ -16,6 +16,8 @@ import { randomToken } from '../util/secrets.js'
 import { sleep } from '../util/sleep.js'
 import { CONTAINER_ATTRIBUTE, endSpan, startSpan, traced } from '../telemetry/tracing.js'
 
+/** How long a container may be starting before the API says why it is not ready yet. */
+const NOT_READY_HINT_AFTER_SECONDS = 3
 /** Compared against when a name has no input, so that every miss costs the same. */
 const NO_INPUT_TOKEN = 'no input is served under this name'
 
@@ -256,11 +258,34 @@ export class ContainerManager extends ContainerView {
     const status = await this.status(record)
     const reason =
       status === 'failed'
-        ? this.readiness.failure(record.id)
+        ? this.#withPortHint(record, this.readiness.failure(record.id))
         : status === 'unreachable'
           ? this.readiness.unreachable(record.id)
-          : undefined
+          : status === 'starting'
+            ? this.#notReadyYet(record)
+            : undefined
     return { status, ...(reason ? { reason } : {}), lastActivity: await this.activity.lastActivity(record) }
+  }
+
+  /**
+   * Why a container that has been starting for a while is not ready yet, with a hint when its
+   * port refuses connections: the ports its image exposes, or the usual cause (an app listening
+   * on localhost only). Shown by the API, the dashboard and the CLI while they wait.
+   */
+  #notReadyYet(record: ContainerRecord): string | undefined {
+    const waiting = this.readiness.waiting(record.id)
+    const seconds = waiting ? Math.floor((Date.now() - waiting.since) / 1000) : 0
+    if (!waiting || seconds < NOT_READY_HINT_AFTER_SECONDS) return undefined
+    return this.#withPortHint(record, `not ready after ${seconds} s: ${waiting.last}`)
+  }
+
+  /** A readiness reason, and when the port refused connections, what may be wrong with the port. */
+  #withPortHint(record: ContainerRecord, reason: string | undefined): string | undefined {
+    if (!reason?.endsWith(CONNECTION_FAILED)) return reason
+    const others = (record.exposedPorts ?? []).filter((port) => port !== record.port)
+    return others.length
+      ? `${reason} on port ${record.port}; its image exposes ${others.join(', ')} (launch it with "port": ${others[0]})`
+      : `${reason} on port ${record.port}; is the app listening on that port, on all interfaces (0.0.0.0) rather than localhost only?`
   }
 
   /** A fresh one-time access link token for a private container. */

@@ -2,6 +2,9 @@ import type { ContainerRecord } from '../backend.js'
 import type { UpstreamFetch } from '../proxy/upstream.js'
 import { sleep } from '../util/sleep.js'
 
+/** A probe's outcome when the container's port refused (or dropped) the connection. */
+export const CONNECTION_FAILED = 'the connection failed'
+
 /** Options for {@link Readiness}. */
 export interface ReadinessOptions {
   /** Client used to probe the container. */
@@ -51,6 +54,8 @@ export class Readiness {
   readonly #failed = new Map<string, string>()
   readonly #unreachable = new Map<string, string>()
   readonly #probing = new Map<string, AbortController>()
+  /** Containers whose start probe has not been answered yet: since when, and why not at the last try. */
+  readonly #waiting = new Map<string, { since: number; last: string }>()
   /** Checks of ready containers whose port refused a connection: whether the first check answered. */
   readonly #rechecks = new Map<string, { controller: AbortController; answered: Promise<boolean> }>()
   readonly #waiters = new Map<string, Set<Waiter>>()
@@ -104,6 +109,11 @@ export class Readiness {
     return this.#ready.has(id)
   }
 
+  /** For a container still starting whose probe has failed so far: since when, and the last reason. */
+  waiting(id: string): { since: number; last: string } | undefined {
+    return this.#waiting.get(id)
+  }
+
   /** Why a container failed to become ready, if it did. */
   failure(id: string): string | undefined {
     return this.#failed.get(id)
@@ -117,6 +127,7 @@ export class Readiness {
   /** Record that the container is ready. */
   markReady(id: string): void {
     if (this.#ready.has(id)) return
+    this.#waiting.delete(id)
     this.#ready.add(id)
     this.#options.onReady?.(id)
     this.#failed.delete(id)
@@ -132,6 +143,7 @@ export class Readiness {
   /** Forget what is known (the container stopped, restarted, or was removed). */
   reset(id: string): void {
     this.#ready.delete(id)
+    this.#waiting.delete(id)
     this.#failed.delete(id)
     this.#unreachable.delete(id)
     // The old probes are cancelled and forgotten at once, so that a watch right after starts anew.
@@ -208,13 +220,16 @@ export class Readiness {
       // An answer that arrives after a reset speaks for the container as it was.
       if (signal.aborted) return
       if (outcome === true) {
+        this.#waiting.delete(id)
         this.markReady(id)
         return
       }
       last = outcome
+      this.#waiting.set(id, { since: started, last })
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
       delay = Math.min(delay * 2, 1_000)
     }
+    this.#waiting.delete(id)
     if (signal.aborted) return
     this.#failed.set(id, `not ready within ${Math.round(this.#options.startTimeoutMs / 1000)} s: ${last}`)
     this.#settle(id, false)
@@ -269,7 +284,7 @@ export class Readiness {
       if (!path || (response.status >= 200 && response.status < 400)) return true
       return `${path} answered ${response.status}`
     } catch {
-      return attempt.aborted ? 'no answer in time' : 'the connection failed'
+      return attempt.aborted ? 'no answer in time' : CONNECTION_FAILED
     }
   }
 }

@@ -7,12 +7,15 @@ import { freePort } from '../helpers/free-port.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const TOKEN = 'cli-test-token-0123456789'
+/** Text as a regular expression that matches it literally. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
   describe('the CLI against a real gateway and Docker', () => {
     let gw: GatewayProcess
     beforeAll(async () => {
-      gw = await startGateway('node', { auth: { tokens: [TOKEN] } })
+      // A short start timeout, for the container launched on the wrong port below.
+      gw = await startGateway('node', { auth: { tokens: [TOKEN] }, readiness: { startTimeoutSeconds: 20 } })
     })
     afterAll(async () => {
       await gw?.stop()
@@ -108,6 +111,19 @@ describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
       expect(bad.code).toBe(1)
       expect(bad.stderr).toContain('127.0.0.1:9/hde-missing:1')
     })
+
+    it('tells why a container on the wrong port is not ready, naming the port its image exposes', async () => {
+      // The echo image listens on 80 (and says so with EXPOSE 80); launched as if it listened on 8080.
+      const name = uniqueName('wrongport')
+      const started = Date.now()
+      const launched = await cli(['launch', ECHO_IMAGE, '--name', name, '--port', '8080'])
+      const hint = 'the connection failed on port 8080; its image exposes 80 (launch it with "port": 80)'
+      // While it waits, the CLI says why; when the start timeout passes, it fails with the same words.
+      expect(launched.stderr).toMatch(new RegExp(`${name}: starting \\(not ready after \\d+ s: ${escape(hint)}\\)…`))
+      expect(launched.stderr).toContain(`${name} is failed: not ready within 20 s: ${hint}`)
+      expect(launched.code).toBe(1)
+      expect(Date.now() - started).toBeLessThan(90_000)
+    }, 120_000)
 
     it('health: asks the gateway the config describes, or the given URL; exit 0 when live or ready, 69 when not', async () => {
       const port = new URL(gw.url).port

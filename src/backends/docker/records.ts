@@ -6,12 +6,22 @@ export interface InspectLike {
   Id: string
   Name: string
   Created: string
-  Config: { Image: string; Labels?: Record<string, string> | null }
+  Config: { Image: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null }
   State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt?: string; OOMKilled?: boolean }
   NetworkSettings?: {
     Ports?: Record<string, { HostPort: string }[] | null> | null
     Networks?: NetworksLike | null
   } | null
+}
+
+/** The TCP ports of a container's `Config.ExposedPorts` (`{"80/tcp": {}}`), in order. */
+function exposedPorts(exposed: Record<string, object> | null | undefined): { exposedPorts?: number[] } {
+  const ports = Object.keys(exposed ?? {})
+    .filter((key) => key.endsWith('/tcp'))
+    .map((key) => Number.parseInt(key, 10))
+    .filter((port) => port > 0)
+    .sort((a, b) => a - b)
+  return ports.length ? { exposedPorts: ports } : {}
 }
 
 /** The per-network addresses Docker reports for a container. */
@@ -93,6 +103,7 @@ export function recordMapper(root: string, reach: Reach) {
         ...(info.State.OOMKilled ? { oomKilled: true } : {}),
         labels,
         ...settings,
+        ...exposedPorts(info.Config.ExposedPorts),
         ...upstream(state, settings.port, hostPort, info.NetworkSettings?.Networks),
       }
     },
