@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -66,5 +68,46 @@ describe('the log', () => {
     expect(lines[1]).toContain('\x1b[33mWARN \x1b[0m slow')
     expect(lines).toHaveLength(3)
     expect(JSON.parse(lines[2]!)).toMatchObject({ level: 'info', message: 'as json', n: 1 })
+  })
+})
+
+describe('what the CLI loads', () => {
+  /** The packages a CLI run resolves, recorded by a module hook in a file of the test's own. */
+  const packagesLoaded = async (args: string[]) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hde-loads-'))
+    const log = join(dir, 'loaded.txt')
+    const hook = join(dir, 'hook.mjs')
+    await writeFile(
+      hook,
+      `import { appendFileSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context)
+  appendFileSync(${JSON.stringify(log)}, result.url + '\\n')
+  return result
+}
+`,
+    )
+    await writeFile(log, '')
+    const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hook).href)})`
+    await new Promise<void>((done, fail) =>
+      execFile(
+        process.execPath,
+        ['--import', register, '--import', 'tsx', 'src/cli.ts', ...args],
+        { cwd: ROOT },
+        (err) => (err && (err as { code?: number }).code !== 0 ? fail(err) : done()),
+      ),
+    )
+    const urls = (await readFile(log, 'utf8')).split('\n')
+    return new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []))
+  }
+
+  it('answers --help and --version without loading the engine client, the metrics, tracing or Redis', async () => {
+    for (const args of [['--help'], ['--version'], ['ls', '--help'], ['serve', '--help']]) {
+      const loaded = await packagesLoaded(args)
+      // The hook sees what is loaded (the TypeScript loader, at least).
+      expect(loaded.has('tsx'), [...loaded].join(' ')).toBe(true)
+      for (const heavy of ['dockerode', 'prom-client', '@opentelemetry/sdk-trace', 'ioredis', 'hono'])
+        expect(loaded.has(heavy), `${args.join(' ')} loaded ${heavy}`).toBe(false)
+    }
   })
 })
