@@ -14,6 +14,7 @@ import type { RunningServer } from './adapter/running-server.js'
 import { CliError, EXIT, progressDone } from './cli/client.js'
 import { COMMANDS } from './cli/commands.js'
 import { startTracing } from './cli/tracing.js'
+import { didYouMean } from './cli/suggest.js'
 
 const USAGE = `Usage: hono-docker-engine serve [options]
 
@@ -291,20 +292,18 @@ export async function main(argv: string[]): Promise<number> {
   const client = COMMANDS[command]
   if (!client) {
     const what = command.startsWith('-') ? `option "${command}"` : `command "${command}"`
-    console.error(`hono-docker-engine: unknown ${what}.\n\n${HELP}`)
+    const known = command.startsWith('-') ? ['--help', '--version'] : ['serve', ...Object.keys(COMMANDS)]
+    console.error(`hono-docker-engine: unknown ${what}.${didYouMean(command, known)}\n\n${HELP}`)
     return EXIT.usage
   }
-  const parsed = parseOrExplain(client.usage, () =>
-    parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        ...client.options,
-        url: { type: 'string' },
-        token: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
+  const options = {
+    ...client.options,
+    url: { type: 'string' },
+    token: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const
+  const parsed = parseOrExplain(client.usage, Object.keys(options), () =>
+    parseArgs({ args: rest, allowPositionals: true, options }),
   )
   if (!parsed) return EXIT.usage
   if (parsed.values.help) {
@@ -335,18 +334,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serveMain(args: string[]): Promise<number> {
-  const parsed = parseOrExplain(USAGE, () =>
-    parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string', short: 'c' },
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
+  const options = {
+    config: { type: 'string', short: 'c' },
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const
+  const parsed = parseOrExplain(USAGE, Object.keys(options), () =>
+    parseArgs({ args, allowPositionals: false, options }),
   )
   if (!parsed) return EXIT.usage
   if (parsed.values.help) {
@@ -370,21 +366,27 @@ const code = await main(process.argv.slice(2))
 if (code !== 0) process.exit(code)
 
 /** Parse arguments; a mistake is printed in plain words with the usage, and answers `undefined`. */
-function parseOrExplain<T>(usage: string, parse: () => T): T | undefined {
+function parseOrExplain<T>(usage: string, options: string[], parse: () => T): T | undefined {
   try {
     return parse()
   } catch (err) {
-    console.error(`${describeParseError(err as Error & { code?: string })}\n\n${usage}`)
+    console.error(`${describeParseError(err as Error & { code?: string }, options)}\n\n${usage}`)
     return undefined
   }
 }
 
 /** What `util.parseArgs` refused, in one plain sentence naming the option or argument. */
-function describeParseError(err: Error & { code?: string }): string {
+function describeParseError(err: Error & { code?: string }, options: string[]): string {
   const quoted = /'([^']+)'/.exec(err.message)?.[1]
   switch (err.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `Unknown option "${quoted ?? err.message}" (values that start with "-" go after "--").`
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const typed = quoted ?? err.message
+      const suggestion = didYouMean(
+        typed,
+        options.map((name) => `--${name}`),
+      )
+      return `Unknown option "${typed}".${suggestion || ' (Values that start with "-" go after "--".)'}`
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return `Option "${(quoted ?? '').replace(/ <value>$/, '')}" ${/argument missing/.test(err.message) ? 'needs a value' : 'takes no value'}.`
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':

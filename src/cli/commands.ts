@@ -43,7 +43,7 @@ async function waitUntilReady(client: ClientOptions, name: string, quiet: boolea
     if (shown.status === 'ready') return shown
     if (shown.status === 'failed' || shown.status === 'exited') {
       throw new CliError(
-        `${name} is ${String(shown.status)}${shown.reason ? `: ${String(shown.reason)}` : shown.exitCode !== undefined ? ` with code ${String(shown.exitCode)}` : ''}`,
+        `${name} is ${String(shown.status)}${shown.reason ? `: ${String(shown.reason)}` : shown.exitCode !== undefined ? ` with code ${String(shown.exitCode)}` : ''} (its output: hono-docker-engine logs ${name})`,
         EXIT.api,
       )
     }

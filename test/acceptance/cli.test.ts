@@ -120,7 +120,9 @@ describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
       const hint = 'the connection failed on port 8080; its image exposes 80 (launch it with "port": 80)'
       // While it waits, the CLI says why; when the start timeout passes, it fails with the same words.
       expect(launched.stderr).toMatch(new RegExp(`${name}: starting \\(not ready after \\d+ s: ${escape(hint)}\\)…`))
-      expect(launched.stderr).toContain(`${name} is failed: not ready within 20 s: ${hint}`)
+      expect(launched.stderr).toContain(
+        `${name} is failed: not ready within 20 s: ${hint} (its output: hono-docker-engine logs ${name})`,
+      )
       expect(launched.code).toBe(1)
       expect(Date.now() - started).toBeLessThan(90_000)
     }, 120_000)

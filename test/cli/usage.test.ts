@@ -45,6 +45,24 @@ describe('the CLI on its own', () => {
 })
 
 describe('the log', () => {
+  it('suggests what was meant for a near miss, and nothing for what is far from every word', async () => {
+    const cases: [string[], string][] = [
+      [['lauch', 'x:1'], 'unknown command "lauch". Did you mean "launch"?'],
+      [['sevre'], 'unknown command "sevre". Did you mean "serve"?'],
+      [['--verison'], 'unknown option "--verison". Did you mean "--version"?'],
+      [['ls', '--lable', 'a=b'], 'Unknown option "--lable". Did you mean "--label"?'],
+      [['serve', '--prot', '1'], 'Unknown option "--prot". Did you mean "--port"?'],
+      [['logs', 'x', '--foll'], 'Unknown option "--foll". Did you mean "--follow"?'],
+    ]
+    for (const [args, sentence] of cases) {
+      const run = await cli(args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.stderr.split('\n')[0], args.join(' ')).toContain(sentence)
+    }
+    const far = await cli(['xyzzy'])
+    expect(far.stderr).not.toContain('Did you mean')
+  })
+
   it('refuses a --log-level it does not know, naming the choices, as a configuration error', async () => {
     const run = await cli(['serve', '--log-level', 'loud', '--port', '0'])
     expect(run.code).toBe(78)
