@@ -8,7 +8,7 @@ import { freePort } from '../helpers/free-port.js'
 const ROOT = resolve(import.meta.dirname, '../..')
 const TOKEN = 'cli-test-token-0123456789'
 /** Text as a regular expression that matches it literally. */
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
   describe('the CLI against a real gateway and Docker', () => {
@@ -119,7 +119,7 @@ describe.runIf(await dockerReady('CLI acceptance'))('CLI acceptance', () => {
       const launched = await cli(['launch', ECHO_IMAGE, '--name', name, '--port', '8080'])
       const hint = 'the connection failed on port 8080; its image exposes 80 (launch it with "port": 80)'
       // While it waits, the CLI says why; when the start timeout passes, it fails with the same words.
-      expect(launched.stderr).toMatch(new RegExp(`${name}: starting \\(not ready after \\d+ s: ${escape(hint)}\\)…`))
+      expect(launched.stderr).toMatch(new RegExp(`${name}: starting \\(not ready after \\d+ s: ${literal(hint)}\\)…`))
       expect(launched.stderr).toContain(
         `${name} is failed: not ready within 20 s: ${hint} (its output: hono-docker-engine logs ${name})`,
       )
