@@ -27,6 +27,19 @@ describe.runIf(await dockerReady('package acceptance'))('package acceptance', ()
     }, 240_000)
     afterAll(removeRunContainers)
 
+    it('passes npm publish --dry-run without a warning about the manifest or its files', async () => {
+      // The loopback registry is never reached: a dry run only packs and checks (and says it is not logged in).
+      const { stderr } = await exec(
+        'npm',
+        ['publish', '--dry-run', '--ignore-scripts', '--registry', 'http://127.0.0.1:9/', '--loglevel', 'warn'],
+        { cwd: ROOT },
+      )
+      const warnings = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('npm warn') && !/requires you to be logged in/.test(line))
+      expect(warnings).toEqual([])
+    })
+
     it('ships ESM with type declarations for every entry; the core needs no Node types', async () => {
       const typecheck = async (file: string, types: string[]) => {
         const tsconfig = {

@@ -1,6 +1,7 @@
-import { readFile, mkdir } from 'node:fs/promises'
+import { readFile, mkdir, mkdtemp } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumReady, launchChromium } from '../helpers/browser.js'
@@ -15,6 +16,13 @@ const TOKEN = 'dashboard-test-token-0123456789'
 
 /** The README's screenshots of the dashboard, kept true by the suite that takes them. */
 const SCREENSHOTS = { overview: 'docs/dashboard-overview.png', container: 'docs/dashboard-container.png' }
+
+/** A PNG's size, from its header. */
+async function pngSize(file: string): Promise<{ width: number; height: number }> {
+  const header = (await readFile(file)).subarray(0, 24)
+  expect(header.subarray(1, 4).toString(), file).toBe('PNG')
+  return { width: header.readUInt32BE(16), height: header.readUInt32BE(20) }
+}
 
 const dockerOk = await dockerReady('the dashboard in Chromium')
 const browserOk = dockerOk && (await chromiumReady('the dashboard in Chromium'))
@@ -229,6 +237,10 @@ for (const runtime of RUNTIMES) {
     it.runIf(runtime === 'node')("takes the README's screenshots of the overview and a container's page", async () => {
       const readme = await readFile(resolve(ROOT, 'README.md'), 'utf8')
       for (const file of Object.values(SCREENSHOTS)) expect(readme).toContain(`](${file})`)
+      // The documentation's images are rewritten only by `npm run screenshots`; a test run takes
+      // its own and compares them with the committed ones (the same page at the same size).
+      const write = process.env.HDE_SCREENSHOTS === 'write'
+      const shots = write ? ROOT : await mkdtemp(join(tmpdir(), 'hde-shots-'))
       const name = uniqueName('notebook')
       await fixture.launchOk({ image: ECHO_IMAGE, name, memReservationMb: 64 })
       await fixture.whenServing(name)
@@ -242,12 +254,20 @@ for (const runtime of RUNTIMES) {
           .toBeGreaterThan(1)
         await page.locator(`tr[data-name="${name}"][data-status="ready"]`).waitFor()
         await mkdir(resolve(ROOT, 'docs'), { recursive: true })
-        await page.screenshot({ path: resolve(ROOT, SCREENSHOTS.overview), fullPage: true })
+        await page.screenshot({ path: resolve(shots, SCREENSHOTS.overview), fullPage: true })
         await page.goto(`${fixture.gw.dashboardUrl}/containers/${name}`)
         await expect.poll(() => page.textContent('#log-output'), { timeout: 15_000 }).toContain('/tool')
-        await page.screenshot({ path: resolve(ROOT, SCREENSHOTS.container) })
+        await page.screenshot({ path: resolve(shots, SCREENSHOTS.container) })
       } finally {
         await context.close()
+      }
+      if (write) return
+      for (const file of Object.values(SCREENSHOTS)) {
+        const [taken, committed] = await Promise.all([pngSize(resolve(shots, file)), pngSize(resolve(ROOT, file))])
+        expect(taken.width, file).toBe(committed.width)
+        // A full-page overview grows with what the machine runs; a page of its own keeps its height.
+        expect(taken.height, file).toBeGreaterThan(committed.height * 0.3)
+        expect(taken.height, file).toBeLessThan(committed.height * 3)
       }
     })
 
