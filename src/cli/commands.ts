@@ -70,7 +70,7 @@ async function configuredUrl(values: Values): Promise<string> {
 
 export const COMMANDS: Record<string, Command> = {
   health: {
-    usage: `Usage: hono-docker-engine health [--ready] [-c FILE]
+    usage: `Usage: hono-docker-engine health [--ready] [-c, --config FILE]
 
 Ask a gateway whether it is live (default) or ready (engine reachable, not draining); exit 0 if
 so, 69 if not. Without --url or $HONO_DOCKER_ENGINE_URL, the gateway on this machine that the
