@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ECHO_IMAGE, dockerReady, eventually, removeRunContainers, uniqueName } from '../helpers/docker.js'
 import { RUNTIMES, startGateway, type GatewayProcess } from '../helpers/gateway-process.js'
+import { registryAvailable, startRegistry, type LoopbackRegistry } from '../helpers/registry.js'
 
 type Json = Record<string, any>
 
@@ -69,12 +70,18 @@ describe.runIf(await dockerReady('tracing'))(
   'OpenTelemetry traces from a gateway started with OTEL_* variables',
   () => {
     let collector: Awaited<ReturnType<typeof startCollector>>
+    // A cold launch pulls its image, from a registry on loopback.
+    let registry: LoopbackRegistry
     beforeAll(async () => {
       collector = await startCollector()
+      if (!(await registryAvailable()))
+        throw new Error('tracing: docker-registry is required (scripts/setup.sh --test-images)')
+      registry = await startRegistry()
     })
     afterAll(async () => {
       await collector?.close()
       await removeRunContainers()
+      await registry?.stop()
     })
 
     for (const runtime of RUNTIMES) {
@@ -112,19 +119,24 @@ describe.runIf(await dockerReady('tracing'))(
             return found!
           }
 
-          // A launch: the API call continues the client's trace; the engine's steps hang from the launch.
+          // A cold launch: the API call continues the client's trace; the engine's steps (the image is
+          // not on the engine: create, pull, create, start) hang from the launch, and readiness too.
           const name = uniqueName('traced')
+          const image = await registry.push(ECHO_IMAGE, `hde/echo:${uniqueName('traced')}`)
           const launched = await fetch(`${gw.url}/api/containers`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', traceparent },
-            body: JSON.stringify({ image: ECHO_IMAGE, name }),
+            body: JSON.stringify({ image, name }),
           })
           expect(launched.status).toBe(201)
           const api = await span('POST /api/containers', CLIENT_SPAN)
           expect(api.attributes['http.response.status_code']).toBe(201)
           const launch = await span('launch', api.spanId)
           expect(launch.attributes['container.name']).toBe(name)
+          expect(launch.attributes['container.image.name']).toBe(image)
           const engineLaunch = await span('docker launch', launch.spanId)
+          const pull = await span('pull', engineLaunch.spanId)
+          expect(pull.attributes['container.image.name']).toBe(image)
           await span('create', engineLaunch.spanId)
           await span('start', engineLaunch.spanId)
           await span('readiness', launch.spanId)
