@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
@@ -13,7 +13,13 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/engine/**', 'test/swarm/**', 'test/browser/real-apps.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            'test/engine/**',
+            'test/swarm/**',
+            'test/kubernetes/**',
+            'test/browser/real-apps.test.ts',
+          ],
           sequence: { groupOrder: 0 },
         },
       },
@@ -39,6 +45,16 @@ export default defineConfig({
           include: process.env.HDE_TEST_SWARM === '1' ? ['test/swarm/**/*.test.ts'] : [],
           sequence: { groupOrder: 3 },
           testTimeout: 180_000,
+        },
+      },
+      {
+        // A Kubernetes cluster built here from the Go module proxy (`npm run test:kubernetes`).
+        extends: true,
+        test: {
+          name: 'kubernetes',
+          include: process.env.HDE_TEST_KUBERNETES === '1' ? ['test/kubernetes/**/*.test.ts'] : [],
+          sequence: { groupOrder: 4 },
+          testTimeout: 600_000,
         },
       },
     ],
