@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
-import { startRequestSpan, withContext } from '../telemetry/tracing.js'
+import { CONTAINER_ATTRIBUTE, startRequestSpan, withContext } from '../telemetry/tracing.js'
+import { NAME_PATTERN } from '../api/schemas.js'
 import type { RequestIdVariables } from './request-id.js'
 
 /**
@@ -17,8 +18,10 @@ export function tracingMiddleware(): MiddlewareHandler<{ Variables: Partial<Requ
     try {
       await withContext(span.context, next)
     } finally {
-      // Once the chain has run, the current route is the handler that answered.
+      // Once the chain has run, the current route is the handler that answered, with its parameters.
       span.route(routePath(c))
+      const name = c.req.param('name')
+      if (name !== undefined && NAME_PATTERN.test(name)) span.set(CONTAINER_ATTRIBUTE, name)
       span.end(c.res.status)
     }
   }

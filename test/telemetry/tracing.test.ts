@@ -87,6 +87,7 @@ describe('traces', () => {
     expect((await app.request('/api/containers/absent')).status).toBe(404)
     const missing = named('GET /api/containers/:name')
     expect(missing.attributes['http.response.status_code']).toBe(404)
+    expect(missing.attributes['container.name']).toBe('absent')
     // A client's mistake is not the server's error (semantic conventions for server spans).
     expect(missing.status.code).toBe(0)
   })
