@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { makeCa, issueCert } from './certs.js'
 import { RUN_ID, dockerCli, eventually } from './docker.js'
+import { NESTED_NODE_FLAGS } from './nested-node.js'
 
 const exec = promisify(execFile)
 
@@ -13,34 +15,17 @@ export const KUBE_NODE_IMAGE = 'hde-test/kube-node:1'
 export const PAUSE_IMAGE = 'hde-test/pause:1'
 
 /**
- * The flags that let a node run containerd, runc and a kubelet in a container of this machine's
- * engine without `--privileged` (the Swarm nodes' flags: every capability but SYS_RESOURCE, which
- * this machine cannot grant, no seccomp or AppArmor profile, the host's cgroups writable, all
- * devices allowed by the cgroup). Without SYS_RESOURCE no process may lower its OOM score, so
- * containerd is told to keep pods' scores at its own (`restrict_oom_score_adj`).
+ * A node's flags: those of every nested node (see `nested-node.ts`; without SYS_RESOURCE no
+ * process may lower its OOM score, so containerd is told to keep pods' scores at its own,
+ * `restrict_oom_score_adj`), plus what containerd and the kubelet need.
  */
 const NODE_FLAGS = [
-  '--cap-add',
-  'ALL',
-  '--cap-drop',
-  'SYS_RESOURCE',
-  '--security-opt',
-  'seccomp=unconfined',
-  '--security-opt',
-  'apparmor=unconfined',
-  '--security-opt',
-  'systempaths=unconfined',
-  '--device-cgroup-rule',
-  'a *:* rwm',
-  '--tmpfs',
-  '/run',
+  ...NESTED_NODE_FLAGS,
   '--tmpfs',
   '/var/run',
   // containerd's overlayfs snapshots cannot sit on the node's own overlay root.
   '--tmpfs',
   '/var/lib/containerd:rw,exec,dev,suid,size=4g',
-  '-v',
-  '/sys/fs/cgroup:/sys/fs/cgroup:rw',
   '-v',
   '/lib/modules:/lib/modules:ro',
 ]
@@ -77,45 +62,11 @@ export interface KubeCluster {
 /** Run a shell script in a node. */
 const inNode = (name: string, script: string) => dockerCli('exec', name, 'sh', '-c', script)
 
-/** Make the cluster's certificates and keys with openssl, in `dir`. */
+/** Make the cluster's certificates and keys with openssl, in `dir` (`<name>.crt`, `<name>.key`). */
 async function makePki(dir: string, controlPlane: KubeNode, workers: KubeNode[]): Promise<void> {
-  const ssl = (...args: string[]) => exec('openssl', args, { cwd: dir })
-  await ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=hde-test-kubernetes-ca',
-  )
-  const issue = async (name: string, subject: string, extensions: string) => {
-    await writeFile(join(dir, `${name}.ext`), `${extensions}\n`)
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject)
-    await ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-    )
-  }
+  const ca = await makeCa(dir, '/CN=hde-test-kubernetes-ca', { cert: 'ca.crt', key: 'ca.key' })
+  const issue = (name: string, subject: string, extensions: string) =>
+    issueCert(dir, ca, subject, extensions, { cert: `${name}.crt`, key: `${name}.key` })
   const client = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment'
   await issue(
     'apiserver',
@@ -128,8 +79,8 @@ async function makePki(dir: string, controlPlane: KubeNode, workers: KubeNode[])
   await issue('scheduler', '/CN=system:kube-scheduler', client)
   for (const worker of workers)
     await issue(`kubelet-${worker.name}`, `/O=system:nodes/CN=system:node:${worker.name}`, client)
-  await ssl('genrsa', '-out', 'sa.key', '2048')
-  await ssl('rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub')
+  await exec('openssl', ['genrsa', '-out', 'sa.key', '2048'], { cwd: dir })
+  await exec('openssl', ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], { cwd: dir })
 }
 
 /** A kubeconfig for `server` with the client certificate `name` (paths as the nodes see them). */

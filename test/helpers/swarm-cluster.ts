@@ -1,34 +1,12 @@
 import { spawn } from 'node:child_process'
 import { dockerCli, eventually, RUN_ID } from './docker.js'
+import { NESTED_NODE_FLAGS } from './nested-node.js'
 
 /** The image of one cluster node: Debian's docker.io (test/images/build-swarm-node.sh). */
 export const SWARM_NODE_IMAGE = 'hde-test/swarm-node:1'
 
 /** The overlay network services and the gateway share. */
 export const SWARM_NETWORK = 'hde-overlay'
-
-/**
- * What a nested engine needs, without `--privileged` (refused on these machines: the kernel lacks
- * CAP_SYS_RESOURCE for it). Checked to run engines that start containers.
- */
-const NESTED_ENGINE_FLAGS = [
-  '--cap-add',
-  'ALL',
-  '--cap-drop',
-  'SYS_RESOURCE',
-  '--security-opt',
-  'seccomp=unconfined',
-  '--security-opt',
-  'apparmor=unconfined',
-  '--security-opt',
-  'systempaths=unconfined',
-  '--device-cgroup-rule',
-  'a *:* rwm',
-  '--tmpfs',
-  '/run',
-  '-v',
-  '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-]
 
 /** One Docker engine of the cluster, in a container on this machine. */
 export interface SwarmNode {
@@ -117,7 +95,7 @@ export async function startSwarmCluster(mark: string): Promise<SwarmCluster> {
         hostname,
         '--network',
         network,
-        ...NESTED_ENGINE_FLAGS,
+        ...NESTED_NODE_FLAGS,
         '-v',
         `${volume}:/var/lib/docker`,
         ...publish,
